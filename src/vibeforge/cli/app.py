@@ -1,0 +1,92 @@
+"""The `vibeforge` command: one Typer app, one module per command group."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import typer
+
+from vibeforge.cli.common import State, console_err
+from vibeforge.errors import VibeforgeError
+
+app = typer.Typer(
+    name="vibeforge",
+    help="Grow an ecosystem of small language-model bots that learn a niche's vibe.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# (command group, module under vibeforge.cli exposing `app`); modules import nothing heavy at
+# the top, so `vibeforge --help` stays fast.
+GROUPS = [
+    ("db", "db"),
+    ("bot", "bot"),
+    ("timeline", "timeline"),
+    ("sandbox", "sandbox"),
+    ("models", "models"),
+]
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Path to vibeforge.yaml (default: ./vibeforge.yaml)."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+) -> None:
+    ctx.obj = State(config_path=config, debug=debug)
+
+
+_registered = False
+
+
+def _register() -> None:
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    from vibeforge.cli import demo as demo_cmd
+    from vibeforge.cli import init as init_cmd
+
+    app.command("init")(init_cmd.init)
+    app.command("demo")(demo_cmd.demo)
+    for name, module in GROUPS:
+        mod = importlib.import_module(f"vibeforge.cli.{module}")
+        app.add_typer(mod.app, name=name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    _register()
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, standalone_mode=False)
+    except VibeforgeError as exc:
+        if debug:
+            console_err.print_exception()
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(exc.exit_code) from None
+    except (typer.Abort, KeyboardInterrupt):
+        console_err.print("aborted")
+        raise SystemExit(130) from None
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, click.exceptions.Exit):
+            raise SystemExit(exc.exit_code) from None
+        if debug:
+            raise
+        console_err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (rerun with --debug)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise SystemExit(1) from None

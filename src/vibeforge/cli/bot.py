@@ -1,0 +1,148 @@
+"""`vibeforge bot`: create, inspect, pause, resume and delete bots."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from vibeforge.cli.common import console, open_engine, print_json
+
+app = typer.Typer(help="Create and manage bots.", no_args_is_help=True)
+
+
+def _as_dict(bot: Any) -> dict[str, Any]:
+    data = asdict(bot)
+    data["status"] = bot.status.value
+    return data
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Unique bot name (lowercase, digits, - or _)."),
+    timeline: str | None = typer.Option(None, "--timeline", "-t", help="Timeline it follows."),
+    account: str | None = typer.Option(None, "--account", help="Its handle on the platform."),
+    persona: str = typer.Option("", "--persona", help="One line used in its prompts."),
+    base_model: str = typer.Option(
+        "smollm2-135m", "--base-model", help="Base model name or HF id."
+    ),
+    posts_per_day: float = typer.Option(4.0, "--posts-per-day", min=0.01, max=1000),
+    json_out: bool = typer.Option(False, "--json", help="Print the created bot as JSON."),
+) -> None:
+    """Create a bot that follows a timeline."""
+    from vibeforge.config import check_name
+    from vibeforge.domain import Bot
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+
+    check_name(name, what="bot")
+    engine = open_engine(ctx)
+    with session_scope(engine) as session:
+        bot = q.create_bot(
+            session,
+            bot=Bot(
+                name=name,
+                timeline=timeline,
+                account=account,
+                persona=persona,
+                base_model=base_model,
+                posts_per_day=posts_per_day,
+            ),
+        )
+    if json_out:
+        print_json(_as_dict(bot))
+    else:
+        console.print(f"created bot [bold]{bot.name}[/]")
+
+
+@app.command("list")
+def list_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json")) -> None:
+    """List bots."""
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+
+    with session_scope(open_engine(ctx)) as session:
+        bots = q.list_bots(session)
+    if json_out:
+        print_json([_as_dict(b) for b in bots])
+        return
+    if not bots:
+        console.print("no bots yet: vibeforge bot create NAME --timeline T")
+        return
+    table = Table("name", "status", "timeline", "account", "base model", "posts/day")
+    for b in bots:
+        status = "[green]active[/]" if b.status.value == "active" else "[yellow]paused[/]"
+        table.add_row(
+            b.name,
+            status,
+            b.timeline or "-",
+            b.account or "-",
+            b.base_model,
+            f"{b.posts_per_day:g}",
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show(ctx: typer.Context, name: str, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Show one bot with its publication counts, adapter versions and mean reward."""
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+
+    with session_scope(open_engine(ctx)) as session:
+        bot = q.get_bot(session, name=name)
+        stats = q.bot_stats(session, name=name)
+        versions = q.list_adapter_versions(session, bot=name)
+    data = _as_dict(bot) | stats | {"versions": [v.version for v in versions]}
+    if json_out:
+        print_json(data)
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in data.items():
+        table.add_row(f"[bold]{key}[/]", str(value))
+    console.print(table)
+
+
+def _set_status(ctx: typer.Context, name: str, status_value: str) -> None:
+    from vibeforge.domain import BotStatus
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+
+    with session_scope(open_engine(ctx)) as session:
+        bot = q.set_bot_status(session, name=name, status=BotStatus(status_value))
+    console.print(f"bot [bold]{bot.name}[/] is {bot.status.value}")
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, name: str) -> None:
+    """Stop a bot from learning and posting until resumed."""
+    _set_status(ctx, name, "paused")
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, name: str) -> None:
+    """Let a paused bot learn and post again."""
+    _set_status(ctx, name, "active")
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: str,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a bot and its candidates, outbox, rewards and adapter records."""
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+
+    engine = open_engine(ctx)
+    with session_scope(engine) as session:
+        q.get_bot(session, name=name)
+    if not yes:
+        typer.confirm(f"delete bot {name!r} and its history?", abort=True)
+    with session_scope(engine) as session:
+        q.delete_bot(session, name=name)
+    console.print(f"deleted bot [bold]{name}[/]")

@@ -1,0 +1,46 @@
+"""Apply the timelines and bots declared in vibeforge.yaml to the store (create missing ones)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from vibeforge.config import Settings
+from vibeforge.domain import Bot, Timeline
+from vibeforge.errors import NotFoundError
+from vibeforge.store import queries as q
+
+
+def sync_specs(session: Session, *, settings: Settings) -> list[str]:
+    """Create declared timelines and bots that the store lacks; return what was created."""
+    created: list[str] = []
+    known_timelines = {t.name for t in q.list_timelines(session)}
+    for spec in settings.timelines:
+        if spec.name not in known_timelines:
+            q.create_timeline(
+                session,
+                timeline=Timeline(
+                    name=spec.name,
+                    kind=spec.kind,
+                    source=spec.source,
+                    poll_interval_s=spec.poll_interval_s,
+                    platform=settings.platform.kind,
+                ),
+            )
+            created.append(f"timeline {spec.name}")
+    for spec in settings.bots:
+        try:
+            q.get_bot(session, name=spec.name)
+        except NotFoundError:
+            q.create_bot(
+                session,
+                bot=Bot(
+                    name=spec.name,
+                    timeline=spec.timeline,
+                    account=spec.account,
+                    persona=spec.persona,
+                    base_model=spec.base_model,
+                    posts_per_day=spec.posts_per_day,
+                ),
+            )
+            created.append(f"bot {spec.name}")
+    return created

@@ -1,0 +1,85 @@
+"""`vibeforge timeline`: the curated sources bots follow."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import typer
+from rich.table import Table
+
+from vibeforge.cli.common import console, open_engine, print_json
+
+app = typer.Typer(
+    help="Add and list timelines (X Lists, sets of handles, home timelines).", no_args_is_help=True
+)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Unique timeline name."),
+    list_id: str | None = typer.Option(None, "--list", help="An X List id."),
+    handles: str | None = typer.Option(None, "--handles", help="Comma-separated handles."),
+    home: str | None = typer.Option(None, "--home", help="Handle whose home timeline to read."),
+    poll_interval: int = typer.Option(900, "--poll-interval", min=1, help="Seconds between polls."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Add a timeline: exactly one of --list, --handles or --home."""
+    from vibeforge.config import check_name
+    from vibeforge.domain import Timeline, TimelineKind
+    from vibeforge.errors import ConfigError
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+
+    check_name(name, what="timeline")
+    given = [(k, v) for k, v in (("list", list_id), ("handles", handles), ("home", home)) if v]
+    if len(given) != 1:
+        raise ConfigError("give exactly one of --list ID, --handles a,b,c or --home HANDLE")
+    kind, source = given[0]
+    if kind == "handles":
+        parts = [h.strip().lstrip("@") for h in source.split(",") if h.strip()]
+        if not parts or any(not h.replace("_", "").isalnum() or len(h) > 15 for h in parts):
+            raise ConfigError(
+                f"--handles {source!r}: give handles like 'delta,united' (max 15 chars)"
+            )
+        source = ",".join(parts)
+    with session_scope(open_engine(ctx)) as session:
+        platform = "x"
+        timeline = q.create_timeline(
+            session,
+            timeline=Timeline(
+                name=name,
+                kind=TimelineKind(kind),
+                source=source,
+                poll_interval_s=poll_interval,
+                platform=platform,
+            ),
+        )
+    if json_out:
+        print_json(asdict(timeline))
+    else:
+        console.print(f"added timeline [bold]{name}[/] ({kind}: {source})")
+
+
+@app.command("list")
+def list_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json")) -> None:
+    """List timelines with their post counts and polling cursor."""
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+
+    with session_scope(open_engine(ctx)) as session:
+        timelines = q.list_timelines(session)
+        counts = {t.name: q.count_posts(session, timeline=t.name) for t in timelines}
+    if json_out:
+        print_json([asdict(t) | {"posts": counts[t.name]} for t in timelines])
+        return
+    if not timelines:
+        console.print("no timelines yet: vibeforge timeline add NAME --handles a,b")
+        return
+    table = Table("name", "kind", "source", "posts", "poll every", "last polled")
+    for t in timelines:
+        polled = t.last_polled_at.isoformat(timespec="seconds") if t.last_polled_at else "never"
+        table.add_row(
+            t.name, t.kind.value, t.source, str(counts[t.name]), f"{t.poll_interval_s}s", polled
+        )
+    console.print(table)

@@ -1,0 +1,253 @@
+"""Settings: `vibeforge.yaml` for the shape of the ecosystem, the environment for secrets.
+
+Load order, later wins: built-in defaults < `vibeforge.yaml` < `VIBEFORGE_*` environment variables.
+Secrets (API tokens, the pseudonymisation key) are read only from the environment or from a
+secrets file (`$VIBEFORGE_HOME/secrets.yaml` or `VIBEFORGE_SECRETS_FILE`), never from
+vibeforge.yaml, and never printed: they are `SecretStr` and `Settings.redacted()` hides them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from vibeforge.domain import TimelineKind
+from vibeforge.errors import ConfigError
+from vibeforge.logs import register_secrets
+
+DEFAULT_HOME = Path(".vibeforge")
+CONFIG_FILE = "vibeforge.yaml"
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+NAME_HINT = "use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+
+
+def check_name(value: str, *, what: str) -> str:
+    """Validate a bot/timeline/elder name; raises ConfigError with the fix."""
+    if not NAME_PATTERN.match(value):
+        raise ConfigError(f"invalid {what} name {value!r}: {NAME_HINT}")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimelineSpec(_Strict):
+    name: str
+    kind: TimelineKind = TimelineKind.HANDLES
+    source: str  # list id, comma-separated handles, or the home account's handle
+    poll_interval_s: int = Field(default=900, gt=0)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_PATTERN.match(v):
+            raise ValueError(NAME_HINT)
+        return v
+
+
+class BotSpec(_Strict):
+    name: str
+    timeline: str | None = None
+    account: str | None = None
+    persona: str = ""
+    base_model: str = "smollm2-135m"
+    posts_per_day: float = Field(default=4.0, gt=0, le=1000)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_PATTERN.match(v):
+            raise ValueError(NAME_HINT)
+        return v
+
+
+class PlatformSettings(_Strict):
+    kind: Literal["sandbox", "x"] = "sandbox"
+    base_url: str | None = None  # None: the in-process sandbox, or https://api.x.com for x
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http(s) URL such as https://api.x.com")
+        return v
+
+
+class Secrets(_Strict):
+    x_bearer_token: SecretStr | None = None
+    x_client_id: SecretStr | None = None
+    x_client_secret: SecretStr | None = None
+    pseudonym_key: SecretStr | None = None  # HMAC key for author pseudonyms
+    dashboard_token: SecretStr | None = None
+
+
+_SECRET_ENV = {name: f"VIBEFORGE_{name.upper()}" for name in Secrets.model_fields}
+
+
+class Settings(_Strict):
+    home: Path = DEFAULT_HOME
+    database_url: str | None = None  # None: sqlite:///<home>/vibeforge.db
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    platform: PlatformSettings = PlatformSettings()
+    timelines: tuple[TimelineSpec, ...] = ()
+    bots: tuple[BotSpec, ...] = ()
+    secrets: Secrets = Secrets()
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
+            raise ValueError(
+                "must start with sqlite:/// or postgresql:// "
+                "(e.g. postgresql+psycopg://user@localhost/vibeforge)"
+            )
+        return v
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'vibeforge.db').resolve()}"
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict with every secret and database password hidden."""
+        data = self.model_dump(mode="json", exclude={"secrets"})
+        data["database_url"] = redact_url(self.db_url)
+        data["secrets"] = {k: ("***" if v is not None else None) for k, v in self.secrets}
+        return data
+
+
+def redact_url(url: str) -> str:
+    """Hide the password in a database URL."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _url_password(url: str) -> str | None:
+    match = re.search(r"://[^:/@]+:([^@]*)@", url)
+    return match.group(1) if match else None
+
+
+def _format_validation(err: ValidationError, *, source: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+    return f"{source}: {loc}: {msg}{shown}{more}"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: invalid YAML{where}; fix the syntax and retry") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping (key: value), not a list or a scalar"
+        )
+    return raw
+
+
+def load_settings(
+    config_path: Path | None = None, *, env: dict[str, str] | None = None
+) -> Settings:
+    """Build Settings from defaults, the YAML file and the environment; raise ConfigError."""
+    env = dict(os.environ if env is None else env)
+    path = config_path or Path(env.get("VIBEFORGE_CONFIG", CONFIG_FILE))
+    data: dict[str, Any] = {}
+    if path.exists():
+        data = _read_yaml(path)
+    elif config_path is not None:
+        raise ConfigError(f"{path}: no such config file; run 'vibeforge init' or pass --config")
+    source = str(path)
+    if "secrets" in data:
+        raise ConfigError(
+            f"{source}: 'secrets' may not live in vibeforge.yaml; set VIBEFORGE_* environment "
+            "variables or write them to $VIBEFORGE_HOME/secrets.yaml"
+        )
+    if "VIBEFORGE_HOME" in env:
+        data["home"] = env["VIBEFORGE_HOME"]
+    if "VIBEFORGE_DATABASE_URL" in env:
+        data["database_url"] = env["VIBEFORGE_DATABASE_URL"]
+    if "VIBEFORGE_LOG_LEVEL" in env:
+        data["log_level"] = env["VIBEFORGE_LOG_LEVEL"].upper()
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, source=source)) from None
+    secrets = _load_secrets(settings.home, env)
+    register_secrets(v.get_secret_value() for _, v in secrets if v is not None)
+    register_secrets([_url_password(settings.db_url)])
+    _check_unique(settings, source=source)
+    return settings.model_copy(update={"secrets": secrets})
+
+
+def _load_secrets(home: Path, env: dict[str, str]) -> Secrets:
+    file = Path(env.get("VIBEFORGE_SECRETS_FILE", home / "secrets.yaml"))
+    values: dict[str, Any] = {}
+    if file.exists():
+        values = _read_yaml(file)
+    for name, var in _SECRET_ENV.items():
+        if env.get(var):
+            values[name] = env[var]
+    try:
+        return Secrets.model_validate(values)
+    except ValidationError as exc:
+        # never echo the input: it may be a secret
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"{file}: {loc}: {first['msg']}; known secrets: {', '.join(_SECRET_ENV)}"
+        ) from None
+
+
+def _check_unique(settings: Settings, *, source: str) -> None:
+    for what, items in (("timelines", settings.timelines), ("bots", settings.bots)):
+        seen: set[str] = set()
+        for item in items:
+            if item.name in seen:
+                raise ConfigError(
+                    f"{source}: {what}: duplicate name {item.name!r}; names must be unique"
+                )
+            seen.add(item.name)
+    names = {t.name for t in settings.timelines}
+    for bot in settings.bots:
+        if bot.timeline and names and bot.timeline not in names:
+            raise ConfigError(
+                f"{source}: bots.{bot.name}.timeline: unknown timeline {bot.timeline!r}; "
+                f"define it under 'timelines:' (known: {', '.join(sorted(names))})"
+            )
+
+
+DEFAULT_YAML = """\
+# vibeforge configuration. Secrets never go here: use VIBEFORGE_* environment variables
+# or $VIBEFORGE_HOME/secrets.yaml.
+log_level: INFO
+platform:
+  kind: sandbox          # sandbox (embedded, offline) or x (the real X API)
+  # base_url: https://api.x.com
+# database_url: postgresql+psycopg://user@localhost/vibeforge   # default: SQLite in home
+timelines: []
+#  - name: airlines
+#    kind: handles       # list | handles | home
+#    source: "delta,united"
+bots: []
+#  - name: skybot
+#    timeline: airlines
+#    persona: "a frequent flyer who jokes about delays"
+"""

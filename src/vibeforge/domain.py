@@ -1,0 +1,203 @@
+"""The plain data that flows through vibeforge: posts, bots, adapters, rewards.
+
+Pure dataclasses, no I/O. Platform clients parse API JSON into these once, at the boundary;
+the store maps them to tables; everything in between passes these around.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class TimelineKind(enum.StrEnum):
+    LIST = "list"  # an X List: source is the list id
+    HANDLES = "handles"  # a fixed set of accounts: source is their handles, comma-separated
+    HOME = "home"  # an account's home timeline: source is the account handle
+
+
+class BotStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class PublicationStatus(enum.StrEnum):
+    PENDING = "pending"  # written to the outbox, not yet sent
+    SENT = "sent"  # the platform call was made; its answer is not yet recorded
+    CONFIRMED = "confirmed"  # the platform returned (or reconciliation found) the post id
+    FAILED = "failed"  # given up on; never retried automatically
+
+
+class CandidateStatus(enum.StrEnum):
+    NEW = "new"
+    REJECTED = "rejected"  # a guard check failed
+    QUEUED = "queued"  # waiting in the approval queue
+    CHOSEN = "chosen"  # picked for publication
+    DISCARDED = "discarded"  # passed the guard but was not picked
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Metrics:
+    """Engagement counts of one post, observed at one moment."""
+
+    observed_at: datetime
+    like_count: int = 0
+    repost_count: int = 0
+    reply_count: int = 0
+    quote_count: int = 0
+    bookmark_count: int = 0
+    impression_count: int | None = None  # None where the platform does not expose it
+
+    def total(self) -> int:
+        return (
+            self.like_count
+            + self.repost_count
+            + self.reply_count
+            + self.quote_count
+            + self.bookmark_count
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Post:
+    """A post as vibeforge keeps it (ingested: scrubbed text, pseudonymous author)."""
+
+    id: str  # the platform's id
+    text: str
+    author_id: str  # a pseudonym (keyed HMAC) for ingested posts; the bot's account id for its own
+    created_at: datetime
+    platform: str = "x"
+    in_reply_to_id: str | None = None
+    quote_of_id: str | None = None
+    lang: str | None = None
+    metrics: Metrics | None = None
+    made_with_ai: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostRef:
+    """What a platform returns for a published post."""
+
+    id: str
+    text: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    id: str
+    handle: str
+    name: str = ""
+    followers_count: int = 0
+    following_count: int = 0
+    post_count: int = 0
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeline:
+    """A curated source of posts that one or more bots follow."""
+
+    name: str
+    kind: TimelineKind
+    source: str  # list id, comma-separated handles, or the home account's handle
+    platform: str = "x"
+    poll_interval_s: int = 900
+    since_id: str | None = None  # newest post id seen so far (incremental polling)
+    last_polled_at: datetime | None = None
+
+    @property
+    def handles(self) -> tuple[str, ...]:
+        if self.kind is not TimelineKind.HANDLES:
+            return ()
+        return tuple(h.strip().lstrip("@") for h in self.source.split(",") if h.strip())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bot:
+    """A small bot: one LoRA adapter on a shared base model, following one timeline."""
+
+    name: str
+    timeline: str | None = None  # the name of the timeline it follows
+    account: str | None = None  # its handle on the platform
+    persona: str = ""  # a line of instruction used in its prompts
+    base_model: str = "smollm2-135m"
+    status: BotStatus = BotStatus.ACTIVE
+    posts_per_day: float = 4.0
+    created_at: datetime | None = None
+    parent_elder: str | None = None  # set when spawned from an elder (lineage)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """A generated post that has not been published (yet)."""
+
+    bot: str
+    text: str
+    id: int | None = None  # assigned by the store
+    adapter_version: int | None = None
+    predicted_reward: float | None = None
+    guard: dict[str, Any] = field(default_factory=dict)  # check name -> verdict
+    status: CandidateStatus = CandidateStatus.NEW
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Publication:
+    """An outbox entry: written before the platform call, so a crash never double-posts."""
+
+    idempotency_key: str
+    bot: str
+    text: str
+    status: PublicationStatus = PublicationStatus.PENDING
+    candidate_id: int | None = None
+    reply_to: str | None = None
+    platform_post_id: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reward:
+    """A scalar reward computed from a post's engagement at a given age."""
+
+    bot: str
+    post_id: str
+    value: float
+    preset: str
+    age_s: float
+    components: dict[str, float] = field(default_factory=dict)
+    computed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdapterVersion:
+    """One saved version of a bot's LoRA adapter, with its lineage."""
+
+    bot: str
+    version: int
+    path: str
+    sha256: str
+    kind: str = "sft"  # sft | rl | spawn
+    parent: int | None = None
+    window_start: datetime | None = None  # training data window
+    window_end: datetime | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Elder:
+    """A larger model distilled from a subset of bots."""
+
+    name: str
+    base_model: str
+    version: int = 1
+    bots: tuple[str, ...] = ()
+    niches: tuple[str, ...] = ()
+    path: str | None = None
+    created_at: datetime | None = None

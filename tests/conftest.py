@@ -1,0 +1,139 @@
+"""Shared fixtures: a real PostgreSQL server started by the tests, and fresh databases.
+
+PostgreSQL comes from the Debian package (`.ci/run` installs it). The session fixture runs
+initdb into a temporary folder and starts a private server on a free loopback port; each test
+that asks for `db_url` gets a brand-new database on it, or a new SQLite file. Without the
+PostgreSQL binaries the postgres cases are skipped locally and fail in CI (CI=true).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _pg_bindir() -> Path | None:
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if Path(candidate, "initdb").exists():
+            return Path(candidate)
+    initdb = shutil.which("initdb")
+    return Path(initdb).resolve().parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PostgresServer:
+    def __init__(self, bindir: Path, root: Path) -> None:
+        self.bindir = bindir
+        self.root = root
+        self.data = root / "data"
+        self.port = _free_port()
+        self.user: str | None = None
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            self.user = "postgres"
+            pw = pwd.getpwnam(self.user)
+            os.chown(root, pw.pw_uid, pw.pw_gid)
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if self.user:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres", autocommit=True
+        ) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bindir = _pg_bindir()
+    if bindir is None:
+        if IN_CI:
+            pytest.fail(
+                "PostgreSQL binaries not found; .ci/run must install the postgresql package"
+            )
+        pytest.skip("PostgreSQL not installed (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="vibeforge-pg-"))
+    server = PostgresServer(bindir, root)
+    try:
+        server.start()
+    except subprocess.CalledProcessError as exc:
+        log = (root / "log").read_text() if (root / "log").exists() else ""
+        pytest.fail(f"could not start PostgreSQL: {exc.stderr.decode()[-2000:]}\n{log[-2000:]}")
+    yield server
+    try:
+        server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A blank database: a new SQLite file, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'vibeforge.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
+@pytest.fixture
+def engine(db_url: str):  # type: ignore[no-untyped-def]
+    """An engine on a blank database migrated to head."""
+    from vibeforge.store import make_engine, upgrade
+
+    eng = make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def wait_for():  # type: ignore[no-untyped-def]
+    """Poll a predicate until true or a deadline (for subprocess and server tests)."""
+
+    def _wait(predicate, timeout: float = 30.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(interval)
+        return False
+
+    return _wait

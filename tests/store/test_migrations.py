@@ -1,0 +1,65 @@
+"""Migrations from a blank database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from vibeforge.errors import StoreUnavailableError
+from vibeforge.store import current_revision, make_engine, require_schema, upgrade
+from vibeforge.store.tables import Base
+
+
+def test_blank_database_upgrades_to_head_and_matches_the_models(db_url: str) -> None:
+    engine = make_engine(db_url)
+    assert current_revision(engine) is None
+    with pytest.raises(StoreUnavailableError, match="vibeforge init"):
+        require_schema(engine)
+    upgrade(engine)
+    assert current_revision(engine) == "0001"
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == [], f"migrations and tables disagree: {diff}"
+    upgrade(engine)  # a second upgrade is a no-op
+    assert current_revision(engine) == "0001"
+
+
+def test_downgrade_to_base_and_back(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    from alembic import command
+    from alembic.config import Config
+
+    from vibeforge.store.engine import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert "bots" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert "bots" in inspect(engine).get_table_names()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_unreachable_postgres_is_one_clear_error() -> None:
+    engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(StoreUnavailableError, match="cannot reach the database"):
+        upgrade(engine)
+
+
+def test_bad_urls_are_refused() -> None:
+    with pytest.raises(StoreUnavailableError, match="invalid database URL"):
+        make_engine("not a url")
+    with pytest.raises(StoreUnavailableError, match="unsupported database"):
+        make_engine("mysql://x@localhost/db")
