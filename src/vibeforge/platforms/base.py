@@ -1,0 +1,107 @@
+"""The `Platform` protocol every social platform implements, and its typed errors.
+
+Platforms parse API JSON into `vibeforge.domain` objects at the boundary. Errors follow the
+protocol: the caller decides whether to wait on `RateLimited(reset_at)` or give up; nothing is
+retried silently except transient network errors and 5xx answers (bounded, with backoff).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from vibeforge.domain import Account, Metrics, Post, PostRef, Timeline
+from vibeforge.errors import VibeforgeError
+
+
+class PlatformError(VibeforgeError):
+    """The platform answered with an error, or with something that is not its API."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimited(PlatformError):
+    """Too many requests; the window resets at `reset_at` (UTC)."""
+
+    def __init__(self, message: str, *, reset_at: datetime) -> None:
+        super().__init__(message, status=429)
+        self.reset_at = reset_at
+
+
+class AuthError(PlatformError):
+    """Missing, expired or insufficient credentials (401, or 403 on a permission)."""
+
+
+class NotFound(PlatformError):
+    """The resource does not exist (404, or X's 'Not Found Error' in `errors[]`)."""
+
+
+class Forbidden(PlatformError):
+    """The platform refused the action (403): duplicate content, policy, app-only token."""
+
+
+class BudgetExceeded(VibeforgeError):
+    """A daily call budget (per bot or overall) would be exceeded; nothing was sent."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page:
+    """One page of a paginated timeline read."""
+
+    posts: list[Post]
+    next_token: str | None
+    newest_id: str | None
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """What the loop needs from a social platform; every method is keyword-only."""
+
+    name: str
+
+    def timeline(
+        self, *, source: Timeline, since_id: str | None = None, max_posts: int = 800
+    ) -> list[Post]:
+        """Posts of a List, a set of accounts or a home timeline, newest first."""
+        ...
+
+    def publish(
+        self, *, account: str, text: str, idempotency_key: str, reply_to: str | None = None
+    ) -> PostRef:
+        """Publish as `account`; the caller's outbox guarantees at-most-once across crashes."""
+        ...
+
+    def find_published(self, *, account: str, text: str, since: datetime) -> PostRef | None:
+        """The account's post with exactly this text since `since`, if any (reconciliation)."""
+        ...
+
+    def metrics(self, *, post_ids: Sequence[str]) -> dict[str, Metrics]:
+        """Current engagement of many posts (batched by the platform's limit)."""
+        ...
+
+    def account(self, *, handle: str) -> Account:
+        """Look an account up by handle."""
+        ...
+
+
+PlatformFactory = Callable[..., Platform]
+_REGISTRY: dict[str, PlatformFactory] = {}
+
+
+def register_platform(name: str, factory: PlatformFactory) -> None:
+    """Make a platform constructible by name (`platform.kind` in vibeforge.yaml)."""
+    _REGISTRY[name] = factory
+
+
+def platform_factory(name: str) -> PlatformFactory:
+    if name not in _REGISTRY:
+        from vibeforge.platforms import x  # noqa: F401  (registers "x")
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise VibeforgeError(f"unknown platform {name!r} (known: {known})") from None

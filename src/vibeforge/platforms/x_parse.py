@@ -1,0 +1,117 @@
+"""X API v2 JSON → vibeforge domain objects, once, at the boundary.
+
+Accepts both spellings X has used: `retweet_count`/`repost_count`, `tweet_count`/`post_count`.
+Anything malformed raises `PlatformError` naming what was wrong, never a KeyError deep inside.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from vibeforge.domain import Account, Metrics, Post, PostRef
+from vibeforge.platforms.base import PlatformError
+
+
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise PlatformError(f"malformed API JSON: created_at {value!r} is not a timestamp")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise PlatformError(f"malformed API JSON: created_at {value!r} is not ISO 8601") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _count(metrics: dict[str, Any], *names: str) -> int:
+    for name in names:
+        if name in metrics and metrics[name] is not None:
+            try:
+                return int(metrics[name])
+            except (TypeError, ValueError):
+                raise PlatformError(f"malformed API JSON: {name}={metrics[name]!r}") from None
+    return 0
+
+
+def parse_metrics(obj: dict[str, Any], *, observed_at: datetime) -> Metrics | None:
+    public = obj.get("public_metrics")
+    if public is None:
+        return None
+    if not isinstance(public, dict):
+        raise PlatformError("malformed API JSON: public_metrics is not an object")
+    private = obj.get("non_public_metrics") or obj.get("organic_metrics") or {}
+    impressions = public.get("impression_count", private.get("impression_count"))
+    return Metrics(
+        observed_at=observed_at,
+        like_count=_count(public, "like_count", "favorite_count"),
+        repost_count=_count(public, "retweet_count", "repost_count"),
+        reply_count=_count(public, "reply_count"),
+        quote_count=_count(public, "quote_count"),
+        bookmark_count=_count(public, "bookmark_count"),
+        impression_count=None if impressions is None else int(impressions),
+    )
+
+
+def parse_post(obj: Any, *, observed_at: datetime) -> Post:
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        raise PlatformError(f"malformed API JSON: a post without a string id: {str(obj)[:120]}")
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise PlatformError(f"malformed API JSON: post {obj['id']} has no text")
+    reply_to = quote_of = None
+    for ref in obj.get("referenced_tweets") or obj.get("referenced_posts") or []:
+        if isinstance(ref, dict):
+            if ref.get("type") == "replied_to":
+                reply_to = str(ref.get("id"))
+            elif ref.get("type") == "quoted":
+                quote_of = str(ref.get("id"))
+    return Post(
+        id=obj["id"],
+        text=text,
+        author_id=str(obj.get("author_id", "")),
+        created_at=_parse_time(obj["created_at"]) if "created_at" in obj else observed_at,
+        in_reply_to_id=reply_to,
+        quote_of_id=quote_of,
+        lang=obj.get("lang"),
+        metrics=parse_metrics(obj, observed_at=observed_at),
+        made_with_ai=bool(obj.get("made_with_ai", False)),
+    )
+
+
+def parse_post_ref(obj: Any) -> PostRef:
+    data = obj.get("data") if isinstance(obj, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise PlatformError("malformed API JSON: create answered without data.id")
+    created = data.get("created_at")
+    return PostRef(
+        id=data["id"],
+        text=str(data.get("text", "")),
+        created_at=_parse_time(created) if created else None,
+    )
+
+
+def parse_account(obj: Any) -> Account:
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        raise PlatformError("malformed API JSON: a user without a string id")
+    public = obj.get("public_metrics") or {}
+    return Account(
+        id=obj["id"],
+        handle=str(obj.get("username", "")),
+        name=str(obj.get("name", "")),
+        followers_count=_count(public, "followers_count"),
+        following_count=_count(public, "following_count"),
+        post_count=_count(public, "tweet_count", "post_count"),
+        created_at=_parse_time(obj["created_at"]) if obj.get("created_at") else None,
+    )
+
+
+def error_message(body: Any, *, status: int) -> str:
+    """One line from X's error shapes: {title, detail, type, status} or {errors: [...]}."""
+    if isinstance(body, dict):
+        if body.get("detail") or body.get("title"):
+            return f"{body.get('title', 'Error')}: {body.get('detail', '')}".strip(": ")
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            return str(first.get("detail") or first.get("message") or first.get("title"))
+    return f"HTTP {status}"
