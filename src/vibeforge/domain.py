@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -201,3 +201,16 @@ class Elder:
     niches: tuple[str, ...] = ()
     path: str | None = None
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiCall:
+    """One line of the call and cost ledger (aggregated per day, bot, kind and endpoint)."""
+
+    day: date
+    bot: str  # "*" for calls shared by all bots (timeline polls)
+    kind: str  # post_read | user_read | post_create | post_create_with_url
+    endpoint: str
+    calls: int
+    units: int
+    cost_usd: float

@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from vibeforge.errors import StoreUnavailableError
-from vibeforge.store import current_revision, make_engine, require_schema, upgrade
+from vibeforge.store import current_revision, head_revision, make_engine, require_schema, upgrade
 from vibeforge.store.tables import Base
 
 
@@ -18,13 +18,13 @@ def test_blank_database_upgrades_to_head_and_matches_the_models(db_url: str) -> 
     with pytest.raises(StoreUnavailableError, match="vibeforge init"):
         require_schema(engine)
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"migrations and tables disagree: {diff}"
     upgrade(engine)  # a second upgrade is a no-op
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
 
 
 def test_downgrade_to_base_and_back(db_url: str) -> None:

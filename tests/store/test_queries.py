@@ -229,3 +229,39 @@ def test_naive_datetimes_are_refused(engine) -> None:
         q.add_posts(
             s, posts=[Post(id="n", text="x", author_id="a", created_at=datetime(2026, 1, 1))]
         )
+
+
+def test_api_call_ledger_aggregates_per_day(engine) -> None:
+    from datetime import date
+
+    from vibeforge.domain import ApiCall
+
+    day = date(2026, 3, 1)
+    call = ApiCall(
+        day=day,
+        bot="sky",
+        kind="post_read",
+        endpoint="GET /2/tweets",
+        calls=1,
+        units=100,
+        cost_usd=0.5,
+    )
+    with session_scope(engine) as s:
+        q.record_api_call(s, call=call)
+        q.record_api_call(s, call=call)
+        q.record_api_call(
+            s,
+            call=ApiCall(
+                day=day,
+                bot="*",
+                kind="user_read",
+                endpoint="GET /u",
+                calls=1,
+                units=1,
+                cost_usd=0.01,
+            ),
+        )
+    with session_scope(engine) as s:
+        [line] = q.list_api_calls(s, day=day, bot="sky")
+        assert (line.calls, line.units) == (2, 200) and line.cost_usd == pytest.approx(1.0)
+        assert len(q.list_api_calls(s, day=day)) == 2

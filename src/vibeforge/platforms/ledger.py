@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from vibeforge.domain import ApiCall
 from vibeforge.platforms.base import BudgetExceeded
 
 GLOBAL = "*"  # the ledger key for calls not made on behalf of a bot (shared timeline polls)
@@ -51,17 +52,6 @@ class Budgets:
                 raise ValueError(f"budget {name} ({value}) must be >= 0 or None (unlimited)")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LedgerEntry:
-    day: date
-    bot: str
-    kind: str  # post_read | user_read | post_create | post_create_with_url
-    endpoint: str
-    calls: int
-    units: int
-    cost_usd: float
-
-
 class CallLedger:
     """Thread-safe per-day, per-bot counts and costs, with budgets checked before each call."""
 
@@ -70,8 +60,8 @@ class CallLedger:
         *,
         prices: Prices | None = None,
         budgets: Budgets | None = None,
-        initial: Iterable[LedgerEntry] = (),
-        on_record: Callable[[LedgerEntry], None] | None = None,
+        initial: Iterable[ApiCall] = (),
+        on_record: Callable[[ApiCall], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.prices = prices or Prices()
@@ -80,7 +70,7 @@ class CallLedger:
         self._clock = clock
         self._lock = threading.Lock()
         self._spent: dict[tuple[date, str], float] = defaultdict(float)
-        self._entries: list[LedgerEntry] = []
+        self._entries: list[ApiCall] = []
         for entry in initial:
             self._spent[(entry.day, entry.bot)] += entry.cost_usd
 
@@ -115,8 +105,8 @@ class CallLedger:
                     f"daily budget of ${total:.2f}; raise budgets.total_usd or wait until tomorrow"
                 )
 
-    def record(self, *, bot: str, kind: str, units: int, endpoint: str) -> LedgerEntry:
-        entry = LedgerEntry(
+    def record(self, *, bot: str, kind: str, units: int, endpoint: str) -> ApiCall:
+        entry = ApiCall(
             day=self._today(),
             bot=bot,
             kind=kind,
@@ -132,6 +122,6 @@ class CallLedger:
             self._on_record(entry)
         return entry
 
-    def entries(self) -> list[LedgerEntry]:
+    def entries(self) -> list[ApiCall]:
         with self._lock:
             return list(self._entries)

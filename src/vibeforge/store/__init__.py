@@ -7,6 +7,7 @@ SQLite (WAL) by default, PostgreSQL by URL. Nothing connects at import time:
 from vibeforge.store.engine import (
     check_connection,
     current_revision,
+    head_revision,
     make_engine,
     require_schema,
     session_scope,
@@ -16,6 +17,7 @@ from vibeforge.store.engine import (
 __all__ = [
     "check_connection",
     "current_revision",
+    "head_revision",
     "make_engine",
     "require_schema",
     "session_scope",

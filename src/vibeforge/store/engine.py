@@ -95,6 +95,17 @@ def upgrade(engine: Engine, *, revision: str = "head") -> None:
             raise StoreUnavailableError(f"database upgrade failed: {exc}") from exc
 
 
+def head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

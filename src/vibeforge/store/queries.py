@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from vibeforge.domain import (
     AdapterVersion,
+    ApiCall,
     Bot,
     BotStatus,
     Candidate,
@@ -34,6 +35,7 @@ from vibeforge.domain import (
 from vibeforge.errors import AlreadyExistsError, NotFoundError, VibeforgeError
 from vibeforge.store.tables import (
     AdapterVersionRow,
+    ApiCallRow,
     BotRow,
     CandidateRow,
     ElderRow,
@@ -690,3 +692,49 @@ def purge_timeline_posts(session: Session, *, timeline: str, before: datetime) -
         delete(PostRow).where(PostRow.timeline == timeline, PostRow.created_at < before)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- the call and cost ledger
+
+
+def record_api_call(session: Session, *, call: ApiCall) -> None:
+    """Add a call to the day's ledger line for (bot, kind, endpoint)."""
+    key = (call.day, call.bot, call.kind, call.endpoint)
+    row = session.get(ApiCallRow, key)
+    if row is None:
+        row = ApiCallRow(
+            day=call.day,
+            bot=call.bot,
+            kind=call.kind,
+            endpoint=call.endpoint,
+            calls=0,
+            units=0,
+            cost_usd=0.0,
+        )
+        session.add(row)
+    row.calls += call.calls
+    row.units += call.units
+    row.cost_usd += call.cost_usd
+    session.flush()
+
+
+def list_api_calls(
+    session: Session, *, day: date | None = None, bot: str | None = None
+) -> list[ApiCall]:
+    query = select(ApiCallRow).order_by(ApiCallRow.day, ApiCallRow.bot, ApiCallRow.kind)
+    if day is not None:
+        query = query.where(ApiCallRow.day == day)
+    if bot is not None:
+        query = query.where(ApiCallRow.bot == bot)
+    return [
+        ApiCall(
+            day=r.day,
+            bot=r.bot,
+            kind=r.kind,
+            endpoint=r.endpoint,
+            calls=r.calls,
+            units=r.units,
+            cost_usd=r.cost_usd,
+        )
+        for r in session.scalars(query)
+    ]

@@ -7,12 +7,13 @@ idempotency key, before the platform is called.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -222,3 +223,17 @@ class ElderRow(Base):
     niches: Mapped[list[str]] = mapped_column(JSON, default=list)
     path: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiCallRow(Base):
+    """The call and cost ledger: one row per day, bot, call kind and endpoint."""
+
+    __tablename__ = "api_calls"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bot: Mapped[str] = mapped_column(String(63), primary_key=True)  # "*" for shared polls
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(128), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    units: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)

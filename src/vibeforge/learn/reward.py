@@ -1,0 +1,159 @@
+"""Engagement → a scalar reward.
+
+    score(age) = Σ_k w_k · count_k(age) / reach        reach = impressions, else followers
+    reward     = Σ_a v_a · score(a) / Σ_a v_a          over the ages a read (default 1 h, 6 h, 24 h)
+
+Counts are read at fixed ages of platform time; an age not yet observed is left out and the age
+weights are renormalised over the ones present. Negative weights subtract (for platforms that
+expose negative feedback). Presets are looked up by name, like TRL's reward functions:
+`x-2023` (the heavy ranker's like 0.5, retweet 1.0, reply 13.5), `x-2026` (favorite 0.5,
+reply 5.0, repost 1.0, quote 5.0; share 2.0 is not exposed by the API, so it is dropped),
+`likes`, or custom weights from a YAML file (`path/to/weights.yaml`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from vibeforge.domain import Metrics
+
+COUNTS = ("like_count", "repost_count", "reply_count", "quote_count", "bookmark_count")
+DEFAULT_AGES_S = (3600.0, 6 * 3600.0, 24 * 3600.0)
+DEFAULT_AGE_WEIGHTS = (0.2, 0.3, 0.5)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RewardSpec:
+    name: str
+    weights: Mapping[str, float]  # metric field → weight (negative subtracts)
+    ages_s: tuple[float, ...] = DEFAULT_AGES_S  # ages at which counts are read
+    age_weights: tuple[float, ...] = DEFAULT_AGE_WEIGHTS
+    reach_floor: float = 10.0  # avoids huge scores from tiny audiences
+    tolerance_s: float = 0.25  # an observation counts for age a if within a·(1 ± tolerance)
+    per_mille: bool = True  # report per 1,000 reached, so typical values are O(1)
+    dropped: tuple[str, ...] = field(default=())  # preset signals the API does not expose
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.weights) - set(COUNTS))
+        if unknown:
+            raise ValueError(
+                f"reward {self.name!r}: unknown signals {unknown}; use some of {list(COUNTS)}"
+            )
+        if not self.weights:
+            raise ValueError(f"reward {self.name!r}: give at least one weight")
+        if len(self.ages_s) != len(self.age_weights) or not self.ages_s:
+            raise ValueError(
+                f"reward {self.name!r}: ages_s ({len(self.ages_s)}) and age_weights "
+                f"({len(self.age_weights)}) must be non-empty and of equal length"
+            )
+        if any(a <= 0 for a in self.ages_s) or any(w < 0 for w in self.age_weights):
+            raise ValueError(f"reward {self.name!r}: ages must be > 0 and age weights >= 0")
+        if self.reach_floor <= 0:
+            raise ValueError(f"reward {self.name!r}: reach_floor must be > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    value: float
+    components: dict[str, float]  # per signal and per age, for the record
+
+
+_PRESETS: dict[str, RewardSpec] = {}
+
+
+def register_reward(spec: RewardSpec) -> RewardSpec:
+    """Make a reward spec available by name."""
+    _PRESETS[spec.name] = spec
+    return spec
+
+
+register_reward(
+    RewardSpec(name="x-2023", weights={"like_count": 0.5, "repost_count": 1.0, "reply_count": 13.5})
+)
+register_reward(
+    RewardSpec(
+        name="x-2026",
+        weights={"like_count": 0.5, "reply_count": 5.0, "repost_count": 1.0, "quote_count": 5.0},
+        dropped=("share",),
+    )
+)
+register_reward(RewardSpec(name="likes", weights={"like_count": 1.0}))
+
+
+def reward_names() -> list[str]:
+    return sorted(_PRESETS)
+
+
+def get_reward(name_or_path: str) -> RewardSpec:
+    """A preset by name, or custom weights from a YAML file."""
+    if name_or_path in _PRESETS:
+        return _PRESETS[name_or_path]
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        if not path.exists():
+            raise ValueError(f"reward weights file {path} does not exist")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict) or "weights" not in data:
+            raise ValueError(f"{path}: expected a mapping with 'weights:' (and optional 'ages_s:')")
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        kwargs.setdefault("name", path.stem)
+        return RewardSpec(**kwargs)
+    raise ValueError(
+        f"unknown reward {name_or_path!r}: use one of {reward_names()} or a .yaml weights file"
+    )
+
+
+def score(metrics: Metrics, *, spec: RewardSpec, followers: int | None = None) -> Scored:
+    """The reward of one observation: weighted counts per reach."""
+    reach = metrics.impression_count
+    if not reach:
+        reach = followers or 0
+    reach = max(float(reach), spec.reach_floor)
+    scale = 1000.0 if spec.per_mille else 1.0
+    components = {k: w * getattr(metrics, k) / reach * scale for k, w in spec.weights.items()}
+    return Scored(value=math.fsum(components.values()), components=components)
+
+
+def reward_at_ages(
+    history: Sequence[Metrics],
+    *,
+    created_at: datetime,
+    spec: RewardSpec,
+    followers: int | None = None,
+) -> Scored | None:
+    """Combine the observations read at the spec's ages; None if no age was observed yet."""
+    total = weight_sum = 0.0
+    components: dict[str, float] = {}
+    for age, weight in zip(spec.ages_s, spec.age_weights, strict=True):
+        best: Metrics | None = None
+        best_gap = math.inf
+        for m in history:
+            observed_age = (m.observed_at - created_at).total_seconds()
+            gap = abs(observed_age - age)
+            if gap <= age * spec.tolerance_s and gap < best_gap:
+                best, best_gap = m, gap
+        if best is None:
+            continue
+        scored = score(best, spec=spec, followers=followers)
+        total += weight * scored.value
+        weight_sum += weight
+        components[f"age_{int(age)}s"] = scored.value
+    if weight_sum == 0:
+        return None
+    return Scored(value=total / weight_sum, components=components)
+
+
+def due_ages(
+    *, created_at: datetime, now: datetime, spec: RewardSpec, read: set[float]
+) -> list[float]:
+    """Ages whose read is due now and not yet done (the loop reads metrics at these)."""
+    age = (now - created_at).total_seconds()
+    return [
+        a for a in spec.ages_s if a not in read and age >= a and age <= a * (1 + spec.tolerance_s)
+    ]
