@@ -1,0 +1,138 @@
+"""Publishing through the outbox: a post reaches the platform at most once, whatever crashes.
+
+    pending ──(commit)──► sent ──platform.publish──► confirmed      (post id stored)
+                            │
+                            └─ crash / timeout / 5xx: stays `sent`; the next run reconciles:
+                               the account's recent posts are read; found → confirmed,
+                               absent → pending (safe to send again)
+
+A definite refusal (4xx, policy) marks the row failed; a budget or rate limit hit before
+sending puts it back to pending and stops this run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from vibeforge.domain import Bot, Post, PostRef, Publication, PublicationStatus
+from vibeforge.platforms.base import BudgetExceeded, Platform, PlatformError, RateLimited
+from vibeforge.store import queries as q
+from vibeforge.store import session_scope
+
+log = logging.getLogger(__name__)
+RECONCILE_MARGIN = timedelta(minutes=2)
+
+
+@dataclass
+class PublishReport:
+    confirmed: list[str] = field(default_factory=list)  # platform post ids
+    reconciled: int = 0  # `sent` rows found on the platform after a crash
+    requeued: int = 0  # `sent` rows proven absent, back to pending
+    failed: int = 0
+    stopped: str | None = None  # why this run stopped early (budget, rate limit, uncertain)
+
+
+def _confirm(engine: Engine, *, bot: Bot, pub: Publication, ref: PostRef, now: datetime) -> None:
+    with session_scope(engine) as s:
+        q.transition_publication(
+            s,
+            idempotency_key=pub.idempotency_key,
+            status=PublicationStatus.CONFIRMED,
+            platform_post_id=ref.id,
+        )
+        q.add_posts(
+            s,
+            posts=[
+                Post(
+                    id=ref.id,
+                    text=pub.text,
+                    author_id=bot.account or bot.name,
+                    created_at=ref.created_at or now,
+                    made_with_ai=True,
+                    in_reply_to_id=pub.reply_to,
+                )
+            ],
+            bot=bot.name,
+        )
+
+
+def reconcile(engine: Engine, *, platform: Platform, bot: Bot, now: datetime) -> PublishReport:
+    """Settle rows left `sent` by a crash: confirmed if on the platform, else pending again."""
+    report = PublishReport()
+    with session_scope(engine) as s:
+        sent = q.list_publications(s, bot=bot.name, statuses=[PublicationStatus.SENT])
+    for pub in sent:
+        since = (pub.updated_at or now) - RECONCILE_MARGIN
+        found = platform.find_published(account=_account(bot), text=pub.text, since=since)
+        if found is not None:
+            _confirm(engine, bot=bot, pub=pub, ref=found, now=now)
+            report.reconciled += 1
+            report.confirmed.append(found.id)
+        else:
+            with session_scope(engine) as s:
+                q.transition_publication(
+                    s, idempotency_key=pub.idempotency_key, status=PublicationStatus.PENDING
+                )
+            report.requeued += 1
+    return report
+
+
+def _account(bot: Bot) -> str:
+    if not bot.account:
+        raise PlatformError(f"bot {bot.name!r} has no platform account; set one with --account")
+    return bot.account
+
+
+def publish_pending(
+    engine: Engine, *, platform: Platform, bot: Bot, now: datetime, limit: int | None = None
+) -> PublishReport:
+    """Reconcile, then send this bot's pending outbox rows (oldest first)."""
+    report = reconcile(engine, platform=platform, bot=bot, now=now)
+    with session_scope(engine) as s:
+        pending = q.list_publications(s, bot=bot.name, statuses=[PublicationStatus.PENDING])
+    for pub in pending[:limit]:
+        with session_scope(engine) as s:  # committed before the call: a crash leaves `sent`
+            q.transition_publication(
+                s, idempotency_key=pub.idempotency_key, status=PublicationStatus.SENT
+            )
+        try:
+            ref = platform.publish(
+                account=_account(bot),
+                text=pub.text,
+                idempotency_key=pub.idempotency_key,
+                reply_to=pub.reply_to,
+            )
+        except (BudgetExceeded, RateLimited) as exc:  # refused before anything was sent
+            with session_scope(engine) as s:
+                q.transition_publication(
+                    s,
+                    idempotency_key=pub.idempotency_key,
+                    status=PublicationStatus.PENDING,
+                    error=str(exc),
+                )
+            report.stopped = str(exc)
+            log.warning("bot %s stops publishing: %s", bot.name, exc)
+            break
+        except PlatformError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                with session_scope(engine) as s:
+                    q.transition_publication(
+                        s,
+                        idempotency_key=pub.idempotency_key,
+                        status=PublicationStatus.FAILED,
+                        error=str(exc),
+                    )
+                report.failed += 1
+                log.warning("bot %s: post refused: %s", bot.name, exc)
+                continue
+            # uncertain (network, 5xx): the row stays `sent` and is reconciled next run
+            report.stopped = f"uncertain outcome, will reconcile: {exc}"
+            log.warning("bot %s: %s", bot.name, report.stopped)
+            break
+        _confirm(engine, bot=bot, pub=pub, ref=ref, now=now)
+        report.confirmed.append(ref.id)
+    return report
