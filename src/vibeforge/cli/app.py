@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -28,6 +29,13 @@ GROUPS = [
     ("sandbox", "sandbox"),
     ("models", "models"),
 ]
+# (command, module under vibeforge.cli, function); registered when the module exists
+COMMANDS = [
+    ("init", "init", "init"),
+    ("demo", "demo", "demo"),
+    ("trends", "trends", "trends"),
+    ("dashboard", "dashboard", "dashboard"),
+]
 
 
 @app.callback()
@@ -49,11 +57,11 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from vibeforge.cli import demo as demo_cmd
-    from vibeforge.cli import init as init_cmd
-
-    app.command("init")(init_cmd.init)
-    app.command("demo")(demo_cmd.demo)
+    for name, module, function in COMMANDS:
+        if importlib.util.find_spec(f"vibeforge.cli.{module}") is None:
+            continue
+        mod = importlib.import_module(f"vibeforge.cli.{module}")
+        app.command(name)(getattr(mod, function))
     for name, module in GROUPS:
         mod = importlib.import_module(f"vibeforge.cli.{module}")
         app.add_typer(mod.app, name=name)
