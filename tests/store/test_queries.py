@@ -265,3 +265,14 @@ def test_api_call_ledger_aggregates_per_day(engine) -> None:
         [line] = q.list_api_calls(s, day=day, bot="sky")
         assert (line.calls, line.units) == (2, 200) and line.cost_usd == pytest.approx(1.0)
         assert len(q.list_api_calls(s, day=day)) == 2
+
+
+def test_flags_set_get_clear(engine) -> None:
+    with session_scope(engine) as s:
+        assert q.get_flag(s, name="stop") is None
+        q.set_flag(s, name="stop", value={"by": "cli"})
+    with session_scope(engine) as s:
+        assert q.get_flag(s, name="stop") == {"by": "cli"}
+        q.set_flag(s, name="stop", value=None)
+    with session_scope(engine) as s:
+        assert q.get_flag(s, name="stop") is None

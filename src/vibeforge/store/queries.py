@@ -39,6 +39,7 @@ from vibeforge.store.tables import (
     BotRow,
     CandidateRow,
     ElderRow,
+    FlagRow,
     MetricRow,
     PostRow,
     PublicationRow,
@@ -738,3 +739,25 @@ def list_api_calls(
         )
         for r in session.scalars(query)
     ]
+
+
+# ---------------------------------------------------------------- operator flags
+
+
+def set_flag(session: Session, *, name: str, value: dict[str, Any] | None) -> None:
+    """Set (or clear, with None) a deployment-wide flag such as the kill switch."""
+    row = session.get(FlagRow, name)
+    if value is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(FlagRow(name=name, value=value))
+    else:
+        row.value = value
+        row.updated_at = utcnow()
+    session.flush()
+
+
+def get_flag(session: Session, *, name: str) -> dict[str, Any] | None:
+    row = session.get(FlagRow, name)
+    return None if row is None else dict(row.value)

@@ -237,3 +237,13 @@ class ApiCallRow(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     units: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class FlagRow(Base):
+    """Operator switches shared by every process of a deployment (e.g. the kill switch)."""
+
+    __tablename__ = "flags"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
