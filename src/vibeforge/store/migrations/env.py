@@ -3,7 +3,10 @@ or on `sqlalchemy.url` from the Alembic config when run from the alembic CLI."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, engine_from_config, pool
 
 from vibeforge.store.tables import Base, UTCDateTime
@@ -12,7 +15,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render our UTCDateTime as a plain DateTime so migrations do not import the models."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
