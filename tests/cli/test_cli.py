@@ -148,3 +148,26 @@ def test_console_script_runs_as_a_real_process(tmp_path: Path) -> None:
     assert json.loads(listed.stdout)[0]["name"] == "sky"
     bad = run("bot", "show", "nope")
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: no bot named 'nope'")
+
+
+def test_approvals_queue_from_the_cli(cli) -> None:
+    from vibeforge.config import load_settings
+    from vibeforge.domain import Candidate, CandidateStatus
+    from vibeforge.store import make_engine, session_scope
+    from vibeforge.store import queries as q
+
+    cli("init")
+    cli("bot", "create", "sky")
+    engine = make_engine(load_settings().db_url)
+    with session_scope(engine) as s:
+        [c] = q.add_candidates(
+            s, candidates=[Candidate(bot="sky", text="hello", status=CandidateStatus.QUEUED)]
+        )
+    [item] = json.loads(cli("approvals", "list", "--json")[1])
+    assert item["id"] == c.id and item["text"] == "hello"
+    assert cli("approvals", "approve", str(c.id))[0] == 0
+    assert json.loads(cli("approvals", "list", "--json")[1]) == []
+    code, _, err = cli("approvals", "approve", str(c.id))
+    _one_line_error(code, err, "not queued")
+    with session_scope(engine) as s:
+        assert [p.text for p in q.list_publications(s, bot="sky")] == ["hello"]

@@ -28,6 +28,7 @@ GROUPS = [
     ("timeline", "timeline"),
     ("sandbox", "sandbox"),
     ("models", "models"),
+    ("approvals", "approvals"),
 ]
 # (command, module under vibeforge.cli, function); registered when the module exists
 COMMANDS = [
