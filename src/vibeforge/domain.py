@@ -142,6 +142,8 @@ class Candidate:
     guard: dict[str, Any] = field(default_factory=dict)  # check name -> verdict
     status: CandidateStatus = CandidateStatus.NEW
     created_at: datetime | None = None
+    # how it was sampled (prompt/token ids, log-probs, temperature): for off-policy RL
+    trace: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

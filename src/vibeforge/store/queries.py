@@ -401,6 +401,7 @@ def _candidate(row: CandidateRow) -> Candidate:
         guard=dict(row.guard or {}),
         status=CandidateStatus(row.status),
         created_at=row.created_at,
+        trace=row.trace,
     )
 
 
@@ -413,6 +414,7 @@ def add_candidates(session: Session, *, candidates: Iterable[Candidate]) -> list
             predicted_reward=c.predicted_reward,
             guard=dict(c.guard),
             status=c.status.value,
+            trace=c.trace,
         )
         for c in candidates
     ]

@@ -161,6 +161,7 @@ class CandidateRow(Base):
     guard: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    trace: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PublicationRow(Base):
