@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vibeforge.learn.guard import GuardConfig, penalties, run_guard, weighted_length
-
-
-def test_weighted_length_counts_urls_and_wide_characters() -> None:
-    assert weighted_length("hello") == 5
-    assert weighted_length("see https://example.com/a/very/long/path/that/goes/on") == 4 + 23
-    assert weighted_length("日本語") == 6
-    assert weighted_length("caf\u0065\u0301") == 4  # NFC: é is one code point
-    assert weighted_length("😀") == 2
+from vibeforge.learn.guard import GuardConfig, penalties, run_guard
 
 
 def test_length_and_empty() -> None:
@@ -48,28 +40,34 @@ def test_toxicity_uses_the_offline_model() -> None:
     assert not rude2.ok
 
 
-def test_memorization_and_pii_hooks_and_penalties() -> None:
-    class Index:
-        def check(self, text):
-            class V:
-                ok = "copied" not in text
-                overlap = 9 if "copied" in text else 0
+def test_regurgitation_and_pii_with_the_real_index_and_scrubber(tmp_path) -> None:
+    from vibeforge.loop.runtime import ScrubPii
+    from vibeforge.privacy.memorization import MemorizationIndex
+    from vibeforge.privacy.scrub import Scrubber, ScrubConfig
 
-            return V()
-
-    class Pii:
-        def find(self, text):
-            return ["email"] if "@" in text else []
-
-    bad, good = run_guard(
-        ["copied words write me at a@b.co", "my own words"],
+    ingested = "the new terminal at denver finally has enough power outlets for every single gate"
+    index = MemorizationIndex.open(tmp_path / "index")
+    index.add([ingested])
+    copied, emailed, fine = run_guard(
+        [
+            "wow " + ingested,
+            "DM me at jane.doe@example.com about the lounge",
+            "power outlets at gates are the real luxury of modern travel",
+        ],
         config=GuardConfig(checks=("regurgitation", "pii", "length")),
-        memorization=Index(),
-        pii=Pii(),
+        memorization=index,
+        pii=ScrubPii(Scrubber(ScrubConfig(ner=False))),
     )
-    assert bad.failed() == ["regurgitation", "pii"] and good.ok
-    assert penalties([bad, good]) == [-2.0, -0.0]
-    assert bad.as_json()["pii"] == {"ok": False, "found": ["email"]}
+    assert (
+        copied.failed() == ["regurgitation"]
+        and copied.verdicts["regurgitation"].detail["longest_match"] >= 8
+    )
+    assert emailed.failed() == ["pii"] and emailed.as_json()["pii"] == {
+        "ok": False,
+        "found": ["email"],
+    }
+    assert fine.ok
+    assert penalties([copied, emailed, fine]) == [-1.0, -1.0, -0.0]
 
 
 def test_bad_config() -> None:

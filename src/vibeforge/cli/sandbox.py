@@ -1,7 +1,148 @@
-"""`vibeforge sandbox`: placeholder until the sandbox part lands."""
+"""`vibeforge sandbox`: serve, seed and steer the local X-API-v2 sandbox."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
-app = typer.Typer(help="sandbox commands.", no_args_is_help=True)
+from vibeforge.cli.common import console, ensure_home, print_json, state
+
+if TYPE_CHECKING:
+    from vibeforge.sandbox.engine import World
+
+app = typer.Typer(
+    help="The local X API v2 sandbox with a simulated audience.", no_args_is_help=True
+)
+
+HOST = typer.Option("127.0.0.1", "--host", help="Interface to bind (keep loopback).")
+WORLD = typer.Option("demo", "--world", help="World to seed when none exists: demo, wide, tiny.")
+SEED = typer.Option(0, "--seed", help="Seed of the world (same seed, same world).")
+SPEED = typer.Option(60.0, "--speed", help="Platform seconds per wall second (0 freezes).")
+
+
+def _home(ctx: typer.Context) -> Path:
+    return ensure_home(state(ctx).settings().home)
+
+
+def _world(ctx: typer.Context, speed: float = 0.0) -> World:
+    from vibeforge.sandbox.engine import World
+    from vibeforge.sandbox.problems import SandboxError
+
+    world = World(home=_home(ctx) / "sandbox", speed=speed)
+    if not world.seeded:
+        world.close()
+        raise SandboxError("no sandbox world yet; run `vibeforge sandbox seed` first")
+    return world
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str = HOST,
+    port: int = typer.Option(8787, "--port", help="TCP port (0 picks a free one)."),
+    world: str = WORLD,
+    speed: float = SPEED,
+    seed: int = SEED,
+    reseed: bool = typer.Option(False, "--reseed", help="Replace an existing world."),
+) -> None:
+    """Serve the sandbox until interrupted (the world persists across restarts)."""
+    import time
+
+    from vibeforge.sandbox.server import start_sandbox
+
+    console.print(f"seeding/opening world [bold]{world}[/] (first run embeds the corpus)...")
+    sb = start_sandbox(
+        home=_home(ctx), world=world, seed=seed, speed=speed, port=port, host=host, reseed=reseed
+    )
+    console.print(f"sandbox at [bold]{sb.base_url}[/] (admin token: vibeforge sandbox info)")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sb.stop()
+
+
+@app.command()
+def seed(ctx: typer.Context, world: str = WORLD, seed: int = SEED) -> None:
+    """Seed (or replace) the sandbox world."""
+    from vibeforge.sandbox.server import open_world
+
+    w = open_world(home=_home(ctx), world=world, seed=seed, speed=0, reseed=True)
+    console.print(
+        f"seeded world {world} (seed {seed}): {w.store.count('SELECT COUNT(*) FROM posts')} posts"
+    )
+    w.close()
+
+
+@app.command()
+def info(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """The world, its clock, lists and tokens (the tokens are secrets: local use only)."""
+    from vibeforge.sandbox.clock import iso
+
+    w = _world(ctx)
+    data = {
+        "world": w.store.get_meta("world"),
+        "seed": w.seed_value,
+        "now": iso(w.now_ms()),
+        "lists": {r[1]: str(r[0]) for r in w.store.all("SELECT id, niche FROM lists")},
+        "admin_token": w.role_token("admin"),
+        "app_token": w.role_token("app"),
+    }
+    w.close()
+    if as_json:
+        print_json(data)
+    else:
+        for key, value in data.items():
+            console.print(f"[bold]{key}[/]: {value}", highlight=False)
+
+
+@app.command()
+def account(
+    ctx: typer.Context,
+    handle: str,
+    niche: str = typer.Option(None, "--niche"),
+    followers: int = typer.Option(0, "--followers"),
+) -> None:
+    """Create a bot account that can post; prints its user token."""
+    w = _world(ctx)
+    try:
+        uid, token = w.create_account(handle=handle, niche=niche, followers=followers)
+    finally:
+        w.close()
+    console.print(f"@{handle} id={uid} token={token}", highlight=False)
+
+
+@app.command()
+def advance(ctx: typer.Context, hours: float = typer.Argument(..., help="Hours to jump.")) -> None:
+    """Move platform time forward (only while no server holds the world)."""
+    from vibeforge.sandbox.clock import iso
+
+    w = _world(ctx)
+    try:
+        now = w.advance(hours * 3600)
+    finally:
+        w.close()
+    console.print(f"platform time is now {iso(now)}")
+
+
+@app.command()
+def trend(
+    ctx: typer.Context,
+    niche: str,
+    text: str,
+    in_hours: float = typer.Option(0.0, "--in-hours"),
+    strength: float = typer.Option(1.0, "--strength"),
+) -> None:
+    """Schedule a trend: the niche's interests and its humans' posts move toward TEXT."""
+    w = _world(ctx)
+    try:
+        result = w.add_trend(
+            niche=niche, text=text, at_ms=w.now_ms() + int(in_hours * 3_600_000), strength=strength
+        )
+    finally:
+        w.close()
+    console.print(f"trend {result['id']} on {niche}: {result['resampled_posts']} posts resampled")

@@ -13,38 +13,14 @@ The RL step turns failed checks into penalties; the act step drops failed candid
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from vibeforge.models.text import MAX_WEIGHTED_LENGTH, weighted_length
+
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
-
-
-def weighted_length(text: str) -> int:
-    """X's weighted count: URLs 23, most code points 1, CJK and emoji 2 (NFC first)."""
-    text = unicodedata.normalize("NFC", text)
-    total = 0
-    last = 0
-    for match in _URL.finditer(text):
-        total += _weigh(text[last : match.start()]) + 23
-        last = match.end()
-    return total + _weigh(text[last:])
-
-
-def _weigh(chunk: str) -> int:
-    n = 0
-    for ch in chunk:
-        cp = ord(ch)
-        light = (
-            cp <= 0x10FF
-            or 0x2000 <= cp <= 0x200D
-            or 0x2010 <= cp <= 0x201F
-            or 0x2032 <= cp <= 0x2037
-        )
-        n += 1 if light else 2
-    return n
 
 
 class MemorizationIndex(Protocol):
@@ -57,7 +33,7 @@ class PiiDetector(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GuardConfig:
-    max_weighted_length: int = 280
+    max_weighted_length: int = MAX_WEIGHTED_LENGTH
     toxicity_threshold: float = 0.5  # profanity probability at or above this fails
     duplicate_jaccard: float = 0.6  # shingle Jaccard at or above this is a near-duplicate
     duplicate_window: int = 200  # how many recent posts to compare with
@@ -170,11 +146,7 @@ def _regurgitation(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
     out = []
     for t in texts:
         verdict = ctx.memorization.check(t)
-        detail = (
-            {k: v for k, v in vars(verdict).items() if isinstance(v, int | float | bool)}
-            if hasattr(verdict, "__dict__")
-            else {}
-        )
+        detail = {k: v for k, v in vars(verdict).items() if k != "ok"}
         out.append(Verdict(bool(verdict.ok), detail))
     return out
 

@@ -108,10 +108,14 @@ def parse_account(obj: Any) -> Account:
 def error_message(body: Any, *, status: int) -> str:
     """One line from X's error shapes: {title, detail, type, status} or {errors: [...]}."""
     if isinstance(body, dict):
-        if body.get("detail") or body.get("title"):
-            return f"{body.get('title', 'Error')}: {body.get('detail', '')}".strip(": ")
         errors = body.get("errors")
+        specific = ""
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             first = errors[0]
-            return str(first.get("detail") or first.get("message") or first.get("title"))
+            specific = str(first.get("message") or first.get("detail") or first.get("title") or "")
+        if body.get("detail") or body.get("title"):
+            head = f"{body.get('title', 'Error')}: {body.get('detail', '')}".strip(": ")
+            return f"{head} ({specific})" if specific else head
+        if specific:
+            return specific
     return f"HTTP {status}"

@@ -1,0 +1,203 @@
+"""Generation and SFT throughput of the adapter bank; prints one JSON object.
+
+    mixed      tokens/s of one mixed batch over --adapters adapters (--rows rows each) vs the
+               same rows generated one adapter at a time (greedy; outputs must be identical)
+    memory     resident set size with 1 vs 64 adapters loaded in the bank (rank --rank)
+    sft        tokens/s of vibe SFT (forward + backward, LoRA only) on templated posts
+
+Usage: .venv/bin/python bench/generation.py [--model smollm2-135m] [--home .vibeforge]
+       [--tiny] (a 2-layer test model: a smoke run of this script, not a measurement)
+The base model must be prepared first: `vibeforge models prepare`. CPU timings on a shared
+machine are noisy; run twice and compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+# idle OpenMP threads sleep instead of spinning: on a shared 2-core machine spinning threads
+# made a 2-thread matmul 10-30x slower than a 1-thread one (must be set before torch loads)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def trim() -> None:
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
+
+
+def bench_mixed(base, *, adapters: int, rows: int, rank: int, new_tokens: int) -> dict:  # type: ignore[no-untyped-def]
+    from vibeforge.models.generate import SamplingParams, generate, prompt_ids
+    from vibeforge.models.testing import random_lora
+
+    bank = [random_lora(base, rank=rank, seed=i, scale=0.02) for i in range(adapters)]
+    topics = ["airport delays", "new phones", "self-driving cars", "the big match", "vaccines"]
+    prompts, row_adapters = [], []
+    for i, w in enumerate(bank):
+        for r in range(rows):
+            topic = topics[(i + r) % len(topics)]
+            prompts.append(
+                prompt_ids(base.tokenizer, instruction=f"Write a short post about {topic}.")
+            )
+            row_adapters.append(w)
+    params = SamplingParams(temperature=0, max_new_tokens=new_tokens, max_weighted_chars=None)
+    generate(base, prompts=prompts[:2], adapters=row_adapters[:2], params=params)  # warm-up
+
+    started = time.perf_counter()
+    mixed = generate(base, prompts=prompts, adapters=row_adapters, params=params)
+    t_mixed = time.perf_counter() - started
+    started = time.perf_counter()
+    single = []
+    for i in range(adapters):
+        sl = slice(i * rows, (i + 1) * rows)
+        single += generate(base, prompts=prompts[sl], adapters=row_adapters[sl], params=params)
+    t_single = time.perf_counter() - started
+    n_mixed = sum(len(g.token_ids) for g in mixed)
+    n_single = sum(len(g.token_ids) for g in single)
+    return {
+        "adapters": adapters,
+        "rows_per_adapter": rows,
+        "rank": rank,
+        "max_new_tokens": new_tokens,
+        "mixed_tokens_per_s": round(n_mixed / t_mixed, 1),
+        "per_adapter_tokens_per_s": round(n_single / t_single, 1),
+        "speedup": round((n_mixed / t_mixed) / (n_single / t_single), 2),
+        "greedy_outputs_identical": [g.token_ids for g in mixed] == [g.token_ids for g in single],
+        "mixed_s": round(t_mixed, 2),
+        "per_adapter_s": round(t_single, 2),
+    }
+
+
+def bench_memory(base, *, rank: int, count: int = 64) -> dict:  # type: ignore[no-untyped-def]
+    from vibeforge.models.adapters import AdapterStore
+    from vibeforge.models.bank import AdapterBank, BankConfig
+    from vibeforge.models.testing import random_lora
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = AdapterStore(Path(tmp))
+        for i in range(count):
+            store.save(f"bot{i}", random_lora(base, rank=rank, seed=i))
+        trim()
+        bank = AdapterBank(base, store, BankConfig(capacity=count))
+        bank.get("bot0")
+        trim()
+        one = rss_mb()
+        for i in range(1, count):
+            bank.get(f"bot{i}")
+        trim()
+        many = rss_mb()
+        nbytes = bank.get("bot0").nbytes()
+    return {
+        "rank": rank,
+        "rss_mb_1_adapter": round(one, 1),
+        f"rss_mb_{count}_adapters": round(many, 1),
+        "mb_per_extra_adapter": round((many - one) / (count - 1), 2),
+        "adapter_weights_mb": round(nbytes / 2**20, 2),
+    }
+
+
+def bench_sft(base, *, rank: int, steps: int) -> dict:  # type: ignore[no-untyped-def]
+    from vibeforge.domain import Post
+    from vibeforge.learn.vibe import VibeConfig, train_vibe
+    from vibeforge.models.lora import LoraSpec
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    words = ["delayed", "again", "gate", "boarding", "lost bags", "upgrade", "lounge", "crew"]
+    posts = [
+        Post(
+            id=str(i),
+            text=f"{words[i % 8]} at {words[i * 3 % 8]}, {words[i * 5 % 8]} #{i % 7} travel life",
+            author_id="a",
+            created_at=t0 + timedelta(minutes=i),
+        )
+        for i in range(8 * steps)
+    ]
+    config = VibeConfig(lora=LoraSpec(rank=rank), epochs=1, batch_size=8, holdout=0.0)
+    started = time.perf_counter()
+    result = train_vibe(base=base, posts=posts, config=config)
+    elapsed = time.perf_counter() - started
+    assert result is not None
+    m = result.metrics
+    return {
+        "rank": rank,
+        "steps": m["steps"],
+        "batch_size": 8,
+        "tokens_per_s": m["tokens_per_s"],
+        "post_tokens_per_s": round(m["post_tokens"] / elapsed, 1),
+        "s_per_step": round(elapsed / m["steps"], 3),
+        "loss_first_last": [m["loss_curve"][0], m["loss_curve"][-1]],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument(
+        "--home", type=Path, default=Path(os.environ.get("VIBEFORGE_HOME", ".vibeforge"))
+    )
+    parser.add_argument("--tiny", action="store_true", help="use the 2-layer test model")
+    parser.add_argument("--adapters", type=int, default=8)
+    parser.add_argument("--rows", type=int, default=1, help="rows per adapter in the batch")
+    parser.add_argument("--rank", type=int, default=16)
+    parser.add_argument("--new-tokens", type=int, default=48)
+    parser.add_argument("--sft-steps", type=int, default=6)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
+    parser.add_argument("--only", choices=["mixed", "memory", "sft"], action="append")
+    args = parser.parse_args()
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    if args.tiny:
+        from vibeforge.models.testing import tiny_base
+
+        base = tiny_base()
+    else:
+        from vibeforge.models.base import load_base
+
+        base = load_base(args.model, home=args.home)
+    out: dict = {
+        "model": base.name,
+        "load_s": round(time.perf_counter() - started, 2),
+        "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg()[0],
+    }
+    only = set(args.only or ["mixed", "memory", "sft"])
+    if "memory" in only:  # first: before generation buffers inflate the heap
+        out["memory"] = bench_memory(base, rank=args.rank)
+    if "mixed" in only:
+        out["mixed"] = bench_mixed(
+            base, adapters=args.adapters, rows=args.rows, rank=args.rank, new_tokens=args.new_tokens
+        )
+    if "sft" in only:
+        out["sft"] = bench_sft(base, rank=args.rank, steps=args.sft_steps)
+    out["load_average_end"] = os.getloadavg()[0]
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Mixed read/write load on the sandbox over loopback; prints JSON (req/s, p50/p99 ms).
+
+The server runs in its own process (a tiny world, rate limits scaled up so the load is not
+throttled); the client is a minimal asyncio HTTP/1.1 client with N keep-alive connections.
+Mix: 60% metrics lookups (GET /2/tweets?ids=, 20 ids), 15% list timelines, 10% user
+timelines, 10% single posts, 5% writes (POST /2/tweets).
+
+    .venv/bin/python bench/sandbox_load.py [--seconds 15] [--concurrency 16]
+    .venv/bin/python bench/sandbox_load.py --scoring   # engagement model at scale instead
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+SERVER = """
+import json, sys, time
+from pathlib import Path
+from vibeforge.sandbox.limits import RateLimits
+from vibeforge.sandbox.server import start_sandbox
+sb = start_sandbox(home=Path(sys.argv[1]), world="tiny", seed=0, speed=60,
+                   limits=RateLimits(scale=10_000))
+tokens = [sb.create_account(f"load{i}", niche="airlines") for i in range(8)]
+print(json.dumps({"base_url": sb.base_url, "app": sb.app_token, "users": tokens,
+                  "lists": sb.list_ids()}), flush=True)
+sys.stdin.read()
+sb.stop()
+"""
+
+
+class Conn:
+    """A minimal HTTP/1.1 keep-alive client: the load generator must cost far less CPU than the
+    server it measures (httpx's async client took more CPU per request than the sandbox)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, target: str, token: str, body: dict | None = None):  # type: ignore[no-untyped-def]
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = (
+            f"{method} {target} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: {len(payload)}\r\n"
+            + ("Content-Type: application/json\r\n" if body is not None else "")
+            + "\r\n"
+        )
+        self.writer.write(head.encode() + payload)
+        headers = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(headers[9:12])
+        length = 0
+        for line in headers.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        data = await self.reader.readexactly(length)
+        return status, data
+
+
+async def run(info: dict, *, seconds: float, concurrency: int) -> dict:
+    from urllib.parse import urlencode, urlsplit
+
+    url = urlsplit(info["base_url"])
+    host, port = url.hostname or "127.0.0.1", int(url.port or 80)
+    rng = random.Random(0)
+    app = info["app"]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lists = list(info["lists"].values())
+    probe = Conn(host, port)
+    _, raw = await probe.request(
+        "GET", f"/2/lists/{lists[0]}/tweets?max_results=100&tweet.fields=author_id", app
+    )
+    first = json.loads(raw)["data"]
+    posts = [p["id"] for p in first]
+    authors = sorted({p["author_id"] for p in first})
+    deadline = time.perf_counter() + seconds
+    counter = 0
+
+    async def worker(w: int) -> None:
+        nonlocal counter
+        conn = Conn(host, port)
+        while time.perf_counter() < deadline:
+            roll = rng.random()
+            t0 = time.perf_counter()
+            if roll < 0.60:
+                q = urlencode(
+                    {
+                        "ids": ",".join(rng.sample(posts, min(20, len(posts)))),
+                        "tweet.fields": "public_metrics,created_at,author_id",
+                    }
+                )
+                status, _ = await conn.request("GET", f"/2/tweets?{q}", app)
+            elif roll < 0.75:
+                q = "max_results=20&tweet.fields=public_metrics"
+                status, _ = await conn.request(
+                    "GET", f"/2/lists/{rng.choice(lists)}/tweets?{q}", app
+                )
+            elif roll < 0.85:
+                status, _ = await conn.request(
+                    "GET", f"/2/users/{rng.choice(authors)}/tweets?max_results=10", app
+                )
+            elif roll < 0.95:
+                status, _ = await conn.request("GET", f"/2/tweets/{rng.choice(posts)}", app)
+            else:
+                counter += 1
+                token = info["users"][w % len(info["users"])]
+                text = f"load test post {counter} about delayed flights #{w}"
+                status, _ = await conn.request("POST", "/2/tweets", token, {"text": text})
+            latencies.append(time.perf_counter() - t0)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(w) for w in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return round(1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
+
+    return {
+        "requests": len(latencies),
+        "seconds": round(elapsed, 2),
+        "req_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "statuses": statuses,
+        "concurrency": concurrency,
+    }
+
+
+def scoring(*, members_per_niche: int, tweets_per_niche: int) -> dict:
+    """Seed a two-niche world (hashing embedder) and score every post against every member."""
+    from pathlib import Path
+
+    from vibeforge.sandbox.engine import World
+
+    with tempfile.TemporaryDirectory() as home:
+        world = World(home=Path(home), speed=0)
+        start = time.perf_counter()
+        world.seed(
+            world="tiny",
+            seed=0,
+            members_per_niche=members_per_niche,
+            tweets_per_niche=tweets_per_niche,
+        )
+        seconds = time.perf_counter() - start
+        posts = world.store.one("SELECT COUNT(*) FROM posts")[0]
+        members = len(world.audience.activity)  # type: ignore[union-attr]
+        world.close()
+    return {
+        "bench": "sandbox_scoring",
+        "posts": posts,
+        "members": members,
+        "seed_seconds": round(seconds, 2),
+        "posts_per_s": round(posts / seconds, 1),
+        "member_post_pairs_per_s": round(posts * members / seconds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--scoring", action="store_true", help="bench the engagement model")
+    parser.add_argument("--members-per-niche", type=int, default=15_000)
+    parser.add_argument("--tweets-per-niche", type=int, default=1_500)
+    args = parser.parse_args()
+    if args.scoring:
+        print(
+            json.dumps(
+                scoring(
+                    members_per_niche=args.members_per_niche, tweets_per_niche=args.tweets_per_niche
+                )
+            )
+        )
+        return
+    with tempfile.TemporaryDirectory() as home:
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVER, home],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            info = json.loads(server.stdout.readline())
+            result = asyncio.run(run(info, seconds=args.seconds, concurrency=args.concurrency))
+        finally:
+            assert server.stdin is not None
+            server.stdin.close()
+            server.wait(timeout=30)
+    print(json.dumps({"bench": "sandbox_load", **result}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""How posts spread: repost/quote cascades in the sandbox, count growth with age on X.
+
+Cascade metrics (Goel, Anderson, Hofman & Watts, "The structural virality of online
+diffusion", 2016): a cascade is the tree of a root post and every repost/quote that descends
+from it. size = nodes; depth = longest root-to-leaf path in edges; structural virality = the
+mean shortest-path distance over all pairs of nodes (Wiener index / C(n, 2)), computed in O(n)
+from subtree sizes: W = Σ over edges of s · (n − s), s the size below the edge.
+A broadcast (a star of n nodes) scores 2(n−1)/n; a chain scores (n+1)/3.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from vibeforge.domain import Metrics, Post
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cascade:
+    root: str
+    size: int  # nodes, the root included
+    depth: int  # edges on the longest root-to-leaf path
+    structural_virality: float  # mean pairwise distance; 0 for a lone root
+    max_breadth: int  # most nodes at one depth
+
+
+def cascades(edges: Iterable[tuple[str, str]]) -> list[Cascade]:
+    """Cascades from (child, parent) edges, largest first; a node has at most one parent."""
+    parent: dict[str, str] = {}
+    for child, par in edges:
+        if child == par:
+            raise ValueError(f"post {child!r} cannot repost itself")
+        if child in parent and parent[child] != par:
+            raise ValueError(f"post {child!r} has two parents ({parent[child]!r}, {par!r})")
+        parent[child] = par
+    children: dict[str, list[str]] = {}
+    for child, par in parent.items():
+        children.setdefault(par, []).append(child)
+    roots = sorted({p for p in children if p not in parent})
+    out = [_measure(root, children) for root in roots]
+    covered = sum(c.size for c in out)
+    if covered < len(parent) + len(roots):
+        raise ValueError("the edges contain a cycle; a cascade must be a tree")
+    out.sort(key=lambda c: (-c.size, c.root))
+    return out
+
+
+def _measure(root: str, children: Mapping[str, list[str]]) -> Cascade:
+    order: list[tuple[str, int]] = []  # (node, depth), parents before children
+    stack = [(root, 0)]
+    while stack:
+        node, d = stack.pop()
+        order.append((node, d))
+        stack.extend((c, d + 1) for c in children.get(node, ()))
+    n = len(order)
+    below: dict[str, int] = {}
+    wiener = 0
+    for node, _ in reversed(order):
+        s = 1 + sum(below[c] for c in children.get(node, ()))
+        below[node] = s
+        if node != root:
+            wiener += s * (n - s)
+    breadth: dict[int, int] = {}
+    for _, d in order:
+        breadth[d] = breadth.get(d, 0) + 1
+    return Cascade(
+        root=root,
+        size=n,
+        depth=max(breadth),
+        structural_virality=0.0 if n < 2 else wiener / (n * (n - 1) / 2),
+        max_breadth=max(breadth.values()),
+    )
+
+
+def quote_edges(posts: Iterable[Post], *, replies: bool = False) -> list[tuple[str, str]]:
+    """(child, parent) edges from stored posts' quote links (and reply links if asked)."""
+    edges = []
+    for p in posts:
+        if p.quote_of_id:
+            edges.append((p.id, p.quote_of_id))
+        elif replies and p.in_reply_to_id:
+            edges.append((p.id, p.in_reply_to_id))
+    return edges
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GrowthPoint:
+    age_s: float
+    posts: int  # posts observed at least this old
+    median_count: float  # median engagement total at this age
+    median_fraction: float | None  # median share of the post's last observed total
+
+
+def count_at(history: Sequence[tuple[float, int]], age_s: float) -> int | None:
+    """The last observed count at or before `age_s` (a step function); None before the first."""
+    best = None
+    for age, count in sorted(history):
+        if age > age_s:
+            break
+        best = count
+    return best
+
+
+def growth_curve(
+    histories: Mapping[str, Sequence[tuple[float, int]]], *, ages_s: Sequence[float]
+) -> list[GrowthPoint]:
+    """How engagement counts grow with age, over posts given as (age_s, count) observations.
+
+    A post counts at an age only if it was observed at that age or later (otherwise its count
+    there is unknown); the fraction is of its last observed total, over posts with total > 0.
+    """
+    points = []
+    for age in sorted(ages_s):
+        counts: list[int] = []
+        fractions: list[float] = []
+        for history in histories.values():
+            if not history or max(a for a, _ in history) < age:
+                continue
+            now = count_at(history, age)
+            value = 0 if now is None else now
+            final = max(history)[1]
+            counts.append(value)
+            if final > 0:
+                fractions.append(value / final)
+        points.append(
+            GrowthPoint(
+                age_s=age,
+                posts=len(counts),
+                median_count=float(statistics.median(counts)) if counts else 0.0,
+                median_fraction=float(statistics.median(fractions)) if fractions else None,
+            )
+        )
+    return points
+
+
+def history_points(
+    created_at: datetime, observations: Sequence[Metrics]
+) -> list[tuple[float, int]]:
+    """(age_s, engagement total) pairs of one post's metrics observations."""
+    return [((m.observed_at - created_at).total_seconds(), m.total()) for m in observations]

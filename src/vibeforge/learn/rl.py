@@ -1,0 +1,254 @@
+"""Reinforcement learning from engagement: GRPO on the reward model, plus an off-policy update
+from the real, delayed rewards of published posts.
+
+One GRPO step, top to bottom:
+
+    1. prompts   one per bot from its persona and recent timeline context
+    2. sample    G completions per prompt, every bot's rows in ONE mixed-adapter batch;
+                 keep each token's log-probability under the sampling policy (old_logp)
+    3. reward    r = reward model(text) + guard penalties                       # (B,)
+    4. advantage A = (r - mean_group(r)) / (std_group(r) + eps)                  # (B,)
+    5. loss      per token t of row b, with ratio = exp(logp - old_logp):
+                   -min(ratio · A_b, clip(ratio, 1 - ε, 1 + ε) · A_b)
+                   + β · KL_k3(π ‖ π_ref),  KL_k3 = exp(ref - logp) - (ref - logp) - 1
+                 averaged over a row's tokens, then over rows; π_ref is the same base model
+                 with the adapter disabled, so only the LoRA tensors learn
+    6. update    per bot: clip the gradient norm, one AdamW step on its LoRA tensors
+
+Simplifications: one optimisation pass per batch (so the ratio starts at 1 and the clip only
+matters for the off-policy update); optimiser state lives in memory (a restart re-creates it).
+
+The off-policy update takes published posts (prompt, completion, the log-probabilities they were
+sampled with) and their real reward; advantages are normalised per bot over the batch and the
+importance ratio π/π_behaviour is clipped, as in PPO.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from vibeforge.models.bank import AdapterBank
+    from vibeforge.models.generate import Generation
+
+# (bot, texts) -> one reward per text
+RewardFunc = Callable[[str, Sequence[str]], Sequence[float]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GRPOConfig:
+    group_size: int = 8  # G: completions per prompt
+    max_new_tokens: int = 48  # per completion
+    temperature: float = 0.9  # sampling temperature (also used to score)
+    top_p: float = 1.0
+    learning_rate: float = 1e-4  # AdamW on the LoRA tensors
+    weight_decay: float = 0.0
+    clip_eps: float = 0.2  # ε of the clipped ratio
+    kl_coef: float = 0.04  # β of the KL to the base policy
+    max_grad_norm: float = 1.0
+    scale_rewards: bool = True  # divide advantages by the group's std
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.group_size < 2:
+            raise ValueError(
+                f"group_size ({self.group_size}) must be >= 2: GRPO normalises rewards within a "
+                "group; use 8"
+            )
+        if self.temperature <= 0:
+            raise ValueError(f"temperature ({self.temperature}) must be > 0 to sample a group")
+        if not 0 < self.clip_eps < 1:
+            raise ValueError(f"clip_eps ({self.clip_eps}) must be within (0, 1); 0.2 is typical")
+        if self.kl_coef < 0:
+            raise ValueError(f"kl_coef ({self.kl_coef}) must be >= 0")
+        if self.learning_rate <= 0 or self.learning_rate > 1:
+            raise ValueError(f"learning_rate ({self.learning_rate}) must be in (0, 1]; try 1e-4")
+        if self.max_grad_norm <= 0:
+            raise ValueError(f"max_grad_norm ({self.max_grad_norm}) must be > 0")
+        if self.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be >= 1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sample:
+    """One completion to learn from."""
+
+    bot: str
+    prompt_ids: list[int]
+    token_ids: list[int]
+    old_logprobs: list[float]  # under the policy that sampled it
+    advantage: float
+
+
+@dataclass
+class StepReport:
+    loss: float = 0.0
+    kl: float = 0.0
+    clip_fraction: float = 0.0
+    mean_reward: dict[str, float] = field(default_factory=dict)
+    completions: int = 0
+    tokens: int = 0
+    grad_norm: dict[str, float] = field(default_factory=dict)
+    texts: dict[str, list[str]] = field(default_factory=dict)
+
+
+def group_advantages(
+    rewards: Sequence[float], *, scale: bool = True, eps: float = 1e-4
+) -> list[float]:
+    """(r - mean) / (std + eps) within one group; all-equal rewards give zeros."""
+    n = len(rewards)
+    mean = math.fsum(rewards) / n
+    centred = [r - mean for r in rewards]
+    if not scale:
+        return centred
+    std = math.sqrt(math.fsum(c * c for c in centred) / max(n - 1, 1))
+    return [c / (std + eps) for c in centred]
+
+
+class PolicyTrainer:
+    """Holds one AdamW optimiser per bot's adapter and applies GRPO-style updates."""
+
+    def __init__(self, bank: AdapterBank, config: GRPOConfig | None = None) -> None:
+        self.bank = bank
+        self.config = config or GRPOConfig()
+        self._optimizers: dict[str, tuple[int, torch.optim.Optimizer]] = {}
+
+    def _optimizer(self, bot: str) -> torch.optim.Optimizer:
+        import torch
+
+        weights = self.bank.get(bot)
+        params = weights.requires_grad_(True).parameters()
+        key = id(params[0])
+        entry = self._optimizers.get(bot)
+        if entry is None or entry[0] != key:  # new adapter object (reloaded or replaced)
+            opt = torch.optim.AdamW(
+                params, lr=self.config.learning_rate, weight_decay=self.config.weight_decay
+            )
+            self._optimizers[bot] = (key, opt)
+            return opt
+        return entry[1]
+
+    def sample(self, prompts: Sequence[tuple[str, Sequence[int]]]) -> list[list[Generation]]:
+        """G completions for each (bot, prompt) in one mixed batch; grouped per prompt."""
+        from vibeforge.models.generate import SamplingParams
+
+        c = self.config
+        params = SamplingParams(
+            max_new_tokens=c.max_new_tokens, temperature=c.temperature, top_p=c.top_p, seed=c.seed
+        )
+        requests = [(bot, p) for bot, p in prompts for _ in range(c.group_size)]
+        gens = self.bank.generate(requests, params)
+        return [gens[i * c.group_size : (i + 1) * c.group_size] for i in range(len(prompts))]
+
+    def step(
+        self, prompts: Sequence[tuple[str, Sequence[int]]], *, reward_fn: RewardFunc
+    ) -> StepReport:
+        """One GRPO step over several bots' prompts (steps 2-6 of the module docstring)."""
+        groups = self.sample(prompts)
+        samples: list[Sample] = []
+        report = StepReport()
+        for (bot, prompt), gens in zip(prompts, groups, strict=True):
+            texts = [g.text for g in gens]
+            rewards = [float(r) for r in reward_fn(bot, texts)]
+            advantages = group_advantages(rewards, scale=self.config.scale_rewards)
+            report.mean_reward[bot] = math.fsum(rewards) / len(rewards)
+            report.texts.setdefault(bot, []).extend(texts)
+            samples.extend(
+                Sample(
+                    bot=bot,
+                    prompt_ids=list(prompt),
+                    token_ids=list(g.token_ids),
+                    old_logprobs=list(g.logprobs),
+                    advantage=a,
+                )
+                for g, a in zip(gens, advantages, strict=True)
+            )
+        stats = self.update(samples)
+        report.loss, report.kl, report.clip_fraction = stats.loss, stats.kl, stats.clip_fraction
+        report.grad_norm = stats.grad_norm
+        report.completions = len(samples)
+        report.tokens = sum(len(s.token_ids) for s in samples)
+        return report
+
+    def off_policy(self, samples: Sequence[Sample]) -> StepReport:
+        """Learn from published posts' real rewards (advantages already set per bot)."""
+        return self.update(samples)
+
+    def update(self, samples: Sequence[Sample]) -> StepReport:
+        """The clipped policy-gradient loss with KL to the base, one optimiser step per bot."""
+        import torch
+
+        c = self.config
+        report = StepReport(completions=len(samples))
+        samples = [s for s in samples if s.token_ids and s.advantage == s.advantage]
+        if not samples:
+            return report
+        bots = list(dict.fromkeys(s.bot for s in samples))
+        optimizers = {b: self._optimizer(b) for b in bots}
+        for opt in optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        with torch.no_grad():  # the reference policy: same base, adapter disabled
+            ref = self.bank.score(
+                [(None, s.prompt_ids, s.token_ids) for s in samples], temperature=c.temperature
+            )
+        cur = self.bank.score(
+            [(s.bot, s.prompt_ids, s.token_ids) for s in samples], temperature=c.temperature
+        )
+        mask = cur.mask.float()  # (B, T)
+        width = mask.shape[1]
+        old = torch.zeros_like(mask)
+        for i, s in enumerate(samples):
+            old[i, : len(s.old_logprobs)] = torch.tensor(s.old_logprobs[:width])
+        adv = torch.tensor([s.advantage for s in samples])[:, None]  # (B, 1)
+        log_ratio = (cur.logprobs - old) * mask
+        ratio = log_ratio.exp()
+        clipped = ratio.clamp(1 - c.clip_eps, 1 + c.clip_eps)
+        pg = -torch.minimum(ratio * adv, clipped * adv)  # (B, T)
+        delta = (ref.logprobs - cur.logprobs) * mask
+        kl = delta.exp() - delta - 1  # k3 estimator, >= 0
+        per_token = (pg + c.kl_coef * kl) * mask
+        per_row = per_token.sum(1) / mask.sum(1).clamp(min=1)  # (B,)
+        loss = per_row.mean()
+        loss.backward()
+        for bot, opt in optimizers.items():
+            params = self.bank.get(bot).parameters()
+            norm = torch.nn.utils.clip_grad_norm_(params, c.max_grad_norm)
+            report.grad_norm[bot] = float(norm)
+            opt.step()
+        with torch.no_grad():
+            n_tok = mask.sum().clamp(min=1)
+            report.loss = float(loss)
+            report.kl = float((kl * mask).sum() / n_tok)
+            report.clip_fraction = float(
+                (((ratio - clipped).abs() > 1e-6).float() * mask).sum() / n_tok
+            )
+        report.tokens = int(mask.sum())
+        return report
+
+
+def off_policy_samples(
+    published: Sequence[tuple[str, list[int], list[int], list[float], float]],
+    *,
+    scale: bool = True,
+) -> list[Sample]:
+    """(bot, prompt ids, token ids, behaviour logprobs, real reward) → samples with advantages
+    normalised per bot over this batch."""
+    by_bot: dict[str, list[int]] = {}
+    for i, row in enumerate(published):
+        by_bot.setdefault(row[0], []).append(i)
+    advantages = [0.0] * len(published)
+    for rows in by_bot.values():
+        if len(rows) < 2:
+            continue
+        adv = group_advantages([published[i][4] for i in rows], scale=scale)
+        for i, a in zip(rows, adv, strict=True):
+            advantages[i] = a
+    return [
+        Sample(bot=b, prompt_ids=p, token_ids=t, old_logprobs=lp, advantage=advantages[i])
+        for i, (b, p, t, lp, _) in enumerate(published)
+    ]

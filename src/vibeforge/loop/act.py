@@ -1,0 +1,173 @@
+"""Act: generate K candidates per due bot (one mixed batch), guard, choose, publish.
+
+A bot is due when its last post is older than its interval (24 h / posts_per_day) with a
+deterministic ± jitter. Candidates are stored with their guard verdicts; the best passing one
+by the reward model is chosen (ties: the first). Chosen posts go to the approval queue when it
+is on, else to the outbox, which the publisher sends (unless dry-run). Budgets: a bot stops at
+ceil(posts_per_day) posts per platform day, all bots at `global_posts_per_day`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from vibeforge.domain import Bot, Candidate, CandidateStatus, Publication, PublicationStatus
+from vibeforge.loop.outbox import publish_pending
+from vibeforge.loop.prompts import bot_prompt
+from vibeforge.loop.runtime import Runtime
+from vibeforge.store import queries as q
+from vibeforge.store import session_scope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ActReport:
+    generated: int = 0
+    rejected: int = 0
+    chosen: str | None = None
+    queued: bool = False
+    published: list[str] = field(default_factory=list)
+    budget: str | None = None  # why the bot did not post (budget spent)
+
+
+def _jitter(bot: str, n: int, amount: float) -> float:
+    digest = hashlib.sha256(f"{bot}:{n}".encode()).digest()
+    return 1.0 + amount * (2 * digest[0] / 255 - 1)
+
+
+def _posts_today(rt: Runtime, *, bot: str | None, now: datetime) -> int:
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    with session_scope(rt.engine) as s:
+        pubs = q.list_publications(
+            s,
+            bot=bot,
+            statuses=[
+                PublicationStatus.PENDING,
+                PublicationStatus.SENT,
+                PublicationStatus.CONFIRMED,
+            ],
+        )
+    return sum(1 for p in pubs if p.created_at is None or p.created_at >= start)
+
+
+def due_to_post(rt: Runtime, bot: Bot, *, now: datetime) -> tuple[bool, str | None]:
+    """(due?, why not when a budget stops it)."""
+    with session_scope(rt.engine) as s:
+        own = q.list_posts(s, bot=bot.name, limit=1)
+        pubs = q.list_publications(s, bot=bot.name)
+        queued = q.list_candidates(s, bot=bot.name, status=CandidateStatus.QUEUED)
+    n = len(pubs)
+    waiting = [p for p in pubs if p.status in (PublicationStatus.PENDING, PublicationStatus.SENT)]
+    if waiting or queued:  # publish (or get approval for) what is there before writing more
+        return False, None
+    limit = math.ceil(bot.posts_per_day)
+    if _posts_today(rt, bot=bot.name, now=now) >= limit:
+        return False, f"bot {bot.name} reached its budget of {limit} posts today"
+    cap = rt.config.global_posts_per_day
+    if cap is not None and _posts_today(rt, bot=None, now=now) >= cap:
+        return False, f"all bots reached the global budget of {cap:g} posts today"
+    if not own:
+        return True, None
+    interval = timedelta(days=1) / bot.posts_per_day * _jitter(bot.name, n, rt.config.jitter)
+    return now - own[0].created_at >= interval, None
+
+
+def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActReport]:
+    """Generate, guard and choose for every due bot in one batch; then publish their outbox."""
+    from vibeforge.learn.guard import run_guard
+    from vibeforge.models.generate import SamplingParams
+
+    reports = {b.name: ActReport() for b in bots}
+    due: list[Bot] = []
+    for bot in bots:
+        ok, why = due_to_post(rt, bot, now=now)
+        if why:
+            reports[bot.name].budget = why
+            log.info(why)
+        if ok:
+            due.append(bot)
+    bank = rt.bank() if due else None
+    if due and bank is not None:
+        k = rt.config.candidates
+        requests = []
+        for bot in due:
+            context = list(rt.timeline_texts(bot.timeline, limit=rt.config.context_posts))
+            bank.get_or_create(bot.name)
+            prompt = bot_prompt(bank.base.tokenizer, bot=bot, context=context)
+            requests.extend([(bot.name, prompt)] * k)
+        params = SamplingParams(
+            max_new_tokens=rt.config.max_new_tokens, temperature=rt.config.temperature
+        )
+        gens = bank.generate(requests, params)
+        for i, bot in enumerate(due):
+            _choose(rt, bot, gens[i * k : (i + 1) * k], reports[bot.name], run_guard)
+    if not rt.config.dry_run:
+        for bot in bots:
+            if bot.account:
+                pub = publish_pending(rt.engine, platform=rt.platform, bot=bot, now=now)
+                reports[bot.name].published.extend(pub.confirmed)
+                if pub.stopped:
+                    reports[bot.name].budget = pub.stopped
+    return reports
+
+
+def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard) -> None:  # type: ignore[no-untyped-def]
+    texts = [g.text for g in gens]
+    report.generated = len(texts)
+    with session_scope(rt.engine) as s:
+        recent = [p.text for p in q.list_posts(s, bot=bot.name, limit=200)]
+    verdicts = run_guard(texts, recent=recent, memorization=rt.memorization, pii=rt.pii())
+    model = rt.reward_model(bot.name)
+    predicted = model.predict(texts) if model is not None else [0.0] * len(texts)
+    passing = [i for i, v in enumerate(verdicts) if v.ok]
+    report.rejected = len(texts) - len(passing)
+    best = max(passing, key=lambda i: float(predicted[i])) if passing else None
+    version = rt.bank().version(bot.name)
+    candidates = []
+    for i, (g, v) in enumerate(zip(gens, verdicts, strict=True)):
+        if i == best:
+            status = CandidateStatus.QUEUED if rt.config.approval else CandidateStatus.CHOSEN
+        else:
+            status = CandidateStatus.DISCARDED if v.ok else CandidateStatus.REJECTED
+        candidates.append(
+            Candidate(
+                bot=bot.name,
+                text=g.text,
+                adapter_version=version.version if version else None,
+                predicted_reward=float(predicted[i]),
+                guard=v.as_json(),
+                status=status,
+                trace={
+                    "prompt_ids": list(g.prompt_ids),
+                    "token_ids": list(g.token_ids),
+                    "logprobs": [round(x, 6) for x in g.logprobs],
+                    "temperature": rt.config.temperature,
+                }
+                if i == best
+                else None,
+            )
+        )
+    with session_scope(rt.engine) as s:
+        stored = q.add_candidates(s, candidates=candidates)
+        if best is None:
+            log.info("bot %s: all %d candidates failed the guard", bot.name, len(texts))
+            return
+        chosen = stored[best]
+        report.chosen = chosen.text
+        report.queued = rt.config.approval
+        if not rt.config.approval:
+            q.enqueue_publication(
+                s,
+                publication=Publication(
+                    idempotency_key=f"{bot.name}:{chosen.id}",
+                    bot=bot.name,
+                    text=chosen.text,
+                    candidate_id=chosen.id,
+                ),
+            )

@@ -1,0 +1,138 @@
+"""Build a Runtime from parts: the embedded sandbox (demo, tests) or settings (vibeforge run).
+
+Secrets (the pseudonymisation key, API tokens) come from settings; a key is generated once into
+`$VIBEFORGE_HOME/secrets.yaml` (mode 0600) when none is configured, never into the database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vibeforge.loop.config import LoopConfig
+from vibeforge.loop.runtime import Runtime
+from vibeforge.platforms.auth import BearerAuth
+from vibeforge.platforms.x import XClient
+from vibeforge.store import queries as q
+from vibeforge.store import session_scope
+
+
+def pseudonym_key(home: Path, configured: str | None = None) -> str:
+    """The HMAC key for author pseudonyms: configured, else created once beside the data."""
+    if configured:
+        return configured
+    path = home / "secrets.yaml"
+    data: dict[str, Any] = {}
+    if path.exists():
+        data = yaml.safe_load(path.read_text()) or {}
+        if data.get("pseudonym_key"):
+            return str(data["pseudonym_key"])
+    data["pseudonym_key"] = secrets.token_hex(32)
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(data, f)
+    return str(data["pseudonym_key"])
+
+
+TINY_TEST_MODEL = "tiny-test"  # a 2-layer model built from a config (tests; no weights)
+
+
+def make_bank(*, model: str, home: Path, capacity: int = 64) -> Any:
+    """Load the base model and an adapter bank under `home/adapters`."""
+    from vibeforge.models.adapters import AdapterStore
+    from vibeforge.models.bank import AdapterBank, BankConfig
+    from vibeforge.models.base import load_base, prepare, resolve
+
+    if model == TINY_TEST_MODEL:
+        from vibeforge.models.testing import tiny_base
+
+        base = tiny_base(seed=0)
+    else:
+        if resolve(model, home=home).export_dir is not None:
+            prepare(model, home=home)
+        base = load_base(model, home=home)
+    return AdapterBank(base, AdapterStore(home / "adapters"), BankConfig(capacity=capacity))
+
+
+class SandboxClock:
+    """Platform time read from the sandbox's admin route (picklable, so Ray workers use it)."""
+
+    def __init__(self, base_url: str, admin_token: str) -> None:
+        self.base_url = base_url
+        self.admin_token = admin_token
+
+    def __call__(self) -> datetime:
+        import httpx
+
+        r = httpx.get(
+            f"{self.base_url}/admin/world",
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            timeout=10,
+        )
+        r.raise_for_status()
+        return datetime.fromisoformat(r.json()["now"].replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxRuntimeSpec:
+    """Everything needed to build a Runtime against a sandbox server, in any process."""
+
+    db_url: str
+    home: Path
+    base_url: str
+    app_token: str = field(repr=False)
+    admin_token: str = field(repr=False)
+    user_tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    config: LoopConfig = field(default_factory=LoopConfig)
+    model: str = "smollm2-135m"
+    ner: bool = True
+    key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def for_sandbox(cls, sandbox: Any, *, db_url: str, home: Path, **kw: Any) -> SandboxRuntimeSpec:
+        from vibeforge.store import make_engine
+
+        with session_scope(make_engine(db_url)) as s:
+            handles = [b.account for b in q.list_bots(s) if b.account]
+        return cls(
+            db_url=db_url,
+            home=home,
+            base_url=sandbox.base_url,
+            app_token=sandbox.app_token,
+            admin_token=sandbox.admin_token,
+            user_tokens={h: sandbox.user_token(h) for h in handles},
+            **kw,
+        )
+
+    def __call__(self) -> Runtime:
+        from vibeforge.privacy.memorization import MemorizationIndex
+        from vibeforge.privacy.pseudonym import pseudonymizer
+        from vibeforge.privacy.scrub import Scrubber, ScrubConfig
+        from vibeforge.store import make_engine
+
+        clock = SandboxClock(self.base_url, self.admin_token)
+        client = XClient(
+            base_url=self.base_url,
+            auth=BearerAuth(self.app_token),
+            user_auth={h: BearerAuth(t) for h, t in self.user_tokens.items()},
+            clock=clock,
+        )
+        return Runtime(
+            engine=make_engine(self.db_url),
+            platform=client,
+            home=self.home,
+            clock=clock,
+            config=self.config,
+            bank_factory=partial(make_bank, model=self.model, home=self.home),
+            scrubber=Scrubber(ScrubConfig(ner=self.ner)),
+            pseudonymize=pseudonymizer(pseudonym_key(self.home, self.key)),
+            memorization=MemorizationIndex.open(self.home / "memorization"),
+        )

@@ -1,0 +1,111 @@
+"""One round of the loop over a set of bots: ingest → observe → learn → act.
+
+    ingest   each followed timeline that is due, once, whatever the number of its bots
+    observe  each bot's own posts reaching a reward age: metrics read, rewards stored
+    learn    per bot: vibe SFT and reward-model refit when enough new data; then RL for every
+             ready bot in one mixed-adapter batch
+    act      every bot due to post: K candidates in one mixed batch, guard, choose, outbox,
+             publish (unless dry-run or the approval queue is on)
+
+Every step reads its inputs from the store and commits its outputs, so a round killed at any
+line can simply run again. The kill switch (`vibeforge stop`) is checked between steps.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from vibeforge.domain import Bot, BotStatus
+from vibeforge.errors import VibeforgeError
+from vibeforge.loop import act as act_step
+from vibeforge.loop import learn as learn_step
+from vibeforge.loop.ingest import IngestReport, poll_timeline
+from vibeforge.loop.observe import ObserveReport, observe
+from vibeforge.loop.runtime import Runtime
+from vibeforge.store import queries as q
+from vibeforge.store import session_scope
+
+log = logging.getLogger(__name__)
+
+
+class Stopped(VibeforgeError):
+    """The kill switch is on; the round ended after its current step."""
+
+
+@dataclass
+class RoundReport:
+    ingest: list[IngestReport] = field(default_factory=list)
+    observe: dict[str, ObserveReport] = field(default_factory=dict)
+    learn: dict[str, learn_step.LearnReport] = field(default_factory=dict)
+    act: dict[str, act_step.ActReport] = field(default_factory=dict)
+
+
+def _check_stop(rt: Runtime) -> None:
+    if rt.stopped():
+        raise Stopped("the kill switch is on ('vibeforge stop'); clear it with 'vibeforge run'")
+
+
+def active_bots(rt: Runtime, names: Sequence[str] | None = None) -> list[Bot]:
+    with session_scope(rt.engine) as s:
+        bots = q.list_bots(s, status=BotStatus.ACTIVE)
+    return [b for b in bots if names is None or b.name in names]
+
+
+def ingest_all(rt: Runtime, bots: Sequence[Bot]) -> list[IngestReport]:
+    if rt.scrubber is None:
+        raise VibeforgeError("the runtime has no scrubber: raw posts may not reach the store")
+    names = sorted({b.timeline for b in bots if b.timeline})
+    with session_scope(rt.engine) as s:
+        timelines = [q.get_timeline(s, name=n) for n in names]
+    return [
+        poll_timeline(
+            rt.engine,
+            platform=rt.platform,
+            timeline=t,
+            scrubber=rt.scrubber,
+            pseudonymize=rt.pseudonymize,
+            now=rt.clock(),
+            index=rt.memorization,
+        )
+        for t in timelines
+    ]
+
+
+STEPS = ("ingest", "observe", "learn", "act")
+
+
+def run_round(
+    rt: Runtime, names: Sequence[str] | None = None, *, steps: Sequence[str] = STEPS
+) -> RoundReport:
+    """One round for the active bots (optionally only `names`, only some `steps`)."""
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        raise ValueError(f"unknown steps {unknown}; choose from {list(STEPS)}")
+    report = RoundReport()
+    bots = active_bots(rt, names)
+    if not bots:
+        return report
+    _check_stop(rt)
+    if "ingest" in steps:
+        report.ingest = ingest_all(rt, bots)
+        _check_stop(rt)
+    if "observe" in steps:
+        spec = rt.reward_spec()
+        for bot in bots:
+            report.observe[bot.name] = observe(
+                rt.engine, platform=rt.platform, bot=bot, spec=spec, now=rt.clock()
+            )
+    if "learn" in steps:
+        for bot in bots:
+            _check_stop(rt)
+            lr = report.learn.setdefault(bot.name, learn_step.LearnReport())
+            learn_step.sft(rt, bot, lr)
+            learn_step.refit_reward_model(rt, bot, lr)
+        _check_stop(rt)
+        learn_step.rl(rt, bots, report.learn)
+    if "act" in steps:
+        _check_stop(rt)
+        report.act = act_step.act(rt, bots, now=rt.clock())
+    return report

@@ -1,0 +1,129 @@
+"""What a cycle runs against: store, platform, clock, models and privacy, created lazily.
+
+The base model and the adapter bank are loaded on first use and shared by every bot of this
+process (one resident base, many adapters). Reward models are cached per bot and reloaded when
+a newer version appears on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+from vibeforge.loop.config import LoopConfig
+from vibeforge.platforms.base import Platform
+from vibeforge.store import queries as q
+from vibeforge.store import session_scope
+
+if TYPE_CHECKING:
+    from vibeforge.learn.reward import RewardSpec
+    from vibeforge.learn.reward_model import RewardModel
+    from vibeforge.learn.rl import PolicyTrainer
+    from vibeforge.models.bank import AdapterBank
+
+log = logging.getLogger(__name__)
+STOP_FLAG = "stop"
+
+
+class ScrubPii:
+    """The guard's PII re-scan, through the ingest scrubber (its placeholders are not PII)."""
+
+    def __init__(self, scrubber: Any) -> None:
+        self._scrubber = scrubber
+
+    def find(self, text: str) -> list[str]:
+        return list(self._scrubber.scrub(text).kinds)
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    platform: Platform
+    home: Path
+    clock: Callable[[], datetime]
+    config: LoopConfig = field(default_factory=LoopConfig)
+    bank_factory: Callable[[], AdapterBank] | None = None
+    scrubber: Any = None  # privacy.scrub.Scrubber (scrub_many, scrub)
+    pseudonymize: Callable[[str], str] = lambda author: author
+    memorization: Any = None  # privacy.memorization index (add, check), optional
+    interrupt: threading.Event = field(default_factory=threading.Event)  # SIGTERM: stop soon
+    _bank: AdapterBank | None = None
+    _trainer: PolicyTrainer | None = None
+    _reward_models: dict[str, RewardModel] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ lazily built parts
+
+    def bank(self) -> AdapterBank:
+        if self._bank is None:
+            if self.bank_factory is None:
+                raise RuntimeError("this runtime has no model: pass bank_factory")
+            self._bank = self.bank_factory()
+        return self._bank
+
+    def trainer(self) -> PolicyTrainer:
+        from vibeforge.learn.rl import GRPOConfig, PolicyTrainer
+
+        if self._trainer is None:
+            c = self.config
+            self._trainer = PolicyTrainer(
+                self.bank(),
+                GRPOConfig(
+                    group_size=c.rl_group_size,
+                    max_new_tokens=c.max_new_tokens,
+                    temperature=c.temperature,
+                    seed=c.seed,
+                ),
+            )
+        return self._trainer
+
+    def reward_spec(self) -> RewardSpec:
+        from vibeforge.learn.reward import get_reward
+
+        return get_reward(self.config.reward)
+
+    def reward_model_dir(self, bot: str) -> Path:
+        return self.home / "reward_models" / bot
+
+    def reward_model(self, bot: str) -> RewardModel | None:
+        from vibeforge.learn.reward_model import RewardModel, latest_version
+
+        latest = latest_version(self.reward_model_dir(bot))
+        if latest is None:
+            return None
+        cached = self._reward_models.get(bot)
+        if cached is None or cached.info.version != latest:
+            cached = RewardModel.load(self.reward_model_dir(bot), version=latest)
+            self._reward_models[bot] = cached
+        return cached
+
+    def pii(self) -> ScrubPii | None:
+        return ScrubPii(self.scrubber) if self.scrubber is not None else None
+
+    # ------------------------------------------------------------ operator switches
+
+    def stopped(self) -> bool:
+        if self.interrupt.is_set():
+            return True
+        with session_scope(self.engine) as s:
+            return q.get_flag(s, name=STOP_FLAG) is not None
+
+    def record_adapter(self, version: Any) -> None:
+        """Mirror an adapter version saved on disk into the store (idempotent)."""
+        from vibeforge.errors import AlreadyExistsError
+
+        with contextlib.suppress(AlreadyExistsError), session_scope(self.engine) as s:
+            q.add_adapter_version(s, adapter=version)
+
+    def timeline_texts(self, timeline: str | None, *, limit: int) -> Sequence[str]:
+        if timeline is None:
+            return []
+        with session_scope(self.engine) as s:
+            return [p.text for p in q.list_posts(s, timeline=timeline, limit=limit)]

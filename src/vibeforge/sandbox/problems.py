@@ -1,0 +1,100 @@
+"""Errors in X's shapes: problem details `{"title","detail","type","status"}`, and 400s that
+carry an `errors[]` list naming the offending parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vibeforge.errors import VibeforgeError
+
+PROBLEMS = "https://api.twitter.com/2/problems/"
+
+
+class SandboxError(VibeforgeError):
+    """The sandbox cannot do what was asked (no world seeded, a bad option)."""
+
+
+class ApiError(Exception):
+    """An HTTP error answered in X's JSON shape."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        type_: str = "about:blank",
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.type, self.errors = (
+            status,
+            title,
+            detail,
+            type_,
+            errors,
+        )
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "title": self.title,
+            "detail": self.detail,
+            "type": self.type,
+            "status": self.status,
+        }
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def invalid(message: str, *, parameter: str | None = None, value: Any = None) -> ApiError:
+    error: dict[str, Any] = {"message": message}
+    if parameter is not None:
+        error["parameters"] = {parameter: [str(value)]}
+    return ApiError(
+        400,
+        "Invalid Request",
+        "One or more parameters to your request was invalid.",
+        type_=PROBLEMS + "invalid-request",
+        errors=[error],
+    )
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized", "Unauthorized")
+
+
+def forbidden(detail: str, *, type_: str = "about:blank") -> ApiError:
+    return ApiError(403, "Forbidden", detail, type_=type_)
+
+
+def app_only_forbidden() -> ApiError:
+    return ApiError(
+        403,
+        "Unsupported Authentication",
+        "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
+        "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+        type_=PROBLEMS + "unsupported-authentication",
+    )
+
+
+def not_found(detail: str = "Sorry, that page does not exist") -> ApiError:
+    return ApiError(404, "Not Found Error", detail, type_=PROBLEMS + "resource-not-found")
+
+
+def too_many_requests() -> ApiError:
+    return ApiError(429, "Too Many Requests", "Too Many Requests")
+
+
+def resource_missing(kind: str, value: str, parameter: str = "id") -> dict[str, Any]:
+    """A partial error: what X puts in `errors[]` next to `data` for an unknown id."""
+    label = "tweet" if kind == "tweet" else "user"
+    return {
+        "value": value,
+        "detail": f"Could not find {label} with {parameter}: [{value}].",
+        "title": "Not Found Error",
+        "resource_type": label,
+        "parameter": parameter,
+        "resource_id": value,
+        "type": PROBLEMS + "resource-not-found",
+    }

@@ -1,0 +1,103 @@
+"""Chart specs for the pages: plain dicts that static/charts.js hands to Chart.js.
+
+Each spec is {"type", "labels", "datasets": [{"label", "data", "type"?, "axis"?}], "y"?: title}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from vibeforge.analytics.drift import WindowShift
+from vibeforge.analytics.queries import BotSummary
+from vibeforge.analytics.trends import Burst, TrendEvent
+from vibeforge.domain import ApiCall
+
+
+def _label(ts: datetime) -> str:
+    return ts.strftime("%m-%d %H:%M")
+
+
+def engagement_chart(summaries: Sequence[BotSummary]) -> dict[str, Any]:
+    """Engagement per impression of each bot against the humans of its niche."""
+    return {
+        "type": "bar",
+        "labels": [s.bot.name for s in summaries],
+        "datasets": [
+            {"label": "bot", "data": [s.engagement.rate for s in summaries]},
+            {"label": "niche humans", "data": [s.niche.rate for s in summaries]},
+        ],
+        "y": "engagements per impression",
+    }
+
+
+def reward_chart(curve: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "labels": [str(p["i"]) for p in curve],
+        "datasets": [
+            {"label": "reward", "data": [p["value"] for p in curve], "points": True},
+            {"label": "moving mean", "data": [p["mean"] for p in curve]},
+        ],
+        "y": "reward",
+        "x": "observation",
+    }
+
+
+def drift_chart(
+    shifts: Mapping[str, Sequence[WindowShift]],
+    *,
+    metric: str,
+    events: Sequence[TrendEvent] = (),
+    bursts: Sequence[Burst] = (),
+) -> dict[str, Any]:
+    """One line per series (timeline, each bot) over the union of windows, trends marked."""
+    starts = sorted({w.start for rows in shifts.values() for w in rows})
+    width = None
+    for rows in shifts.values():
+        if rows:
+            width = rows[0].end - rows[0].start
+            break
+    labels = [_label(s) for s in starts]
+    index = {s: i for i, s in enumerate(starts)}
+    datasets: list[dict[str, Any]] = []
+    for name, rows in shifts.items():
+        data: list[float | None] = [None] * len(starts)
+        for w in rows:
+            data[index[w.start]] = getattr(w, metric)
+        datasets.append({"label": name, "data": data})
+    top = max((v for d in datasets for v in d["data"] if v is not None), default=1.0) or 1.0
+    for label, times in (
+        ("trend event", [e.start for e in events]),
+        ("burst onset", [b.start for b in bursts]),
+    ):
+        marks: list[float | None] = [None] * len(starts)
+        hit = False
+        for ts in times:
+            for s in starts:
+                if width is not None and s <= ts < s + width:
+                    marks[index[s]] = top
+                    hit = True
+        if hit:
+            datasets.append({"label": label, "data": marks, "type": "bar", "marker": True})
+    return {"type": "line", "labels": labels, "datasets": datasets, "y": metric.replace("_", " ")}
+
+
+def ledger_chart(calls: Sequence[ApiCall]) -> dict[str, Any]:
+    days = sorted({c.day for c in calls})
+    kinds = sorted({c.kind for c in calls})
+    datasets = []
+    for kind in kinds:
+        per_day = {d: 0.0 for d in days}
+        for c in calls:
+            if c.kind == kind:
+                per_day[c.day] += c.cost_usd
+        datasets.append({"label": kind, "data": [round(per_day[d], 6) for d in days]})
+    return {
+        "type": "bar",
+        "stacked": True,
+        "labels": [d.isoformat() for d in days],
+        "datasets": datasets,
+        "y": "cost (USD)",
+    }

@@ -1,0 +1,108 @@
+"""Cascade size, depth and structural virality; count growth with age; on known shapes."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import deque
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vibeforge.analytics.spread import (
+    cascades,
+    count_at,
+    growth_curve,
+    history_points,
+    quote_edges,
+)
+from vibeforge.domain import Metrics, Post
+
+
+def test_star_chain_and_lone_root() -> None:
+    star = [(f"s{i}", "s0") for i in range(1, 5)]  # a broadcast: root + 4 direct reposts
+    chain = [("c1", "c0"), ("c2", "c1"), ("c3", "c2")]  # person-to-person, 4 nodes
+    by_root = {c.root: c for c in cascades(star + chain)}
+    s, c = by_root["s0"], by_root["c0"]
+    assert (s.size, s.depth, s.max_breadth) == (5, 1, 4)
+    assert s.structural_virality == pytest.approx(2 * 4 / 5)
+    assert (c.size, c.depth, c.max_breadth) == (4, 3, 1)
+    assert c.structural_virality == pytest.approx((4 + 1) / 3)
+    assert [x.root for x in cascades(star + chain)] == ["s0", "c0"]  # largest first
+    assert cascades([]) == []
+
+
+def _brute_virality(edges: list[tuple[str, str]]) -> float:
+    adj: dict[str, set[str]] = {}
+    for a, b in edges:
+        adj.setdefault(a, set()).add(b)
+        adj.setdefault(b, set()).add(a)
+    nodes = sorted(adj)
+    total = 0
+    for src in nodes:
+        dist = {src: 0}
+        todo = deque([src])
+        while todo:
+            u = todo.popleft()
+            for v in adj[u]:
+                if v not in dist:
+                    dist[v] = dist[u] + 1
+                    todo.append(v)
+        total += sum(dist.values())
+    n = len(nodes)
+    return total / (n * (n - 1))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_virality_matches_all_pairs_shortest_paths_on_random_trees(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.randint(2, 40)
+    edges = [(f"n{i}", f"n{rng.randrange(i)}") for i in range(1, n)]
+    [tree] = cascades(edges)
+    assert tree.size == n
+    assert tree.structural_virality == pytest.approx(_brute_virality(edges))
+
+
+def test_cycles_and_two_parents_are_refused() -> None:
+    with pytest.raises(ValueError, match="cycle"):
+        cascades([("a", "b"), ("b", "a")])
+    with pytest.raises(ValueError, match="two parents"):
+        cascades([("a", "b"), ("a", "c")])
+    with pytest.raises(ValueError, match="itself"):
+        cascades([("a", "a")])
+
+
+def test_quote_edges_from_posts() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    posts = [
+        Post(id="1", text="root", author_id="a", created_at=t),
+        Post(id="2", text="q", author_id="b", created_at=t, quote_of_id="1"),
+        Post(id="3", text="r", author_id="c", created_at=t, in_reply_to_id="2"),
+    ]
+    assert quote_edges(posts) == [("2", "1")]
+    assert quote_edges(posts, replies=True) == [("2", "1"), ("3", "2")]
+    [c] = cascades(quote_edges(posts, replies=True))
+    assert (c.size, c.depth) == (3, 2)
+
+
+def test_growth_curve_known_medians() -> None:
+    histories = {
+        "a": [(0, 0), (3600, 5), (86400, 10)],
+        "b": [(3600, 1), (86400, 4)],
+        "c": [(3600, 2)],  # never observed at 24 h: left out there
+        "d": [(7200, 0), (86400, 0)],  # no engagement: no fraction
+    }
+    one_hour, day = growth_curve(histories, ages_s=[86400, 3600])
+    assert one_hour.age_s == 3600 and one_hour.posts == 4
+    assert one_hour.median_count == pytest.approx(1.5)  # counts 5, 1, 2, 0 (d unseen yet: 0)
+    assert one_hour.median_fraction == pytest.approx(0.5)  # 5/10, 1/4, 2/2
+    assert day.posts == 3 and day.median_count == pytest.approx(4)
+    assert day.median_fraction == pytest.approx(1.0)
+    assert count_at([(10, 1), (20, 3)], 15) == 1 and count_at([(10, 1)], 5) is None
+
+
+def test_history_points_use_age_and_totals() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    obs = [Metrics(observed_at=t + timedelta(hours=h), like_count=h, reply_count=1) for h in (1, 6)]
+    assert history_points(t, obs) == [(3600.0, 2), (21600.0, 7)]
+    assert list(itertools.chain.from_iterable(history_points(t, []))) == []

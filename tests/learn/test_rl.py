@@ -1,0 +1,140 @@
+"""GRPO on a tiny real model: advantages, direction of the update, KL to the base, configs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vibeforge.learn.rl import (
+    GRPOConfig,
+    PolicyTrainer,
+    Sample,
+    group_advantages,
+    off_policy_samples,
+)
+from vibeforge.models.adapters import AdapterStore
+from vibeforge.models.bank import AdapterBank
+from vibeforge.models.generate import prompt_ids
+from vibeforge.models.testing import random_lora, tiny_base
+
+
+@pytest.fixture
+def bank(tmp_path):
+    base = tiny_base(seed=0)
+    bank = AdapterBank(base, AdapterStore(tmp_path / "adapters"))
+    return bank
+
+
+def _flat(weights) -> torch.Tensor:
+    return torch.cat([t.detach().flatten() for t in weights.parameters()])
+
+
+def test_advantages_are_group_normalised() -> None:
+    adv = group_advantages([1.0, 2.0, 3.0, 6.0])
+    assert sum(adv) == pytest.approx(0.0, abs=1e-9)
+    mean = sum(adv) / 4
+    std = (sum((a - mean) ** 2 for a in adv) / 3) ** 0.5
+    assert std == pytest.approx(1.0, rel=1e-3)
+    assert adv[3] > adv[2] > adv[1] > adv[0]
+    assert group_advantages([2.0, 2.0, 2.0]) == [0.0, 0.0, 0.0]
+
+
+def test_update_raises_the_logprob_of_above_mean_samples(bank) -> None:
+    bank._put(
+        "sky",
+        __import__("vibeforge.models.bank", fromlist=["_Resident"])._Resident(
+            random_lora(bank.base, seed=1, scale=0.05), None
+        ),
+    )
+    trainer = PolicyTrainer(
+        bank, GRPOConfig(group_size=2, max_new_tokens=8, learning_rate=5e-3, kl_coef=0.0, seed=0)
+    )
+    prompt = prompt_ids(bank.base.tokenizer, persona="p")
+    [group] = trainer.sample([("sky", prompt)])
+    good, bad = group
+    samples = [
+        Sample(
+            bot="sky",
+            prompt_ids=prompt,
+            token_ids=good.token_ids,
+            old_logprobs=good.logprobs,
+            advantage=1.0,
+        ),
+        Sample(
+            bot="sky",
+            prompt_ids=prompt,
+            token_ids=bad.token_ids,
+            old_logprobs=bad.logprobs,
+            advantage=-1.0,
+        ),
+    ]
+
+    def seq_logp() -> list[float]:
+        with torch.no_grad():
+            s = bank.score(
+                [("sky", prompt, good.token_ids), ("sky", prompt, bad.token_ids)], temperature=0.9
+            )
+        return (s.logprobs * s.mask).sum(1).tolist()
+
+    before = seq_logp()
+    w0 = _flat(bank.get("sky"))
+    for _ in range(3):
+        trainer.update(samples)
+    after = seq_logp()
+    assert after[0] > before[0] and after[1] < before[1]
+    assert not torch.equal(w0, _flat(bank.get("sky")))  # the weights moved
+
+
+def test_kl_is_zero_when_the_adapter_equals_the_base(bank) -> None:
+    bank.create("fresh")  # B = 0: identical to the base model
+    trainer = PolicyTrainer(bank, GRPOConfig(group_size=4, max_new_tokens=6, seed=1))
+    prompt = prompt_ids(bank.base.tokenizer)
+    report = trainer.step(
+        [("fresh", prompt)], reward_fn=lambda bot, texts: [float(len(t)) for t in texts]
+    )
+    assert report.kl == pytest.approx(0.0, abs=1e-6)
+    assert report.completions == 4 and report.tokens > 0
+
+
+def test_one_step_trains_several_bots_in_one_batch(bank) -> None:
+    for i, name in enumerate(("a", "b")):
+        bank.save(name, random_lora(bank.base, seed=i + 3, scale=0.05))
+    before = {n: _flat(bank.get(n)) for n in ("a", "b")}
+    trainer = PolicyTrainer(
+        bank, GRPOConfig(group_size=3, max_new_tokens=6, seed=2, learning_rate=1e-3)
+    )
+    prompt = prompt_ids(bank.base.tokenizer)
+    report = trainer.step(
+        [("a", prompt), ("b", prompt)],
+        reward_fn=lambda bot, texts: [t.count("a") + len(t) * 0.01 for t in texts],
+    )
+    assert set(report.mean_reward) == {"a", "b"} and report.completions == 6
+    for n in ("a", "b"):
+        assert not torch.equal(before[n], _flat(bank.get(n)))
+    assert set(report.grad_norm) == {"a", "b"}
+
+
+def test_off_policy_samples_normalise_per_bot() -> None:
+    rows = [
+        ("a", [1], [2], [-1.0], 1.0),
+        ("a", [1], [3], [-1.0], 3.0),
+        ("b", [1], [4], [-1.0], 5.0),
+    ]
+    samples = off_policy_samples(rows)
+    assert samples[0].advantage < 0 < samples[1].advantage
+    assert samples[2].advantage == 0.0  # a lone sample has no baseline
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"group_size": 1}, "group_size"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"clip_eps": 1.5}, "clip_eps"),
+        ({"kl_coef": -1}, "kl_coef"),
+        ({"learning_rate": 0}, "learning_rate"),
+    ],
+)
+def test_bad_configs_say_how_to_fix(kwargs, needle) -> None:
+    with pytest.raises(ValueError, match=needle):
+        GRPOConfig(**kwargs)

@@ -1,0 +1,29 @@
+"""The audience model with the real packaged embedder (all-MiniLM-L6-v2): slow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests.sandbox.test_model import OFF_NICHE, ON_NICHE
+
+from vibeforge.sandbox.embed import MiniLMEmbedder
+from vibeforge.sandbox.engine import World
+
+pytestmark = pytest.mark.slow
+
+
+def test_minilm_world_rewards_on_niche_and_caches_embeddings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    w = World(home=tmp_path, speed=0)
+    w.seed(world="demo", seed=0, tweets_per_niche=40, members_per_niche=600)
+    assert w.spec.embedder == "minilm"
+    uid, _ = w.create_account(handle="realbot", niche="airlines")
+    on = w.evaluate(texts=ON_NICHE, author_id=uid)
+    off = w.evaluate(texts=OFF_NICHE, author_id=uid)
+
+    def likes(rs: list[dict]) -> float:
+        return float(np.mean([r["expected"]["like"] for r in rs]))
+
+    assert likes(on) > 3 * likes(off)
+    w.close()
+    cached = MiniLMEmbedder(cache_dir=tmp_path / "embeddings")
+    assert len(cached._cache) >= 120  # the corpus is embedded once per machine
