@@ -77,6 +77,12 @@ def test_list_timeline_paginates_newest_first_without_overlap(
         headers=bearer(sandbox.app_token),
     ).json()
     assert [int(p["id"]) for p in newer["data"]] == seen[:3]
+    older = http.get(
+        f"/2/lists/{list_id}/tweets",
+        params={"until_id": seen[3], "max_results": 3},
+        headers=bearer(sandbox.app_token),
+    ).json()
+    assert [int(p["id"]) for p in older["data"]] == seen[4:7]
     members = http.get(f"/2/lists/{list_id}/members", headers=bearer(sandbox.app_token)).json()
     assert members["meta"]["result_count"] == 4
 
@@ -110,6 +116,11 @@ def test_scheduled_posts_appear_only_as_the_clock_moves(
         ("POST", "/2/tweets", {"json": {"text": "x" * 281}}, 400),
         ("POST", "/2/tweets", {"json": {"text": "漢" * 141}}, 400),  # weighted 282
         ("POST", "/2/tweets", {"content": b"{not json"}, 400),
+        ("POST", "/2/tweets", {"content": b'{"text": "\\ud800 lone surrogate"}'}, 400),
+        ("POST", "/2/tweets", {"content": b'{"text": "\xff\xfe"}'}, 400),
+        ("GET", "/2/users/1000001/tweets", {"params": {"max_results": 4}}, 400),
+        ("GET", "/2/users/1000001/tweets", {"params": {"start_time": "yesterday"}}, 400),
+        ("GET", "/2/users/1000001/tweets", {"params": {"exclude": "likes"}}, 400),
         ("POST", "/2/tweets", {"json": {"text": ""}}, 400),
         (
             "POST",
@@ -244,3 +255,30 @@ def test_restart_keeps_the_world(tmp_path) -> None:  # type: ignore[no-untyped-d
             assert body["data"]["text"] == "still here?"
             world = c.get("/admin/world", headers=bearer(sb.admin_token)).json()
         assert world["world"]["name"] == "tiny" and world["now"] >= body["data"]["created_at"]
+
+
+def test_replies_quotes_and_exclude(sandbox: RunningSandbox, http: httpx.Client) -> None:
+    token = sandbox.create_account("replier", niche="apple")
+    me = http.get("/2/users/me", headers=bearer(token)).json()["data"]["id"]
+    root = http.post("/2/tweets", json={"text": "Which Mac should I buy?"}, headers=bearer(token))
+    root_id = root.json()["data"]["id"]
+    reply = http.post(
+        "/2/tweets",
+        json={"text": "Answering myself: the Air.", "reply": {"in_reply_to_tweet_id": root_id}},
+        headers=bearer(token),
+    ).json()["data"]["id"]
+    quote = http.post(
+        "/2/tweets", json={"text": "Quoting it", "quote_tweet_id": root_id}, headers=bearer(token)
+    ).json()["data"]["id"]
+    fields = {"tweet.fields": "referenced_tweets,conversation_id,in_reply_to_user_id"}
+    got = http.get(
+        "/2/tweets", params={"ids": f"{reply},{quote}", **fields}, headers=bearer(token)
+    ).json()["data"]
+    assert got[0]["referenced_tweets"] == [{"type": "replied_to", "id": root_id}]
+    assert got[0]["in_reply_to_user_id"] == me and got[0]["conversation_id"] == root_id
+    assert got[1]["referenced_tweets"] == [{"type": "quoted", "id": root_id}]
+    all_posts = http.get(f"/2/users/{me}/tweets", headers=bearer(token)).json()["data"]
+    no_replies = http.get(
+        f"/2/users/{me}/tweets", params={"exclude": "replies"}, headers=bearer(token)
+    ).json()["data"]
+    assert {p["id"] for p in all_posts} - {p["id"] for p in no_replies} == {reply}

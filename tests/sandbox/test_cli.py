@@ -51,3 +51,46 @@ def test_sandbox_commands_round_trip(cli, tmp_path: Path) -> None:  # type: igno
     assert info["seed"] == 3 and set(info["lists"]) == {"airlines", "apple"}
     assert info["now"].startswith("2026-01-05T02:00:00")
     assert (tmp_path / "home" / "sandbox" / "sandbox.db").exists()
+
+
+def test_serve_answers_then_stops_on_sigterm(tmp_path: Path, wait_for) -> None:  # type: ignore[no-untyped-def]
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from vibeforge.sandbox.server import free_port
+
+    port = free_port()
+    env = {**os.environ, "VIBEFORGE_HOME": str(tmp_path / "home")}
+    args = ["sandbox", "serve", "--world", "tiny", "--port", str(port), "--speed", "0"]
+    code = "from vibeforge.cli.app import main; import sys; main(sys.argv[1:])"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/health").json()["seeded"] is True
+            except httpx.HTTPError:
+                return False
+
+        assert wait_for(up, timeout=60)
+        answer = httpx.get(f"http://127.0.0.1:{port}/2/users/me")
+        assert answer.status_code == 401 and answer.json()["title"] == "Unauthorized"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "sandbox stopped" in out
+
+
+def test_bad_world_is_one_clear_line(cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("sandbox", "seed", "--world", "nowhere")
+    assert code == 2 and "unknown world 'nowhere'" in err

@@ -24,6 +24,20 @@ def test_minilm_world_rewards_on_niche_and_caches_embeddings(tmp_path) -> None: 
         return float(np.mean([r["expected"]["like"] for r in rs]))
 
     assert likes(on) > 3 * likes(off)
+
+    # a trend toward JetBlue moves what earns engagement with real sentence embeddings too
+    on_trend = ["@JetBlue the mint seats and free wifi are great", "@JetBlue snacks and wifi!"]
+    other = ["@united my checked bag never arrived", "@USAirways two hours on hold to rebook"]
+    at = w.now_ms() + 3_600_000
+
+    def ratio() -> float:
+        return likes(w.evaluate(texts=on_trend, author_id=uid, at_ms=at)) / likes(
+            w.evaluate(texts=other, author_id=uid, at_ms=at)
+        )
+
+    before = ratio()
+    w.add_trend(niche="airlines", text="jetblue", at_ms=at, strength=1.5)
+    assert ratio() > 1.3 * before
     w.close()
     cached = MiniLMEmbedder(cache_dir=tmp_path / "embeddings")
     assert len(cached._cache) >= 120  # the corpus is embedded once per machine

@@ -48,7 +48,8 @@ def serve(
     reseed: bool = typer.Option(False, "--reseed", help="Replace an existing world."),
 ) -> None:
     """Serve the sandbox until interrupted (the world persists across restarts)."""
-    import time
+    import signal
+    import threading
 
     from vibeforge.sandbox.server import start_sandbox
 
@@ -57,13 +58,16 @@ def serve(
         home=_home(ctx), world=world, seed=seed, speed=speed, port=port, host=host, reseed=reseed
     )
     console.print(f"sandbox at [bold]{sb.base_url}[/] (admin token: vibeforge sandbox info)")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a clean stop saves the clock
     try:
-        while True:
-            time.sleep(1)
+        while not stop.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         sb.stop()
+        console.print("sandbox stopped")
 
 
 @app.command()

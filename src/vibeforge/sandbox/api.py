@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from vibeforge.sandbox.clock import parse_iso
 from vibeforge.sandbox.engine import POST_COLUMNS, World, post_row
 from vibeforge.sandbox.limits import Authenticator, Principal, RateLimiter
 from vibeforge.sandbox.problems import (
@@ -92,6 +93,17 @@ def parse_id(value: str | None, name: str) -> int:
     return int(value)
 
 
+def parse_time(value: str, name: str) -> int:
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise invalid(
+            f"The `{name}` query parameter value [{value}] is not a valid RFC 3339 time",
+            parameter=name,
+            value=value,
+        ) from None
+
+
 def max_results(query: Any, *, lo: int, hi: int, default: int) -> int:
     raw = query.get("max_results")
     if raw is None:
@@ -156,6 +168,10 @@ def posts_page(
         if q.get(name) is not None:
             sql.append(f"AND id {op} ?")
             params.append(parse_id(q.get(name), name))
+    for name, op in (("start_time", ">="), ("end_time", "<")):
+        if q.get(name) is not None:
+            sql.append(f"AND created_ms {op} ?")
+            params.append(parse_time(q[name], name))
     if q.get("pagination_token"):
         sql.append("AND id < ?")
         params.append(decode_token(q["pagination_token"]))
@@ -324,9 +340,18 @@ def add_x_routes(app: FastAPI, ctx: Ctx) -> None:
                 "errors": [resource_missing("user", str(uid))],
                 "meta": {"result_count": 0},
             }
-        return 200, posts_page(
-            ctx, request, p, where="author_id = ?", args=(uid,), lo=5, hi=100, default=10
-        )
+        where = "author_id = ?"
+        for item in filter(None, (request.query_params.get("exclude") or "").split(",")):
+            if item not in ("replies", "retweets"):
+                raise invalid(
+                    f"The `exclude` query parameter value [{item}] is not one of "
+                    "[replies, retweets]",
+                    parameter="exclude",
+                    value=item,
+                )
+            if item == "replies":  # the sandbox has no retweets to exclude
+                where += " AND reply_to IS NULL"
+        return 200, posts_page(ctx, request, p, where=where, args=(uid,), lo=5, hi=100, default=10)
 
     async def home(request: Request, p: Principal) -> tuple[int, Any]:
         uid = user_id(request, p)

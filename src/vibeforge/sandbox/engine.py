@@ -100,7 +100,10 @@ class World:
 
     def seed(self, *, world: str = "demo", seed: int = 0, **overrides: Any) -> None:
         """Replace whatever world is here with a fresh one."""
-        spec = world_spec(world, **overrides)
+        try:
+            spec = world_spec(world, **overrides)
+        except ValueError as exc:
+            raise SandboxError(str(exc)) from None
         with self.lock:
             build_world(
                 store=self.store,

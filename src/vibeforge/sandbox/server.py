@@ -139,6 +139,8 @@ def open_world(
     **overrides: Any,
 ) -> World:
     """The world under home/sandbox, seeded first when there is none (or when reseed)."""
+    if speed < 0:
+        raise SandboxError(f"speed ({speed}) must be >= 0; use 0 to freeze the clock")
     w = World(home=home / "sandbox", params=params, speed=speed)
     if reseed or not w.seeded:
         w.seed(world=world, seed=seed, **overrides)
