@@ -1,47 +1,70 @@
-"""`vibeforge demo`: the longest end-to-end path that exists, on the embedded defaults."""
+"""`vibeforge demo`: three bots on the embedded sandbox for a few simulated days."""
 
 from __future__ import annotations
 
 import typer
 
-from vibeforge.cli.common import console, ensure_home, open_engine, state
-
-NICHES = {
-    "airlines": ("skybot", "a frequent flyer who is funny about delays and lost luggage"),
-    "apple": ("fruitbot", "an Apple fan who reviews every keynote"),
-    "selfdriving": ("autobot", "an engineer who follows self-driving cars closely"),
-}
+from vibeforge.cli.common import console, ensure_home, state
 
 
-def demo(ctx: typer.Context) -> None:
-    """Set up three niches with a bot each in $VIBEFORGE_HOME and show the ecosystem."""
+def demo(
+    ctx: typer.Context,
+    quick: bool = typer.Option(False, "--quick", help="One simulated day (a few minutes)."),
+    days: float | None = typer.Option(None, "--days", min=0.1, help="Simulated days to run."),
+    model: str = typer.Option("smollm2-135m", "--model", help="Base model of the bots."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sandbox world."),
+) -> None:
+    """Run three bots on the embedded sandbox and report their engagement before and after."""
+    from dataclasses import replace
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from vibeforge.domain import Bot, Timeline, TimelineKind
-    from vibeforge.errors import NotFoundError
-    from vibeforge.store import queries as q
-    from vibeforge.store import session_scope, upgrade
+    from vibeforge.loop.demo import QUICK, DemoConfig, run_demo
+    from vibeforge.loop.report import write_report
 
     settings = state(ctx).settings()
-    ensure_home(settings.home)
-    engine = open_engine(ctx, require=False)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        for niche, (bot, persona) in NICHES.items():
-            try:
-                q.get_timeline(session, name=niche)
-            except NotFoundError:
-                q.create_timeline(
-                    session,
-                    timeline=Timeline(name=niche, kind=TimelineKind.LIST, source=niche),
-                )
-            try:
-                q.get_bot(session, name=bot)
-            except NotFoundError:
-                q.create_bot(session, bot=Bot(name=bot, timeline=niche, persona=persona))
-        bots = q.list_bots(session)
-    table = Table("bot", "timeline", "persona", title="vibeforge demo ecosystem")
-    for b in bots:
-        table.add_row(b.name, b.timeline or "-", b.persona)
+    home = ensure_home(settings.home)
+    config = QUICK if quick else DemoConfig()
+    config = replace(config, model=model, seed=seed, **({"days": days} if days else {}))
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} rounds"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("starting", total=config.rounds)
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=what)
+
+        result = run_demo(home, config=config, progress=progress)
+    result.report = write_report(result, directory=home / "reports")
+    table = Table(
+        "bot",
+        "niche",
+        "baseline",
+        "after learning",
+        "niche humans",
+        title="engagement per 1,000 impressions (posts)",
+    )
+
+    def cell(rate: float | None, n: int) -> str:
+        return "–" if rate is None else f"{rate:.2f} ({n})"
+
+    for s in result.summaries:
+        table.add_row(
+            s.bot,
+            s.niche,
+            cell(s.baseline_rate, s.baseline_posts),
+            cell(s.learning_rate, s.learning_posts),
+            cell(s.human_rate, s.human_posts),
+        )
     console.print(table)
-    console.print(f"state kept in [bold]{settings.home.resolve()}[/]")
+    console.print(f"{result.rounds} rounds in {result.seconds / 60:.1f} min")
+    console.print(f"report: [bold]{result.report}[/]")
+    console.print(
+        "dashboard: [bold]VIBEFORGE_DATABASE_URL=sqlite:///"
+        f"{result.home / 'vibeforge.db'} vibeforge dashboard[/] → http://127.0.0.1:8765/"
+    )

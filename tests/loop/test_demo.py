@@ -1,0 +1,33 @@
+"""The demo end to end on the tiny world and tiny model, and its HTML report."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from vibeforge.loop.build import TINY_TEST_MODEL
+from vibeforge.loop.demo import QUICK, run_demo
+from vibeforge.loop.report import write_report
+
+
+def test_demo_runs_reports_and_writes_html(tmp_path) -> None:
+    config = replace(
+        QUICK,
+        world="tiny",
+        model=TINY_TEST_MODEL,
+        ner=False,
+        days=0.75,
+        step_hours=3.0,
+        loop=replace(QUICK.loop, max_new_tokens=8, candidates=2, rl_group_size=2, sft_max_steps=2),
+    )
+    seen: list[str] = []
+    result = run_demo(tmp_path, config=config, progress=lambda done, total, what: seen.append(what))
+    assert result.rounds == 6 and len(result.round_seconds) == 6
+    assert any("baseline" in w for w in seen) and any("learning" in w for w in seen)
+    assert {s.bot for s in result.summaries} == {"skybot", "fruitbot"}  # tiny: airlines, apple
+    for s in result.summaries:
+        assert s.human_posts > 0 and s.human_rate is not None
+        assert s.baseline_posts + s.learning_posts >= 1
+    path = write_report(result, directory=tmp_path / "reports")
+    page = path.read_text()
+    assert "<svg" in page and "skybot" in page and "<script" not in page
+    assert 'src="http' not in page and 'href="http' not in page  # nothing fetched
