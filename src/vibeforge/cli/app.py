@@ -34,6 +34,8 @@ GROUPS = [
 COMMANDS = [
     ("init", "init", "init"),
     ("demo", "demo", "demo"),
+    ("run", "run", "run"),
+    ("stop", "run", "stop"),
     ("trends", "trends", "trends"),
     ("dashboard", "dashboard", "dashboard"),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,55 @@ class SandboxRuntimeSpec:
             config=self.config,
             bank_factory=partial(make_bank, model=self.model, home=self.home),
             scrubber=Scrubber(ScrubConfig(ner=self.ner)),
+            pseudonymize=pseudonymizer(pseudonym_key(self.home, self.key)),
+            memorization=MemorizationIndex.open(self.home / "memorization"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class XRuntimeSpec:
+    """A Runtime against the real X API: bearer for reads, stored user tokens for posting."""
+
+    db_url: str
+    home: Path
+    base_url: str
+    bearer: str = field(repr=False)
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+    config: LoopConfig = field(default_factory=LoopConfig)
+    model: str = "smollm2-135m"
+    key: str | None = field(default=None, repr=False)
+
+    def __call__(self) -> Runtime:
+        from vibeforge.platforms.auth import OAuth2UserAuth, TokenFile
+        from vibeforge.privacy.memorization import MemorizationIndex
+        from vibeforge.privacy.pseudonym import pseudonymizer
+        from vibeforge.privacy.scrub import Scrubber
+        from vibeforge.store import make_engine
+
+        engine = make_engine(self.db_url)
+        with session_scope(engine) as s:
+            handles = [b.account for b in q.list_bots(s) if b.account]
+        user_auth: dict[str, Any] = {}
+        for handle in handles:
+            tokens = TokenFile(self.home / "tokens" / f"x-{handle}.json")
+            if tokens.path.exists() and self.client_id:
+                user_auth[handle] = OAuth2UserAuth(
+                    token=tokens.load(),
+                    client_id=self.client_id,
+                    client_secret=self.client_secret,
+                    token_url=f"{self.base_url}/2/oauth2/token",
+                    on_refresh=tokens.save,
+                )
+        client = XClient(base_url=self.base_url, auth=BearerAuth(self.bearer), user_auth=user_auth)
+        return Runtime(
+            engine=engine,
+            platform=client,
+            home=self.home,
+            clock=lambda: datetime.now(UTC),
+            config=self.config,
+            bank_factory=partial(make_bank, model=self.model, home=self.home),
+            scrubber=Scrubber(),
             pseudonymize=pseudonymizer(pseudonym_key(self.home, self.key)),
             memorization=MemorizationIndex.open(self.home / "memorization"),
         )

@@ -1,0 +1,75 @@
+"""`vibeforge run` on the embedded sandbox with the tiny model, then the kill switch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _cli(tmp_path: Path, *args: str, env: dict[str, str], timeout: float = 300):
+    exe = Path(sys.executable).parent / "vibeforge"
+    return subprocess.run(
+        [str(exe), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBEFORGE_")}
+    env["VIBEFORGE_HOME"] = str(tmp_path / "home")
+    (tmp_path / "vibeforge.yaml").write_text(
+        "timelines:\n  - {name: airlines, kind: list, source: '1500000'}\n"
+        "bots:\n  - {name: skybot, timeline: airlines, account: skybot, base_model: tiny-test}\n"
+    )
+    assert _cli(tmp_path, "init", env=env).returncode == 0
+    return env
+
+
+@pytest.mark.slow
+def test_run_rounds_dry_run_then_stop_switch(tmp_path: Path, project) -> None:
+    r = _cli(
+        tmp_path,
+        "run",
+        "--rounds",
+        "1",
+        "--interval",
+        "0",
+        "--dry-run",
+        "--speed",
+        "0",
+        env=project,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "round 1:" in r.stdout and "0 published" in r.stdout
+    bot = json.loads(_cli(tmp_path, "bot", "show", "skybot", "--json", env=project).stdout)
+    assert bot["publications"]["confirmed"] == 0  # dry run: nothing sent
+    assert _cli(tmp_path, "stop", env=project).returncode == 0
+
+
+@pytest.mark.slow
+def test_sigterm_stops_after_the_current_step(tmp_path: Path, project) -> None:
+    exe = Path(sys.executable).parent / "vibeforge"
+    proc = subprocess.Popen(
+        [str(exe), "run", "--interval", "0", "--speed", "0", "--world", "tiny", "--dry-run"],
+        cwd=tmp_path,
+        env=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    while "round 1" not in line and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-3000:]
+    assert "stopping after the current step" in out and "stopped after" in out
