@@ -28,7 +28,6 @@ def main() -> None:
     from vibeforge.domain import Timeline, TimelineKind
     from vibeforge.learn.guard import GuardConfig, run_guard
     from vibeforge.loop.ingest import poll_timeline
-    from vibeforge.loop.runtime import ScrubPii
     from vibeforge.platforms.auth import BearerAuth
     from vibeforge.platforms.x import XClient
     from vibeforge.privacy.memorization import MemorizationIndex
@@ -93,7 +92,7 @@ def main() -> None:
             config=GuardConfig(checks=checks),
             recent=recent,
             memorization=index,
-            pii=ScrubPii(scrubber),
+            pii=scrubber,
         )
         t0 = time.perf_counter()
         run_guard(

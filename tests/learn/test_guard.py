@@ -41,7 +41,6 @@ def test_toxicity_uses_the_offline_model() -> None:
 
 
 def test_regurgitation_and_pii_with_the_real_index_and_scrubber(tmp_path) -> None:
-    from vibeforge.loop.runtime import ScrubPii
     from vibeforge.privacy.memorization import MemorizationIndex
     from vibeforge.privacy.scrub import Scrubber, ScrubConfig
 
@@ -56,7 +55,7 @@ def test_regurgitation_and_pii_with_the_real_index_and_scrubber(tmp_path) -> Non
         ],
         config=GuardConfig(checks=("regurgitation", "pii", "length")),
         memorization=index,
-        pii=ScrubPii(Scrubber(ScrubConfig(ner=False))),
+        pii=Scrubber(ScrubConfig(ner=False)),
     )
     assert (
         copied.failed() == ["regurgitation"]

@@ -29,6 +29,7 @@ GROUPS = [
     ("sandbox", "sandbox"),
     ("models", "models"),
     ("approvals", "approvals"),
+    ("auth", "auth"),
 ]
 # (command, module under vibeforge.cli, function); registered when the module exists
 COMMANDS = [
