@@ -43,6 +43,7 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests bench examples
 
 bench: install
+	$(PIP) install -q -e ".[bench]"
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
