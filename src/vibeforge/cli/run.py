@@ -26,11 +26,12 @@ def run(
 ) -> None:
     """Run the loop (ingest, observe, learn, act) until stopped: SIGTERM, Ctrl-C, vibeforge stop."""
     import signal
+    import sys
     import threading
     from dataclasses import replace
 
     from vibeforge.errors import ConfigError
-    from vibeforge.loop.build import SandboxRuntimeSpec, XRuntimeSpec
+    from vibeforge.loop.build import SandboxRuntimeSpec, XRuntimeSpec, shared_base_model
     from vibeforge.loop.config import LoopConfig
     from vibeforge.loop.cycle import Stopped
     from vibeforge.loop.executors import make_executor
@@ -70,6 +71,7 @@ def run(
             client_id=cid.get_secret_value() if cid else None,
             client_secret=csec.get_secret_value() if csec else None,
             config=config,
+            model=shared_base_model([b.base_model for b in bots]),
         )
     ex = make_executor(executor, spec, **({"num_cpus": None} if executor == "ray" else {}))
     stop = threading.Event()
@@ -97,6 +99,7 @@ def run(
             console.print(f"round {done}: {new} new posts ingested, {posted} published")
             for line in budget:
                 console.print(f"  [yellow]{line}[/]")
+            sys.stdout.flush()  # progress is visible when piped to a log
             if rounds and done >= rounds:
                 break
             stop.wait(interval)

@@ -42,6 +42,25 @@ def pseudonym_key(home: Path, configured: str | None = None) -> str:
     return str(data["pseudonym_key"])
 
 
+def shared_base_model(models: list[str], *, default: str = "smollm2-135m") -> str:
+    """The base model a process serves: the bots' (one resident base per process)."""
+    from collections import Counter
+
+    if not models:
+        return default
+    counts = Counter(models)
+    chosen = counts.most_common(1)[0][0]
+    if len(counts) > 1:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "bots use several base models %s; this process serves %s (run one process per base)",
+            sorted(counts),
+            chosen,
+        )
+    return chosen
+
+
 TINY_TEST_MODEL = "tiny-test"  # a 2-layer model built from a config (tests; no weights)
 
 
@@ -101,7 +120,9 @@ class SandboxRuntimeSpec:
         from vibeforge.store import make_engine
 
         with session_scope(make_engine(db_url)) as s:
-            handles = [b.account for b in q.list_bots(s) if b.account]
+            bots = q.list_bots(s)
+        handles = [b.account for b in bots if b.account]
+        kw.setdefault("model", shared_base_model([b.base_model for b in bots]))
         return cls(
             db_url=db_url,
             home=home,
