@@ -67,6 +67,7 @@ def test_planted_pii_is_scrubbed_before_the_store(tmp_path) -> None:
         assert leaked[kind] == 0, (
             f"{leaked[kind]} of {total[kind]} planted {kind}s reached the store"
         )
+    print(f"planted values leaked: {leaked} of {total}")
     assert leaked["person"] <= 0.15 * total["person"], leaked
     rows = (
         sqlite3.connect(tmp_path / "v.db").execute("SELECT author_id, text FROM posts").fetchall()
