@@ -127,9 +127,7 @@ def run_demo(
     config = config or DemoConfig()
     say = progress or (lambda done, total, what: None)
     root = home / "demo"
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+    _fresh(root)
     t0 = time.perf_counter()
     say(0, config.rounds, "seeding the sandbox world (first run embeds the corpus)")
     sandbox = start_sandbox(home=root, world=config.world, seed=config.seed, speed=0)
@@ -199,6 +197,20 @@ def run_demo(
         summaries=summaries,
         round_seconds=round_seconds,
     )
+
+
+def _fresh(root: Path) -> None:
+    """Empty the demo folder, keeping the sandbox's embedding cache (the corpus embeds once)."""
+    keep = root / "sandbox" / "embeddings"
+    parked = root.parent / ".demo-embeddings"
+    if keep.exists():
+        shutil.rmtree(parked, ignore_errors=True)
+        keep.rename(parked)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    if parked.exists():
+        (root / "sandbox").mkdir()
+        parked.rename(keep)
 
 
 def _log_round(i: int, report: RoundReport) -> None:
