@@ -106,3 +106,53 @@ def test_history_points_use_age_and_totals() -> None:
     obs = [Metrics(observed_at=t + timedelta(hours=h), like_count=h, reply_count=1) for h in (1, 6)]
     assert history_points(t, obs) == [(3600.0, 2), (21600.0, 7)]
     assert list(itertools.chain.from_iterable(history_points(t, []))) == []
+
+
+def _with_leaves(edges: list[tuple[str, str]], reposts: dict[str, int]) -> list[tuple[str, str]]:
+    """The same tree with each repost as an explicit node (for brute-force checks)."""
+    return edges + [(f"{node}#r{i}", node) for node, k in reposts.items() for i in range(k)]
+
+
+def test_reposts_hang_below_their_post_as_leaves() -> None:
+    # root q0 has 3 reposts; its quote q1 has 2 reposts; q1 is quoted by q2 (no reposts)
+    edges = [("q1", "q0"), ("q2", "q1")]
+    reposts = {"q0": 3, "q1": 2, "q2": 0}
+    [c] = cascades(edges, reposts=reposts)
+    assert (c.root, c.size, c.reposts) == ("q0", 8, 5)
+    assert c.depth == 2  # q0 → q1 → (q2 | q1's reposts)
+    assert c.max_breadth == 4  # depth 1: q1 and q0's three reposts
+    [explicit] = cascades(_with_leaves(edges, reposts))
+    assert (explicit.size, explicit.depth, explicit.max_breadth) == (8, 2, 4)
+    assert c.structural_virality == pytest.approx(explicit.structural_virality)
+    assert c.structural_virality == pytest.approx(_brute_virality(_with_leaves(edges, reposts)))
+    # a post with reposts but no quotes is a broadcast of its own
+    [star] = cascades([], reposts={"lone": 4})
+    assert (star.size, star.depth, star.max_breadth, star.reposts) == (5, 1, 4, 4)
+    assert star.structural_virality == pytest.approx(2 * 4 / 5)
+    with pytest.raises(ValueError, match=">= 0"):
+        cascades([], reposts={"x": -1})
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_virality_with_reposts_matches_the_explicit_tree(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.randint(1, 15)
+    edges = [(f"n{i}", f"n{rng.randrange(i)}") for i in range(1, n)]
+    reposts = {f"n{i}": rng.randint(0, 4) for i in range(n)}
+    reposts["n0"] += 1  # never a lone root without reposts
+    [c] = cascades(edges, reposts=reposts)
+    [explicit] = cascades(_with_leaves(edges, reposts))
+    assert (c.size, c.depth, c.max_breadth) == (
+        explicit.size,
+        explicit.depth,
+        explicit.max_breadth,
+    )
+    assert c.structural_virality == pytest.approx(explicit.structural_virality)
+
+
+def test_growth_leaves_out_counts_it_cannot_know() -> None:
+    # first seen at 6 h with 8 engagements: its 1 h count is unknown, not 0
+    histories = {"late": [(21600, 8), (86400, 9)], "early": [(3600, 3), (86400, 6)]}
+    one_hour = growth_curve(histories, ages_s=[3600])[0]
+    assert one_hour.posts == 1 and one_hour.median_count == 3
+    assert one_hour.median_fraction == pytest.approx(0.5)

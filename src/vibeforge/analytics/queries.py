@@ -250,9 +250,15 @@ def growth(
 
 
 def niche_cascades(session: Session, *, niche: str, top: int = 5) -> list[Cascade]:
-    """The largest quote/reply cascades among a niche's stored posts and its bots' posts."""
-    posts = q.list_posts(session, timeline=niche)
+    """The largest repost/quote/reply cascades among a niche's stored posts and its bots' posts.
+
+    Quote and reply edges come from the stored posts; each post's reposts (its latest stored
+    `repost_count`) hang below it as anonymous leaves.
+    """
+    posts = q.list_posts(session, timeline=niche, with_metrics=True)
     for bot in q.list_bots(session):
         if bot.timeline == niche:
-            posts += q.list_posts(session, bot=bot.name)
-    return [c for c in cascades(quote_edges(posts, replies=True)) if c.size > 1][:top]
+            posts += q.list_posts(session, bot=bot.name, with_metrics=True)
+    reposts = {p.id: p.metrics.repost_count for p in posts if p.metrics is not None}
+    found = cascades(quote_edges(posts, replies=True), reposts=reposts)
+    return [c for c in found if c.size > 1][:top]

@@ -6,6 +6,11 @@ from it. size = nodes; depth = longest root-to-leaf path in edges; structural vi
 mean shortest-path distance over all pairs of nodes (Wiener index / C(n, 2)), computed in O(n)
 from subtree sizes: W = Σ over edges of s · (n − s), s the size below the edge.
 A broadcast (a star of n nodes) scores 2(n−1)/n; a chain scores (n+1)/3.
+
+What the API shows: quotes and replies are posts, so their edges come from
+`referenced_tweets`; reposts are only a count (`retweet_count`), and X credits a repost of a
+repost to the original, so each post's reposts join its cascade as that many anonymous leaves
+below it (`reposts=`). They count in size, depth, breadth and virality like any other node.
 """
 
 from __future__ import annotations
@@ -25,10 +30,20 @@ class Cascade:
     depth: int  # edges on the longest root-to-leaf path
     structural_virality: float  # mean pairwise distance; 0 for a lone root
     max_breadth: int  # most nodes at one depth
+    reposts: int = 0  # anonymous repost leaves among the nodes
 
 
-def cascades(edges: Iterable[tuple[str, str]]) -> list[Cascade]:
-    """Cascades from (child, parent) edges, largest first; a node has at most one parent."""
+def cascades(
+    edges: Iterable[tuple[str, str]], *, reposts: Mapping[str, int] | None = None
+) -> list[Cascade]:
+    """Cascades from (child, parent) edges, largest first; a node has at most one parent.
+
+    `reposts` maps a post to its repost count: that many leaves hang below it. A post with
+    reposts but no quotes or replies is a cascade of its own.
+    """
+    leaves = {k: int(v) for k, v in (reposts or {}).items() if v}
+    if any(v < 0 for v in leaves.values()):
+        raise ValueError("repost counts must be >= 0")
     parent: dict[str, str] = {}
     for child, par in edges:
         if child == par:
@@ -39,39 +54,43 @@ def cascades(edges: Iterable[tuple[str, str]]) -> list[Cascade]:
     children: dict[str, list[str]] = {}
     for child, par in parent.items():
         children.setdefault(par, []).append(child)
-    roots = sorted({p for p in children if p not in parent})
-    out = [_measure(root, children) for root in roots]
-    covered = sum(c.size for c in out)
+    roots = sorted({p for p in [*children, *leaves] if p not in parent})
+    out = [_measure(root, children, leaves) for root in roots]
+    covered = sum(c.size - c.reposts for c in out)
     if covered < len(parent) + len(roots):
         raise ValueError("the edges contain a cycle; a cascade must be a tree")
     out.sort(key=lambda c: (-c.size, c.root))
     return out
 
 
-def _measure(root: str, children: Mapping[str, list[str]]) -> Cascade:
+def _measure(root: str, children: Mapping[str, list[str]], leaves: Mapping[str, int]) -> Cascade:
     order: list[tuple[str, int]] = []  # (node, depth), parents before children
     stack = [(root, 0)]
     while stack:
         node, d = stack.pop()
         order.append((node, d))
         stack.extend((c, d + 1) for c in children.get(node, ()))
-    n = len(order)
+    anonymous = sum(leaves.get(node, 0) for node, _ in order)
+    n = len(order) + anonymous
     below: dict[str, int] = {}
-    wiener = 0
+    wiener = anonymous * (n - 1)  # a leaf's edge splits the tree into 1 and n − 1 nodes
     for node, _ in reversed(order):
-        s = 1 + sum(below[c] for c in children.get(node, ()))
+        s = 1 + leaves.get(node, 0) + sum(below[c] for c in children.get(node, ()))
         below[node] = s
         if node != root:
             wiener += s * (n - s)
     breadth: dict[int, int] = {}
-    for _, d in order:
+    for node, d in order:
         breadth[d] = breadth.get(d, 0) + 1
+        if leaves.get(node):
+            breadth[d + 1] = breadth.get(d + 1, 0) + leaves[node]
     return Cascade(
         root=root,
         size=n,
         depth=max(breadth),
         structural_virality=0.0 if n < 2 else wiener / (n * (n - 1) / 2),
         max_breadth=max(breadth.values()),
+        reposts=anonymous,
     )
 
 
@@ -109,8 +128,9 @@ def growth_curve(
 ) -> list[GrowthPoint]:
     """How engagement counts grow with age, over posts given as (age_s, count) observations.
 
-    A post counts at an age only if it was observed at that age or later (otherwise its count
-    there is unknown); the fraction is of its last observed total, over posts with total > 0.
+    A post counts at an age only if it was observed at that age or later and its count there is
+    known: observed at or before the age, or first observed after it with a count of 0 (counts
+    never fall). The fraction is of its last observed total, over posts with total > 0.
     """
     points = []
     for age in sorted(ages_s):
@@ -120,7 +140,13 @@ def growth_curve(
             if not history or max(a for a, _ in history) < age:
                 continue
             now = count_at(history, age)
-            value = 0 if now is None else now
+            if now is None:
+                # first observed later: counts never fall, so a first 0 means 0 now; else unknown
+                first = min(history)[1]
+                if first != 0:
+                    continue
+                now = 0
+            value = now
             final = max(history)[1]
             counts.append(value)
             if final > 0:
