@@ -33,9 +33,10 @@ def run(
     from vibeforge.errors import ConfigError
     from vibeforge.loop.build import SandboxRuntimeSpec, XRuntimeSpec, shared_base_model
     from vibeforge.loop.config import LoopConfig
-    from vibeforge.loop.cycle import Stopped
+    from vibeforge.loop.cycle import RoundReport
     from vibeforge.loop.executors import make_executor
     from vibeforge.loop.runtime import STOP_FLAG
+    from vibeforge.loop.supervise import run_loop
     from vibeforge.store import queries as q
     from vibeforge.store import session_scope, upgrade
 
@@ -84,29 +85,36 @@ def run(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    done = 0
+
+    def on_round(n: int, report: RoundReport) -> None:
+        posted = sum(len(a.published) for a in report.act.values())
+        new = sum(r.stored for r in report.ingest)
+        console.print(f"round {n}: {new} new posts ingested, {posted} published")
+        for a in report.act.values():
+            if a.budget:
+                console.print(f"  [yellow]{a.budget}[/]")
+        sys.stdout.flush()  # progress is visible when piped to a log
+
+    def on_outage(exc: Exception, wait: float, failures: int) -> None:
+        console.print(f"[yellow]platform unavailable ({exc}); retrying in {wait:.0f} s[/]")
+        sys.stdout.flush()
+
     try:
-        while not stop.is_set() and (rounds == 0 or done < rounds):
-            try:
-                report = ex.run_round()
-            except Stopped as exc:
-                console.print(str(exc))
-                break
-            done += 1
-            posted = sum(len(a.published) for a in report.act.values())
-            new = sum(r.stored for r in report.ingest)
-            budget = [a.budget for a in report.act.values() if a.budget]
-            console.print(f"round {done}: {new} new posts ingested, {posted} published")
-            for line in budget:
-                console.print(f"  [yellow]{line}[/]")
-            sys.stdout.flush()  # progress is visible when piped to a log
-            if rounds and done >= rounds:
-                break
-            stop.wait(interval)
+        stats = run_loop(
+            ex,
+            rounds=rounds,
+            interval_s=interval,
+            stop=stop,
+            on_round=on_round,
+            on_outage=on_outage,
+        )
     finally:
         ex.close()
         if sandbox is not None:
             sandbox.stop()
+    if stats.stopped:
+        console.print(stats.stopped)
+    done = stats.rounds
     console.print(f"stopped after {done} rounds")
 
 

@@ -91,12 +91,19 @@ class SandboxClock:
     def __call__(self) -> datetime:
         import httpx
 
-        r = httpx.get(
-            f"{self.base_url}/admin/world",
-            headers={"Authorization": f"Bearer {self.admin_token}"},
-            timeout=10,
-        )
-        r.raise_for_status()
+        from vibeforge.platforms.base import PlatformUnavailable
+
+        try:
+            r = httpx.get(
+                f"{self.base_url}/admin/world",
+                headers={"Authorization": f"Bearer {self.admin_token}"},
+                timeout=10,
+            )
+            r.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise PlatformUnavailable(
+                f"sandbox clock unreachable at {self.base_url}: {type(exc).__name__}: {exc}"
+            ) from exc
         return datetime.fromisoformat(r.json()["now"].replace("Z", "+00:00"))
 
 

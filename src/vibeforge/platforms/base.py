@@ -32,6 +32,13 @@ class RateLimited(PlatformError):
         self.reset_at = reset_at
 
 
+class PlatformUnavailable(PlatformError):
+    """The platform could not be reached, or kept answering 5xx, after the bounded retries.
+
+    Transient by nature: the loop backs off and runs the round again later.
+    """
+
+
 class AuthError(PlatformError):
     """Missing, expired or insufficient credentials (401, or 403 on a permission)."""
 

@@ -31,6 +31,7 @@ from vibeforge.platforms.base import (
     Forbidden,
     NotFound,
     PlatformError,
+    PlatformUnavailable,
     RateLimited,
     register_platform,
 )
@@ -78,6 +79,7 @@ class XClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if on_rate_limit not in ("wait", "raise"):
             raise ValueError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
@@ -95,7 +97,8 @@ class XClient:
         self.max_response_bytes = max_response_bytes
         self.fields_param = fields_param
         self._sleep = sleep
-        self._clock = clock
+        self._clock = clock  # platform time: observation stamps, publish reconciliation
+        self._wall = wall_clock  # x-rate-limit-reset is wall-clock epoch seconds
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout_s,
@@ -135,7 +138,7 @@ class XClient:
         return self._auth
 
     def _wait_or_raise(self, reset_at: datetime, endpoint: str) -> None:
-        delay = (reset_at - self._clock()).total_seconds()
+        delay = (reset_at - self._wall()).total_seconds()
         if self.on_rate_limit == "raise" or delay > self.max_wait_s:
             raise RateLimited(
                 f"rate limited on {endpoint} until {reset_at.isoformat(timespec='seconds')}",
@@ -204,7 +207,7 @@ class XClient:
         attempt = 0
         while True:
             window = self._windows.get(key)
-            if window and window.remaining <= 0 and window.reset_at > self._clock():
+            if window and window.remaining <= 0 and window.reset_at > self._wall():
                 self._wait_or_raise(window.reset_at, endpoint)
             try:
                 request = self._http.build_request(method, path, params=params, json=json_body)
@@ -216,7 +219,7 @@ class XClient:
                     self._backoff(attempt)
                     attempt += 1
                     continue
-                raise PlatformError(
+                raise PlatformUnavailable(
                     f"network error on {endpoint}: {type(exc).__name__}: {exc}"
                 ) from exc
             try:
@@ -227,7 +230,7 @@ class XClient:
                     reset_at = (
                         datetime.fromtimestamp(int(reset), UTC)
                         if reset and reset.isdigit()
-                        else self._clock() + timedelta(seconds=60)
+                        else self._wall() + timedelta(seconds=60)
                     )
                     response.close()
                     self._wait_or_raise(reset_at, endpoint)
@@ -238,7 +241,9 @@ class XClient:
                         self._backoff(attempt)
                         attempt += 1
                         continue
-                    raise PlatformError(f"{endpoint}: server error HTTP {status}", status=status)
+                    raise PlatformUnavailable(
+                        f"{endpoint}: server error HTTP {status}", status=status
+                    )
                 body = self._read_body(response)
             finally:
                 response.close()
