@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 import time
+from dataclasses import replace
 from urllib.parse import urlparse
 
 import pytest
-
 from tests.loop.conftest import FAST, make_eco
+
 from vibeforge.domain import PublicationStatus
 from vibeforge.loop.cycle import run_round
 from vibeforge.loop.executors import make_executor
 from vibeforge.loop.supervise import Backoff, run_loop
 from vibeforge.platforms.base import PlatformUnavailable
-from vibeforge.store import session_scope
 from vibeforge.store import queries as q
+from vibeforge.store import session_scope
 
 
 def test_backoff_grows_and_is_capped() -> None:
