@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from vibeforge.cli.common import console, ensure_home, open_engine, state
@@ -56,7 +58,7 @@ def run(
 
         sandbox = start_sandbox(home=home, world=world, speed=speed)
         _sandbox_accounts(sandbox, bots, followers=followers)
-        spec = SandboxRuntimeSpec.for_sandbox(
+        spec: SandboxRuntimeSpec | XRuntimeSpec = SandboxRuntimeSpec.for_sandbox(
             sandbox, db_url=settings.db_url, home=home, config=config
         )
     else:
@@ -118,7 +120,7 @@ def run(
     console.print(f"stopped after {done} rounds")
 
 
-def _sandbox_accounts(sandbox, bots, *, followers: int) -> None:  # type: ignore[no-untyped-def]
+def _sandbox_accounts(sandbox: Any, bots: list[Any], *, followers: int) -> None:
     """Give every bot with an account handle a sandbox account in its timeline's niche."""
     from vibeforge.sandbox.problems import SandboxError
 
