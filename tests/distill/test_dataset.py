@@ -1,0 +1,105 @@
+"""Composite datasets: best guard-passing outputs, deduplicated, balanced, with provenance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.distill.conftest import BAD_GUARD, add_bot, add_outputs, publish
+
+from vibeforge.distill.config import DistillConfig
+from vibeforge.distill.dataset import DatasetStore, gather_outputs, select_examples
+from vibeforge.domain import CandidateStatus
+from vibeforge.sandbox.corpus import niche_tweets
+
+
+@pytest.fixture
+def two_bots(sqlite_engine):
+    air, apple = niche_tweets("airlines", limit=60), niche_tweets("apple", limit=60)
+    add_bot(sqlite_engine, "sky", "airlines")
+    add_bot(sqlite_engine, "fruit", "apple")
+    sky = add_outputs(sqlite_engine, "sky", air[:12], rewards=[float(i) for i in range(12)])
+    # fruit: 6 good outputs, one of them a copy of sky's best, plus 5 rejected by the guard
+    add_outputs(sqlite_engine, "fruit", apple[:5], rewards=[0.5] * 5, adapter_version=7)
+    add_outputs(sqlite_engine, "fruit", [air[11].upper()], rewards=[0.1])
+    add_outputs(
+        sqlite_engine,
+        "fruit",
+        apple[5:10],
+        rewards=[99.0] * 5,
+        status=CandidateStatus.REJECTED,
+        guard=BAD_GUARD,
+    )
+    # a published post of sky whose real engagement beats every prediction
+    publish(sqlite_engine, sky[0], post_id="900", reward=50.0)
+    return sqlite_engine, air, apple
+
+
+def test_selection_is_best_first_deduplicated_and_balanced(two_bots) -> None:
+    engine, air, apple = two_bots
+    outputs = gather_outputs(engine, bots=["sky", "fruit"])
+    sel = select_examples(outputs, config=DistillConfig(per_bot=8, min_per_bot=3))
+    by_bot = {b: [e for e in sel.examples if e.bot == b] for b in ("sky", "fruit")}
+    assert sel.available == {"sky": 8, "fruit": 5}  # fruit's copy of sky's post is dropped
+    assert sel.quota == 5 and len(by_bot["sky"]) == len(by_bot["fruit"]) == 5  # balanced
+    texts = {e.text for e in sel.examples}
+    assert not texts & set(apple[5:10])  # nothing the guard rejected
+    assert air[11].upper() not in texts
+    top = by_bot["sky"][0]  # real engagement (6 h reward) ranks first despite predicting 0
+    assert top.text == air[0] and top.engagement == 50.0 and top.predicted_reward == 0.0
+    assert top.post_id == "900" and top.score == 50.0
+    assert [e.text for e in by_bot["sky"][1:]] == [air[11], air[10], air[9], air[8]]
+    assert {e.niche for e in by_bot["sky"]} == {"airlines"}
+    assert {e.niche for e in by_bot["fruit"]} == {"apple"}
+    assert {e.adapter_version for e in by_bot["fruit"]} == {7}
+    assert all(e.candidate_id is not None for e in sel.examples)
+
+
+def test_bots_with_too_few_outputs_are_left_out(two_bots) -> None:
+    engine, _, _ = two_bots
+    outputs = gather_outputs(engine, bots=["sky", "fruit"])
+    sel = select_examples(outputs, config=DistillConfig(per_bot=8, min_per_bot=6))
+    assert set(sel.left_out) == {"fruit"} and "5 usable outputs" in sel.left_out["fruit"]
+    assert {e.bot for e in sel.examples} == {"sky"} and sel.quota == 8
+
+
+def test_missing_predictions_are_filled_by_the_predictor(two_bots) -> None:
+    engine, _, _ = two_bots
+    add_bot(engine, "blank", "airlines")
+    add_outputs(
+        engine, "blank", ["a new post about gates", "late again, of course"], rewards=[None, None]
+    )  # type: ignore[list-item]
+    seen = []
+
+    def predict(bot, texts):
+        seen.append(bot)
+        return [float(len(t)) for t in texts]
+
+    outs = gather_outputs(engine, bots=["blank"], predict=predict)["blank"]
+    assert seen == ["blank"]
+    assert sorted(o.predicted_reward for o in outs) == [21.0, 22.0]
+
+
+def test_dataset_store_round_trip_with_provenance(two_bots, tmp_path) -> None:
+    engine, _, _ = two_bots
+    sel = select_examples(
+        gather_outputs(engine, bots=["sky", "fruit"]), config=DistillConfig(min_per_bot=3)
+    )
+    store = DatasetStore(tmp_path / "datasets")
+    ds = store.save(subset="elder-x", selection=sel)
+    assert ds.version == 1 and store.save(subset="elder-x", selection=sel).version == 2
+    row = json.loads(ds.path.read_text().splitlines()[0])
+    assert {
+        "bot",
+        "adapter_version",
+        "candidate_id",
+        "predicted_reward",
+        "engagement",
+        "niche",
+    } <= set(row)
+    loaded = store.load(1)
+    assert loaded.examples == sel.examples and loaded.manifest["quota"] == sel.quota
+    assert loaded.manifest["bots"] == ["fruit", "sky"]
+    ds.path.write_text(ds.path.read_text().replace("airlines", "airlinez"))
+    with pytest.raises(ValueError, match="sha256"):
+        store.load(1)
