@@ -5,6 +5,7 @@ Each spec is {"type", "labels", "datasets": [{"label", "data", "type"?, "axis"?}
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,13 @@ def drift_chart(
         if rows:
             width = rows[0].end - rows[0].start
             break
+    if width is not None and starts:
+        # a trend whose window holds no post still gets its (empty) window on the axis
+        step = width.total_seconds()
+        for ts in [e.start for e in events] + [b.start for b in bursts]:
+            at = datetime.fromtimestamp(math.floor(ts.timestamp() / step) * step, tz=ts.tzinfo)
+            if starts[0] <= at <= starts[-1]:
+                starts = sorted({*starts, at})
     labels = [_label(s) for s in starts]
     index = {s: i for i, s in enumerate(starts)}
     datasets: list[dict[str, Any]] = []
