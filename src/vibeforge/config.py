@@ -97,6 +97,7 @@ class Settings(_Strict):
     platform: PlatformSettings = PlatformSettings()
     timelines: tuple[TimelineSpec, ...] = ()
     bots: tuple[BotSpec, ...] = ()
+    distill: dict[str, Any] = Field(default_factory=dict)  # DistillConfig fields (distill/)
     secrets: Secrets = Secrets()
 
     @field_validator("database_url")

@@ -51,7 +51,7 @@ def test_plan_with_k_and_existing_elder_names(ecosystem, embedder) -> None:
 def test_config_checks_itself() -> None:
     with pytest.raises(ValueError, match="min_per_bot"):
         DistillConfig(per_bot=2, min_per_bot=4)
-    with pytest.raises(ConfigError, match="unknown settings.*'kk'"):
+    with pytest.raises(ConfigError, match=r"unknown settings.*'kk'"):
         DistillConfig.from_mapping({"kk": 3})
     with pytest.raises(ConfigError, match="method"):
         DistillConfig.from_mapping({"method": "qlora"})

@@ -30,6 +30,7 @@ GROUPS = [
     ("models", "models"),
     ("approvals", "approvals"),
     ("auth", "auth"),
+    ("distill", "distill"),
 ]
 # (command, module under vibeforge.cli, function); registered when the module exists
 COMMANDS = [

@@ -146,3 +146,9 @@ def delete(
     with session_scope(engine) as session:
         q.delete_bot(session, name=name)
     console.print(f"deleted bot [bold]{name}[/]")
+
+
+# `vibeforge bot spawn` lives with distillation (it needs an elder)
+from vibeforge.cli.distill import spawn as _spawn  # noqa: E402
+
+app.command("spawn")(_spawn)

@@ -13,6 +13,7 @@ from typing import Any
 from vibeforge.errors import ConfigError
 
 METHODS = ("lora", "full")
+EMBEDDERS = ("minilm", "hashing")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,9 +41,12 @@ class DistillConfig:
     drift_centroid: float = 0.08  # cosine distance the subset's output centroid may move
     drift_tokens: float = 0.3  # Jensen-Shannon divergence (bits) of its word distribution
     retrain_days: float | None = 7.0  # retrain on this schedule anyway (None: only on drift)
+    embedder: str = "minilm"  # minilm (all-MiniLM-L6-v2, offline) | hashing (fast, tests)
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.embedder not in EMBEDDERS:
+            raise ValueError(f"embedder ({self.embedder!r}) must be one of {', '.join(EMBEDDERS)}")
         if self.k is not None and self.k < 1:
             raise ValueError(f"k ({self.k}) must be >= 1, or null to use distance_threshold")
         if not 0 < self.distance_threshold <= 2:
@@ -92,6 +96,16 @@ class DistillConfig:
     def with_overrides(self, **overrides: Any) -> DistillConfig:
         """A copy with the non-None overrides applied (CLI flags)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def make_embedder(self) -> Any:
+        """The sentence embedder outputs are compared with (loaded on first use)."""
+        if self.embedder == "hashing":
+            from vibeforge.sandbox.embed import HashingEmbedder
+
+            return HashingEmbedder()
+        from vibeforge.learn.embed import shared_embedder
+
+        return shared_embedder()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> DistillConfig:

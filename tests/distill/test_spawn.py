@@ -1,0 +1,170 @@
+"""Spawning end to end: sandbox bots → outputs → elder → a new bot the loop runs; and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+
+import pytest
+from tests.distill.conftest import add_timeline_posts
+from tests.loop.conftest import FAST, make_eco
+
+from vibeforge.distill.config import DistillConfig
+from vibeforge.distill.dataset import reward_model_predictor
+from vibeforge.distill.outputs import bot_outputs, sample_outputs
+from vibeforge.distill.pipeline import run_distill
+from vibeforge.distill.spawn import SpawnConfig, spawn_bot
+from vibeforge.domain import CandidateStatus
+from vibeforge.errors import AlreadyExistsError
+from vibeforge.loop.cycle import run_round
+from vibeforge.loop.executors import make_executor
+from vibeforge.loop.prompts import bot_prompt
+from vibeforge.sandbox.corpus import niche_tweets
+from vibeforge.store import queries as q
+from vibeforge.store import session_scope
+
+
+def test_spawn_from_the_nearest_elder_end_to_end(tmp_path, embedder) -> None:
+    eco = make_eco(tmp_path, config=replace(FAST, dry_run=True))
+    ex = make_executor("local", eco.spec)
+    try:
+        rt = ex.runtime
+        run_round(rt, steps=("ingest", "learn"))  # timeline posts in, each bot's SFT adapter
+        bank = rt.bank()
+        with session_scope(rt.engine) as s:
+            bots = q.list_bots(s)
+        passed = sample_outputs(
+            engine=rt.engine,
+            bank=bank,
+            bots=bots,
+            per_bot=12,
+            predict=reward_model_predictor(rt.home),
+            prompt_for=lambda b: bot_prompt(bank.base.tokenizer, bot=b, context=[]),
+            max_new_tokens=16,
+            seed=0,
+        )
+        assert set(passed) == {"skybot", "fruitbot"} and min(passed.values()) >= 4
+        with session_scope(rt.engine) as s:
+            sky = bot_outputs(s, bot=q.get_bot(s, name="skybot"))
+        current = bank.version("skybot")
+        assert current is not None  # provenance: the adapter version that wrote each output
+        assert sky and all(o.adapter_version == current.version for o in sky)
+
+        config = DistillConfig(
+            elder_base="tiny-test-elder", k=2, min_per_bot=2, epochs=1, lora_rank=4
+        )
+        outcomes = run_distill(rt.engine, home=rt.home, config=config, embedder=embedder)
+        assert all(o.elder is not None for o in outcomes)
+
+        result = spawn_bot(
+            rt.engine,
+            home=rt.home,
+            name="skybot2",
+            timeline="airlines",
+            bank=bank,
+            embedder=embedder,
+            config=SpawnConfig(warm_examples=12, max_new_tokens=16, sft_max_steps=3),
+        )
+        assert result.choice.elder.name in {o.subset for o in outcomes}
+        assert result.kept >= 4 and result.generated == 12
+        lines = [json.loads(x) for x in result.warm_start.read_text().splitlines()]
+        assert len(lines) == result.kept and lines[0]["elder"] == result.choice.elder.name
+        with session_scope(rt.engine) as s:
+            spawned = q.get_bot(s, name="skybot2")
+            [version] = q.list_adapter_versions(s, bot="skybot2")
+        assert spawned.parent_elder == result.choice.elder.name and spawned.timeline == "airlines"
+        assert version.kind == "spawn"
+        lineage = version.metrics["lineage"]
+        assert lineage["elder"] == result.choice.elder.name and lineage["warm_kept"] == result.kept
+        assert lineage["elder_version"] == 1 and lineage["niches"]
+
+        # the loop takes it from here: it acts with the spawned adapter
+        report = run_round(rt, names=["skybot2"], steps=("act",))
+        assert report.act["skybot2"].generated > 0
+        with session_scope(rt.engine) as s:
+            cands = q.list_candidates(s, bot="skybot2")
+        assert cands and {c.adapter_version for c in cands} == {1}
+
+        with pytest.raises(AlreadyExistsError):
+            spawn_bot(
+                rt.engine,
+                home=rt.home,
+                name="skybot2",
+                timeline="airlines",
+                bank=bank,
+                embedder=embedder,
+            )
+    finally:
+        ex.close()
+        eco.sandbox.stop()
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    from vibeforge.cli.app import main
+
+    monkeypatch.chdir(tmp_path)
+    for var in list(os.environ):
+        if var.startswith("VIBEFORGE_"):
+            monkeypatch.delenv(var)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_distill_cli_plan_run_status_and_spawn(cli, tmp_path) -> None:
+    from tests.distill.conftest import add_bot, add_outputs
+
+    from vibeforge.store import make_engine
+
+    assert cli("init")[0] == 0
+    with (tmp_path / "vibeforge.yaml").open("a") as f:
+        f.write(
+            "distill:\n  elder_base: tiny-test-elder\n  embedder: hashing\n  per_bot: 6\n"
+            "  epochs: 1\n  lora_rank: 4\n"
+        )
+    engine = make_engine(f"sqlite:///{tmp_path / '.vibeforge' / 'vibeforge.db'}")
+    air, apple = niche_tweets("airlines", limit=200), niche_tweets("apple", limit=200)
+    for name, niche, texts in (("sky", "airlines", air[:60]), ("fruit", "apple", apple[:60])):
+        add_bot(engine, name, niche)
+        add_outputs(engine, name, texts)
+    code, out, err = cli("distill", "plan", "--json")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert sorted(s["name"] for s in plan["subsets"]) == ["elder-airlines", "elder-apple"]
+    assert all(s["reasons"] for s in plan["subsets"])
+
+    code, out, err = cli("distill", "run", "--json")
+    assert code == 0, err
+    assert {o["subset"]: o["examples"] for o in json.loads(out)} == {
+        "elder-airlines": 6,
+        "elder-apple": 6,
+    }
+    code, out, _ = cli("distill", "status", "--json")
+    status = json.loads(out)
+    assert [s["elder"] for s in status] == ["elder-airlines", "elder-apple"]
+    assert all(s["centroid_shift"] == pytest.approx(0, abs=1e-4) and not s["due"] for s in status)
+    assert cli("distill", "run", "--subset", "nope")[0] == 2
+
+    add_timeline_posts(engine, "airlines", air[100:140])
+    code, out, err = cli(
+        "bot", "spawn", "sky2", "--timeline", "airlines", "--base-model", "tiny-test",
+        "--warm", "8", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    spawned = json.loads(out)
+    assert spawned["elder"] == "elder-airlines" and spawned["niches"][0] == "airlines"
+    shown = json.loads(cli("bot", "show", "sky2", "--json")[1])
+    assert shown["parent_elder"] == "elder-airlines" and shown["versions"] == [1]
+    with session_scope(engine) as s:
+        assert q.list_candidates(s, bot="sky2", status=CandidateStatus.CHOSEN) == []
