@@ -1,13 +1,16 @@
 """De-personalisation at the ingest boundary: only scrubbed text reaches the store.
 
-Two passes over each batch of posts, on the original text:
+Passes over each batch of posts, on the original text:
 
 1. a regex pass (always on, microseconds a post) for @handles, URLs, emails and phone numbers;
 2. an NER pass (`ner=True`) through Presidio and spaCy for person names (and locations when
    `locations=True`), with Presidio's own email, phone, URL and @handle recognizers as a second
-   opinion on the structured kinds. It reads the regex pass's output (placeholders in place),
-   and its spans are mapped back onto the original text. spaCy is loaded lazily, once per
-   Scrubber, on first use.
+   opinion on the structured kinds. spaCy is loaded lazily, once per Scrubber, on first use;
+3. a name pass (`ner=True` and `name_rules=True`): a census-name gazetteer with context rules
+   (`names.py`) for the names the small model misses ("Thanks Mark!", "Brittany said").
+
+Passes 2 and 3 read the regex pass's output (placeholders in place), and their spans are
+mapped back onto the original text.
 
 The spans of both passes are united and replaced by placeholders (see `patterns.PLACEHOLDERS`:
 `@user`, `<url>`, `<email>`, `<phone>`, `<person>`, `<location>`). A `ScrubResult` carries the
@@ -39,6 +42,7 @@ class ScrubInputError(VibeforgeError):
 class ScrubConfig:
     ner: bool = True  # run Presidio + spaCy for names; False: the regex pass only (fast)
     locations: bool = False  # also replace places (spaCy GPE/LOC) by <location>
+    name_rules: bool = True  # with ner: also the gazetteer + context name pass (names.py)
     min_score: float = 0.4  # Presidio results below this score are ignored
     batch_size: int = 64  # texts per spaCy pipe batch
     max_chars: int = 100_000  # longer texts are refused (X's longest posts are 25,000)
@@ -85,6 +89,7 @@ class Scrubber:
         self.config = config or ScrubConfig()
         self._analyzer: Any = None
         self._nlp_engine: Any = None
+        self._gazetteer: Any = None
         self._lock = threading.Lock()
 
     def load(self) -> Scrubber:
@@ -95,12 +100,17 @@ class Scrubber:
                     from vibeforge.privacy.ner import load_analyzer
 
                     self._analyzer, self._nlp_engine = load_analyzer()
+        if self.config.ner and self.config.name_rules and self._gazetteer is None:
+            from vibeforge.privacy.names import load_gazetteer
+
+            self._gazetteer = load_gazetteer()
         return self
 
     def reconfigured(self, **changes: Any) -> Scrubber:
         """A scrubber with other settings that shares this one's loaded model (no reload)."""
         other = Scrubber(replace(self.config, **changes))
         other._analyzer, other._nlp_engine = self._analyzer, self._nlp_engine
+        other._gazetteer = self._gazetteer
         return other
 
     def scrub(self, text: str) -> ScrubResult:
@@ -144,19 +154,35 @@ class Scrubber:
             return found
         # NER reads the regex pass's output, so "mail a@b.co https://x.y" is never one "name"
         masked = [patterns.replace_spans(t, s)[0] for t, s in zip(texts, found, strict=True)]
-        extra = self._ner_spans(masked)
+        extra, vetoes = self._ner_spans(masked)
+        if self.config.name_rules:
+            from vibeforge.privacy.names import SURE, name_spans
+
+            extra = [
+                more
+                + [
+                    n
+                    for n in name_spans(t, self._gazetteer)
+                    if n.score >= SURE or not _overlaps(n, where)
+                ]
+                for t, more, where in zip(masked, extra, vetoes, strict=True)
+            ]
         return [
             patterns.merge(spans + patterns.map_back(text, more, spans))
             for text, spans, more in zip(texts, found, extra, strict=True)
         ]
 
-    def _ner_spans(self, texts: list[str]) -> list[list[Span]]:
+    def _ner_spans(self, texts: list[str]) -> tuple[list[list[Span]], list[list[Span]]]:
+        """(PII spans, place spans) of each text; places veto the name pass's guesses."""
         from vibeforge.privacy.ner import ENTITY_KINDS, LANGUAGE
 
         self.load()
-        wanted = {e for e, kind in ENTITY_KINDS.items() if kind in self.config.kinds}
+        kinds = self.config.kinds
+        wanted = {e for e, kind in ENTITY_KINDS.items() if kind in kinds}
+        if self.config.name_rules:
+            wanted.add("LOCATION")  # spaCy runs for people anyway; places cost nothing more
         entities = sorted(wanted)
-        out = []
+        out, vetoes = [], []
         batches = self._nlp_engine.process_batch(
             texts, language=LANGUAGE, batch_size=self.config.batch_size
         )
@@ -173,8 +199,14 @@ class Scrubber:
                 for r in results
                 if r.end > r.start and not _unlikely_name(r.entity_type, text[r.start : r.end])
             ]
-            out.append(patterns.drop_placeholders(text, spans))
-        return out
+            spans = patterns.drop_placeholders(text, spans)
+            out.append([s for s in spans if s.kind in kinds])
+            vetoes.append([s for s in spans if s.kind == "location"])
+        return out, vetoes
+
+
+def _overlaps(span: Span, others: list[Span]) -> bool:
+    return any(span.start < o.end and o.start < span.end for o in others)
 
 
 def _unlikely_name(entity: str, value: str) -> bool:
