@@ -99,10 +99,11 @@ def test_engagement_against_niche_is_computed_from_latest_metrics(client: TestCl
 def test_spread_cascades_and_growth_with_age(client: TestClient) -> None:
     niche = client.get("/trends/airlines").text
     spread = niche[niche.index("<h2>Spread</h2>") : niche.index("<h2>Language shift")]
-    # h0-0 quoted by c1 (quoted by c2) and replied to by c3: 4 nodes, depth 2, breadth 2,
-    # pairwise distances 1+1+2+2+1+3 over 6 pairs
+    # h0-0 quoted by c1 (quoted by c2) and replied to by c3: 4 nodes, no reposts, depth 2,
+    # breadth 2, pairwise distances 1+1+2+2+1+3 over 6 pairs
     assert re.search(
-        r"<code>h0-0</code></td><td class=\"num\">4</td><td class=\"num\">2</td>"
+        r"<code>h0-0</code></td><td class=\"num\">4</td><td class=\"num\">0</td>"
+        r"<td class=\"num\">2</td>"
         r"<td class=\"num\">2</td><td class=\"num\">1.67</td>",
         spread,
     ), spread
