@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
@@ -10,13 +13,66 @@ from vibeforge.domain import Timeline, TimelineKind
 from vibeforge.loop.ingest import poll_timeline
 from vibeforge.platforms.auth import BearerAuth
 from vibeforge.platforms.x import XClient
-from vibeforge.privacy.evaluation import generate_posts
+from vibeforge.privacy.evaluation import PlantedPost, generate_posts
 from vibeforge.privacy.pseudonym import pseudonymizer
 from vibeforge.privacy.scrub import Scrubber
 from vibeforge.store import make_engine, session_scope, upgrade
 from vibeforge.store import queries as q
 
-STRUCTURED = {"handle", "email", "phone", "url"}
+KINDS = ("person", "handle", "email", "phone", "url")
+_TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "jr", "sr", "md", "dds", "phd", "dvm"}
+_TITLES |= {"ii", "iii", "iv", "v"}
+
+
+def every_value(db: Path) -> list[str]:
+    """Every non-null value of every column of every table of the SQLite file, as text."""
+    con = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert "posts" in tables
+        return [
+            str(v)
+            for t in tables
+            for row in con.execute(f'SELECT * FROM "{t}"')  # table names come from the schema
+            for v in row
+            if v is not None
+        ]
+    finally:
+        con.close()
+
+
+def _present(needle: str, hay: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", hay, re.IGNORECASE) is not None
+
+
+def name_words(value: str) -> list[str]:
+    """The words of a planted name that identify someone (no titles, no initials)."""
+    words = re.findall(r"[\w'’-]+", value)
+    return [w for w in words if len(w) > 1 and w.lower().strip(".") not in _TITLES]
+
+
+def leaks(posts: Iterable[PlantedPost], hay: str) -> dict[str, list[str]]:
+    """Planted values found in `hay`: each value as a whole string (case-insensitive), and for
+    names also each word of the name, except words the posts use outside planted values
+    ("Classic", "Delta"), which would be found whatever the scrubber did."""
+    posts = list(posts)
+    other_words: set[str] = set()
+    for post in posts:
+        text, last = [], 0
+        for p in sorted(post.planted, key=lambda p: p.start):
+            text.append(post.text[last : p.start])
+            last = p.end
+        text.append(post.text[last:])
+        other_words |= {w.lower() for w in re.findall(r"[\w'’-]+", " ".join(text))}
+    found: dict[str, list[str]] = {k: [] for k in KINDS}
+    for post in posts:
+        for p in post.planted:
+            parts = [p.value]
+            if p.kind == "person":
+                parts += [w for w in name_words(p.value) if w.lower() not in other_words]
+            if any(_present(part, hay) for part in parts):
+                found[p.kind].append(p.value)
+    return found
 
 
 @pytest.mark.slow
@@ -55,20 +111,18 @@ def test_planted_pii_is_scrubbed_before_the_store(tmp_path) -> None:
         )
     # scrubbed texts that became identical (same template, values replaced) are stored once
     assert report.fetched == 500 and report.stored >= 300
-    dump = "\n".join(sqlite3.connect(tmp_path / "v.db").iterdump()).lower()
-    leaked = {kind: 0 for kind in ("person", *STRUCTURED)}
-    total = dict.fromkeys(leaked, 0)
-    for post in posts:
-        for planted in post.planted:
-            total[planted.kind] += 1
-            if planted.value.lower() in dump:
-                leaked[planted.kind] += 1
-    for kind in STRUCTURED:
-        assert leaked[kind] == 0, (
-            f"{leaked[kind]} of {total[kind]} planted {kind}s reached the store"
-        )
-    print(f"planted values leaked: {leaked} of {total}")
-    assert leaked["person"] <= 0.15 * total["person"], leaked
+    total = {k: sum(p.kind == k for post in posts for p in post.planted) for k in KINDS}
+    assert total["person"] >= 200 and min(total.values()) >= 50, total
+    # the check finds every planted value in the unscrubbed posts, so it can fail
+    raw = leaks(posts, "\n".join(post.text for post in posts))
+    assert {k: len(v) for k, v in raw.items()} == total
+    stored = every_value(tmp_path / "v.db")
+    leaked = leaks(posts, "\n".join(stored))
+    print(
+        f"planted values reaching the store: { {k: len(v) for k, v in leaked.items()} } of {total}"
+    )
+    for kind in KINDS:
+        assert not leaked[kind], f"{len(leaked[kind])} of {total[kind]} planted {kind}s stored"
     rows = (
         sqlite3.connect(tmp_path / "v.db").execute("SELECT author_id, text FROM posts").fetchall()
     )
