@@ -33,8 +33,8 @@ def test_full_scrubber_meets_the_recall_targets(ner_scrubber: Scrubber, posts) -
         assert report[kind]["recall"] >= 0.95, (kind, report[kind])
         assert report[kind]["leaks"] == 0, (kind, report[kind])
     assert report["person"]["planted"] >= 200
-    assert report["person"]["recall"] >= 0.85, report["person"]
-    assert report["person"]["precision"] >= 0.7, report["person"]
+    assert report["person"]["recall"] >= 0.95, report["person"]  # 1.00 measured (issue: 0.85)
+    assert report["person"]["precision"] >= 0.8, report["person"]  # 0.89 measured
 
 
 def test_regex_only_mode_catches_structured_kinds_but_no_names(
