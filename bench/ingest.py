@@ -1,7 +1,7 @@
 """Ingest throughput: posts/s through fetch (X client ← sandbox on loopback) + scrub + store,
 and the guard's checks/s.
 
-    python bench/ingest.py [--posts 1200] [--no-ner]
+    python bench/ingest.py [--posts 1200] [--no-ner] [--no-name-rules]
 
 Prints one JSON object. The fetch runs the real X client against the sandbox's HTTP server;
 the scrub runs the regex pass and Presidio/spaCy NER (unless --no-ner); the store is SQLite.
@@ -23,6 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1200, help="corpus tweets in the niche")
     parser.add_argument("--no-ner", action="store_true")
+    parser.add_argument("--no-name-rules", action="store_true", help="NER without the name pass")
     args = parser.parse_args()
 
     from vibeforge.domain import Timeline, TimelineKind
@@ -38,7 +39,11 @@ def main() -> None:
     from vibeforge.store import queries as q
 
     home = Path(tempfile.mkdtemp(prefix="vibeforge-bench-ingest-"))
-    out: dict = {"posts_in_niche": args.posts, "ner": not args.no_ner}
+    out: dict = {
+        "posts_in_niche": args.posts,
+        "ner": not args.no_ner,
+        "name_rules": not args.no_name_rules,
+    }
     with start_sandbox(
         home=home,
         world="tiny",
@@ -54,7 +59,8 @@ def main() -> None:
         upgrade(engine)
         with session_scope(engine) as s:
             q.create_timeline(s, timeline=timeline)
-        scrubber = Scrubber(ScrubConfig(ner=not args.no_ner)).load()
+        config = ScrubConfig(ner=not args.no_ner, name_rules=not args.no_name_rules)
+        scrubber = Scrubber(config).load()
         index = MemorizationIndex.open(home / "memorization")
 
         t0 = time.perf_counter()

