@@ -97,6 +97,7 @@ class Settings(_Strict):
     platform: PlatformSettings = PlatformSettings()
     timelines: tuple[TimelineSpec, ...] = ()
     bots: tuple[BotSpec, ...] = ()
+    loop: dict[str, Any] = Field(default_factory=dict)  # LoopConfig fields (loop/config.py)
     distill: dict[str, Any] = Field(default_factory=dict)  # DistillConfig fields (distill/)
     secrets: Secrets = Secrets()
 

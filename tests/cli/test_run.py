@@ -73,3 +73,12 @@ def test_sigterm_stops_after_the_current_step(tmp_path: Path, project) -> None:
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-3000:]
     assert "stopping after the current step" in out and "stopped after" in out
+
+
+def test_a_bad_loop_setting_exits_2_with_the_fix(tmp_path: Path, project) -> None:
+    config = tmp_path / "vibeforge.yaml"
+    config.write_text(config.read_text() + "loop:\n  budget_total_usd: -1\n")
+    r = _cli(tmp_path, "run", "--rounds", "1", env=project)
+    assert r.returncode == 2
+    assert "budget_total_usd (-1) must be >= 0" in r.stderr + r.stdout
+    assert "Traceback" not in r.stderr

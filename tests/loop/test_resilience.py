@@ -120,5 +120,26 @@ def test_a_spent_budget_stops_posting_and_says_so(tmp_path) -> None:
         for report in second.act.values():
             assert not report.published and not report.generated
             assert report.budget == "all bots reached the global budget of 2 posts today"
+        with session_scope(ex.runtime.engine) as s:  # the call ledger is in the store
+            calls = {(c.bot, c.kind): c for c in q.list_api_calls(s)}
+        assert calls[("*", "post_read")].units >= 2  # the shared timeline polls
+        for bot in ("skybot", "fruitbot"):
+            assert calls[(bot, "post_create")].calls == 1
+            assert calls[(bot, "post_create")].cost_usd == pytest.approx(0.015)
+    finally:
+        eco.sandbox.stop()
+
+
+def test_a_spent_dollar_budget_refuses_the_post_and_keeps_it(tmp_path) -> None:
+    eco = make_eco(tmp_path, config=replace(FAST, budget_per_bot_usd=0.01))  # a post is $0.015
+    try:
+        report = make_executor("local", eco.spec).run_round()
+        engine = make_executor("local", eco.spec).runtime.engine
+        for name, act in report.act.items():
+            assert not act.published
+            assert act.budget and "over its daily budget of $0.01" in act.budget
+            with session_scope(engine) as s:
+                pubs = q.list_publications(s, bot=name)
+            assert [p.status for p in pubs] == [PublicationStatus.PENDING]  # kept for later
     finally:
         eco.sandbox.stop()

@@ -51,7 +51,13 @@ def run(
         bots = q.list_bots(s)
     if not bots:
         raise ConfigError("no bots to run: create one with 'vibeforge bot create'")
-    config = replace(LoopConfig(), dry_run=dry_run, approval=approval)
+    try:
+        config = LoopConfig(**settings.loop)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"loop settings in vibeforge.yaml: {exc}") from None
+    config = replace(
+        config, dry_run=dry_run or config.dry_run, approval=approval or config.approval
+    )
     sandbox = None
     if settings.platform.kind == "sandbox":
         from vibeforge.sandbox import start_sandbox

@@ -110,7 +110,9 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
     if not rt.config.dry_run:
         for bot in bots:
             if bot.account:
-                pub = publish_pending(rt.engine, platform=rt.platform, bot=bot, now=now)
+                pub = publish_pending(
+                    rt.engine, platform=rt.platform_for(bot.name), bot=bot, now=now
+                )
                 reports[bot.name].published.extend(pub.confirmed)
                 if pub.stopped:
                     reports[bot.name].budget = pub.stopped

@@ -81,6 +81,22 @@ def make_bank(*, model: str, home: Path, capacity: int = 64) -> Any:
     return AdapterBank(base, AdapterStore(home / "adapters"), BankConfig(capacity=capacity))
 
 
+def stored_ledger(engine: Any, config: LoopConfig) -> Any:
+    """A call ledger that writes every call to the store and starts from today's spending,
+    so budgets hold across restarts and the dashboard shows what was spent."""
+    from vibeforge.platforms.ledger import Budgets, CallLedger
+
+    with session_scope(engine) as s:
+        today = q.list_api_calls(s, day=datetime.now(UTC).date())
+
+    def persist(call: Any) -> None:
+        with session_scope(engine) as s:
+            q.record_api_call(s, call=call)
+
+    budgets = Budgets(per_bot_usd=config.budget_per_bot_usd, total_usd=config.budget_total_usd)
+    return CallLedger(budgets=budgets, initial=today, on_record=persist)
+
+
 class SandboxClock:
     """Platform time read from the sandbox's admin route (picklable, so Ray workers use it)."""
 
@@ -147,14 +163,16 @@ class SandboxRuntimeSpec:
         from vibeforge.store import make_engine
 
         clock = SandboxClock(self.base_url, self.admin_token)
+        engine = make_engine(self.db_url)
         client = XClient(
+            ledger=stored_ledger(engine, self.config),
             base_url=self.base_url,
             auth=BearerAuth(self.app_token),
             user_auth={h: BearerAuth(t) for h, t in self.user_tokens.items()},
             clock=clock,
         )
         return Runtime(
-            engine=make_engine(self.db_url),
+            engine=engine,
             platform=client,
             home=self.home,
             clock=clock,
@@ -201,7 +219,12 @@ class XRuntimeSpec:
                     token_url=f"{self.base_url}/2/oauth2/token",
                     on_refresh=tokens.save,
                 )
-        client = XClient(base_url=self.base_url, auth=BearerAuth(self.bearer), user_auth=user_auth)
+        client = XClient(
+            base_url=self.base_url,
+            auth=BearerAuth(self.bearer),
+            user_auth=user_auth,
+            ledger=stored_ledger(engine, self.config),
+        )
         return Runtime(
             engine=engine,
             platform=client,

@@ -22,6 +22,8 @@ class LoopConfig:
     approval: bool = False  # queue chosen posts for a person instead of publishing
     dry_run: bool = False  # everything but the platform call
     global_posts_per_day: float | None = None  # cap across all bots (None: no cap)
+    budget_per_bot_usd: float | None = None  # daily API spend per bot (None: unlimited)
+    budget_total_usd: float | None = None  # daily API spend of all bots together
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -35,5 +37,9 @@ class LoopConfig:
             raise ValueError(f"temperature ({self.temperature}) must be > 0 to sample candidates")
         if self.sft_min_new_posts < 1 or self.rm_min_new_labels < 1:
             raise ValueError("sft_min_new_posts and rm_min_new_labels must be >= 1")
+        for name in ("budget_per_bot_usd", "budget_total_usd"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} ({value}) must be >= 0 USD a day, or None (no cap)")
         if self.global_posts_per_day is not None and self.global_posts_per_day <= 0:
             raise ValueError("global_posts_per_day must be > 0, or None for no cap")

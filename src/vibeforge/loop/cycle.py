@@ -95,7 +95,7 @@ def run_round(
         spec = rt.reward_spec()
         for bot in bots:
             report.observe[bot.name] = observe(
-                rt.engine, platform=rt.platform, bot=bot, spec=spec, now=rt.clock()
+                rt.engine, platform=rt.platform_for(bot.name), bot=bot, spec=spec, now=rt.clock()
             )
     if "learn" in steps:
         for bot in bots:

@@ -49,6 +49,11 @@ class Runtime:
     _trainer: PolicyTrainer | None = None
     _reward_models: dict[str, RewardModel] = field(default_factory=dict)
 
+    def platform_for(self, bot: str) -> Platform:
+        """The platform with calls charged to `bot` in the ledger (where it keeps one)."""
+        for_bot = getattr(self.platform, "for_bot", None)
+        return for_bot(bot) if callable(for_bot) else self.platform
+
     # ------------------------------------------------------------ lazily built parts
 
     def bank(self) -> AdapterBank:
