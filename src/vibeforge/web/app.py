@@ -79,6 +79,10 @@ def create_app(
     app.state.engine = engine
     app.state.auth = auth
     app.state.options = options or DashboardOptions()
+    if trend_events is None and settings is not None and settings.platform.kind == "sandbox":
+        from vibeforge.web.sandbox_events import SandboxTrendEvents
+
+        trend_events = SandboxTrendEvents(settings.home, engine)
     app.state.trend_events = trend_events or (lambda niche: ())
     app.state.templates = _templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
