@@ -65,6 +65,8 @@ def demo(
     console.print(f"{result.rounds} rounds in {result.seconds / 60:.1f} min")
     console.print(f"report: [bold]{result.report}[/]")
     console.print(
-        "dashboard: [bold]VIBEFORGE_DATABASE_URL=sqlite:///"
-        f"{result.home / 'vibeforge.db'} vibeforge dashboard[/] → http://127.0.0.1:8765/"
+        f"dashboard: [bold]VIBEFORGE_HOME={result.home} .venv/bin/vibeforge dashboard[/]"
+        " → http://127.0.0.1:8765/",
+        highlight=False,
+        soft_wrap=True,
     )
