@@ -24,7 +24,7 @@ def _config(ctx: typer.Context, **overrides: Any) -> DistillConfig:
     return DistillConfig.from_mapping(state(ctx).settings().distill).with_overrides(**overrides)
 
 
-def _progress():  # type: ignore[no-untyped-def]
+def _progress() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
@@ -245,7 +245,7 @@ def spawn(
         return
     console.print(
         f"spawned [bold]{name}[/] from elder [bold]{data['elder']}[/] v{data['elder_version']} "
-        f"(niches {', '.join(data['niches'])}, distance {data['distance']:.3f}); "
+        f"(niches {', '.join(result.choice.niches)}, distance {data['distance']:.3f}); "
         f"{result.kept}/{result.generated} warm-start posts → adapter v{result.adapter.version}. "
         "The loop takes it from here: vibeforge run"
     )

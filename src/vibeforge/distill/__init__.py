@@ -9,6 +9,8 @@
     drift.py    when an elder is due: its subset's centroid shift, token divergence, or age
     pipeline.py plan → dataset → train → record, for `vibeforge distill run`
     spawn.py    a new bot warm-started from the nearest elder's generations, lineage recorded
+    outputs.py  a bot's guard-passing outputs with predicted and real rewards; top-up sampling
+    experiment.py  the sandbox experiment behind bench/distill.py
 
 Nothing here loads a model or an embedder at import time.
 """

@@ -41,13 +41,6 @@ class BotProfile:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Merge:
-    left: tuple[str, ...]
-    right: tuple[str, ...]
-    distance: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Subset:
     name: str
     bots: tuple[str, ...]

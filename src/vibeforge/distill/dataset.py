@@ -207,8 +207,8 @@ class DatasetStore:
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **dict(extra or {}),
         }
-        _atomic_write(path.with_suffix(".json"), json.dumps(manifest, indent=2).encode())
-        _atomic_write(path, lines)
+        atomic_write(path.with_suffix(".json"), json.dumps(manifest, indent=2).encode())
+        atomic_write(path, lines)
         return Dataset(
             subset=subset,
             version=version,
@@ -241,7 +241,7 @@ class DatasetStore:
         )
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -84,6 +84,14 @@ def niche_prompt(
     return prompt_ids(tokenizer, persona=persona, instruction=instruction)
 
 
+_TAG = re.compile(r"\[niche:[^\]]*\]\s*")
+
+
+def strip_tags(text: str) -> str:
+    """An elder's post without niche tags it echoed (they are control text, never content)."""
+    return _TAG.sub("", text).strip()
+
+
 def load_model(spec: str, *, home: Path) -> Base:
     """A base model by spec (packaged, folder, .gguf, HF id), prepared once when needed."""
     if spec in TINY_MODELS:

@@ -176,7 +176,7 @@ def _reward_fn(rt: Any, judge: str) -> Callable[[str, Sequence[str]], list[float
 
 def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: Say) -> dict:
     """Criterion (a): niche assignment and predicted reward, elder vs the niche's bots."""
-    from vibeforge.distill.elders import ElderStore, niche_prompt
+    from vibeforge.distill.elders import ElderStore, niche_prompt, strip_tags
     from vibeforge.distill.pipeline import elder_records
     from vibeforge.learn.guard import run_guard
     from vibeforge.models.generate import SamplingParams, generate
@@ -211,7 +211,7 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
                 adapters=[weights] * cfg.eval_posts,
                 params=params,
             )
-            elder_texts[niche] = [g.text for g in gens]
+            elder_texts[niche] = [strip_tags(g.text) for g in gens]
         del base, weights
     out: dict[str, Any] = {}
     for niche in cfg.niches:

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 
 from vibeforge.config import check_name
 from vibeforge.distill.cluster import Embedder, centroid, cosine_distance
-from vibeforge.distill.elders import ElderStore, ElderVersion, niche_prompt
+from vibeforge.distill.elders import ElderStore, ElderVersion, niche_prompt, strip_tags
 from vibeforge.domain import AdapterVersion, Bot, Post
 from vibeforge.errors import AlreadyExistsError, NotFoundError, VibeforgeError
 from vibeforge.store import queries as q
@@ -173,7 +173,7 @@ def warm_start_texts(
             seed=config.seed + start,
         )
         gens = generate(base, prompts=prompts, adapters=[weights] * size, params=params)
-        texts = [g.text for g in gens]
+        texts = [strip_tags(g.text) for g in gens]
         verdicts = run_guard(texts, memorization=memorization, pii=pii)
         for text, verdict, context in zip(texts, verdicts, shown, strict=True):
             folded = " ".join(text.casefold().split())
@@ -320,7 +320,7 @@ def spawn_bot(
 def _write_warm_start(
     home: Path, *, name: str, record: ElderVersion, rows: list[dict[str, Any]]
 ) -> Path:
-    from vibeforge.distill.dataset import _atomic_write
+    from vibeforge.distill.dataset import atomic_write
 
     folder = home / "spawn" / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -334,5 +334,5 @@ def _write_warm_start(
         + "\n"
         for r in rows
     )
-    _atomic_write(path, lines.encode())
+    atomic_write(path, lines.encode())
     return path

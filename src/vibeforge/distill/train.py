@@ -74,7 +74,9 @@ def schedule(n: int, *, config: DistillConfig) -> list[list[int]]:
     return batches[: config.max_steps] if config.max_steps else batches
 
 
-def _loss(base: Base, weights: LoraWeights | None, rows: Sequence[tuple[list[int], list[int]]]):  # type: ignore[no-untyped-def]
+def _loss(
+    base: Base, weights: LoraWeights | None, rows: Sequence[tuple[list[int], list[int]]]
+) -> torch.Tensor:
     from vibeforge.models.generate import score
 
     scores = score(
@@ -106,7 +108,7 @@ def eval_loss(
 def _params(base: Base, weights: LoraWeights | None) -> list[torch.Tensor]:
     if weights is not None:
         return weights.requires_grad_(True).parameters()
-    params = list(base.model.parameters())
+    params: list[torch.Tensor] = list(base.model.parameters())
     for p in params:
         p.requires_grad_(True)
     return params
