@@ -5,9 +5,11 @@ Workload (both): SmolLM2-135M-Instruct (fp32, CPU), LoRA r=16 on q/k/v/o, G=8 co
 Also reported: vibeforge with 4 bots' groups in one mixed-adapter batch (32 completions a step),
 the shape the loop actually runs.
 
-    python bench/rl_step.py [--steps 3] [--home .vibeforge] [--skip-trl]
+    python bench/rl_step.py [--steps 3] [--home .vibeforge] [--skip-trl] [--skip-multi]
 
-Prints one JSON object. Needs the `bench` extra (trl) for the comparison.
+Prints one JSON object. Needs the `bench` extra (trl) for the comparison. Both trainers run in
+this one process under the same settings (OMP_WAIT_POLICY=PASSIVE: on a shared 2-core machine
+spinning OpenMP threads made small matmuls up to 20x slower, for TRL and vibeforge alike).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import platform
 import time
 from pathlib import Path
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -154,6 +157,7 @@ def main() -> None:
         "--home", type=Path, default=Path(os.environ.get("VIBEFORGE_HOME", ".vibeforge"))
     )
     parser.add_argument("--skip-trl", action="store_true")
+    parser.add_argument("--skip-multi", action="store_true", help="skip the 4-bot batch")
     args = parser.parse_args()
     import torch
 
@@ -172,19 +176,24 @@ def main() -> None:
             "torch": torch.__version__,
             "python": platform.python_version(),
         },
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "load_average": os.getloadavg()[0],
         "vibeforge": bench_vibeforge(args.home, args.steps, bots=1),
-        "vibeforge_4_bots_one_batch": bench_vibeforge(args.home, args.steps, bots=4),
     }
+    if not args.skip_multi:
+        out["vibeforge_4_bots_one_batch"] = bench_vibeforge(args.home, args.steps, bots=4)
     if not args.skip_trl:
         out["trl"] = bench_trl(args.home, args.steps)
         for key in ("completions_per_s", "tokens_per_s"):
             theirs = out["trl"][key]
             out[f"ratio_{key}"] = round(out["vibeforge"][key] / theirs, 2) if theirs else None
-        out["ratio_completions_per_s_4_bots"] = round(
-            out["vibeforge_4_bots_one_batch"]["completions_per_s"]
-            / out["trl"]["completions_per_s"],
-            2,
-        )
+        if "vibeforge_4_bots_one_batch" in out:
+            out["ratio_completions_per_s_4_bots"] = round(
+                out["vibeforge_4_bots_one_batch"]["completions_per_s"]
+                / out["trl"]["completions_per_s"],
+                2,
+            )
+    out["load_average_end"] = os.getloadavg()[0]
     print(json.dumps(out, indent=2))
 
 
