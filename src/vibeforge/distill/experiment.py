@@ -16,6 +16,7 @@ distil   plan subsets and train their elders (distill run)
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import shutil
@@ -392,6 +393,7 @@ def run_experiment(
         t = time.perf_counter()
         niches = _evaluate_elders(world, cfg, embedder, say)
         timings["eval_a_s"] = time.perf_counter() - t
+        say("(a) " + json.dumps({n: r["pass"] for n, r in niches.items()}))
         t = time.perf_counter()
         race = _race(world, cfg, embedder, say)
         timings["race_b_s"] = time.perf_counter() - t
