@@ -138,3 +138,16 @@ def test_off_policy_samples_normalise_per_bot() -> None:
 def test_bad_configs_say_how_to_fix(kwargs, needle) -> None:
     with pytest.raises(ValueError, match=needle):
         GRPOConfig(**kwargs)
+
+
+def test_a_seeded_trainer_draws_fresh_samples_each_step_and_repeats_across_runs(bank) -> None:
+    bank.create("sky")
+    prompt = prompt_ids(bank.base.tokenizer, persona="p")
+    config = GRPOConfig(group_size=3, max_new_tokens=8, seed=5)
+
+    def draws(trainer: PolicyTrainer) -> list[list[list[int]]]:
+        return [[g.token_ids for g in trainer.sample([("sky", prompt)])[0]] for _ in range(2)]
+
+    first, again = draws(PolicyTrainer(bank, config)), draws(PolicyTrainer(bank, config))
+    assert first[0] != first[1]  # same weights and prompt, yet a new draw each step
+    assert first == again

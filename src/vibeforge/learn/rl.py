@@ -117,6 +117,7 @@ class PolicyTrainer:
         self.bank = bank
         self.config = config or GRPOConfig()
         self._optimizers: dict[str, tuple[int, torch.optim.Optimizer]] = {}
+        self._draws = 0  # sampling calls so far: a seeded trainer draws fresh samples each step
 
     def _optimizer(self, bot: str) -> torch.optim.Optimizer:
         import torch
@@ -138,8 +139,10 @@ class PolicyTrainer:
         from vibeforge.models.generate import SamplingParams
 
         c = self.config
+        seed = None if c.seed is None else c.seed + self._draws
+        self._draws += 1
         params = SamplingParams(
-            max_new_tokens=c.max_new_tokens, temperature=c.temperature, top_p=c.top_p, seed=c.seed
+            max_new_tokens=c.max_new_tokens, temperature=c.temperature, top_p=c.top_p, seed=seed
         )
         requests = [(bot, p) for bot, p in prompts for _ in range(c.group_size)]
         gens = self.bank.generate(requests, params)

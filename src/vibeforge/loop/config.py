@@ -16,6 +16,7 @@ class LoopConfig:
     rm_min_new_labels: int = 20  # new labelled posts needed before refitting the reward model
     rl_steps: int = 1  # GRPO steps per cycle once a reward model exists (0 disables RL)
     rl_group_size: int = 4  # G
+    rl_learning_rate: float = 1e-4  # AdamW step size of the GRPO/off-policy LoRA updates
     off_policy_min: int = 4  # published posts with real rewards needed for an off-policy update
     context_posts: int = 3  # recent timeline posts shown in the prompt
     jitter: float = 0.2  # ± fraction of the posting interval, so bots do not post in lockstep
@@ -33,6 +34,10 @@ class LoopConfig:
             raise ValueError(f"jitter ({self.jitter}) must be within [0, 1); 0.2 means ±20%")
         if self.rl_steps < 0 or self.rl_group_size < 2:
             raise ValueError("rl_steps must be >= 0 and rl_group_size >= 2 (GRPO needs a group)")
+        if not 0 < self.rl_learning_rate < 1:
+            raise ValueError(
+                f"rl_learning_rate ({self.rl_learning_rate}) must be in (0, 1); try 1e-4"
+            )
         if self.temperature <= 0:
             raise ValueError(f"temperature ({self.temperature}) must be > 0 to sample candidates")
         if self.sft_min_new_posts < 1 or self.rm_min_new_labels < 1:

@@ -74,6 +74,7 @@ class Runtime:
                     group_size=c.rl_group_size,
                     max_new_tokens=c.max_new_tokens,
                     temperature=c.temperature,
+                    learning_rate=c.rl_learning_rate,
                     seed=c.seed,
                 ),
             )
