@@ -11,7 +11,7 @@ Bots: SmolLM2-135M + LoRA; elders: Gemma-3-270M + LoRA (both offline packages). 
 set by flags so a run fits the machine; the defaults take ~10-15 minutes on 2 CPU cores.
 
     python bench/distill.py [--home .vibeforge] [--niches airlines,apple,self_driving]
-        [--rl-steps 20] [--outputs 24] [--elder-steps 30] [--threads 2]
+        [--rl-steps 20] [--outputs 32] [--elder-steps 30] [--threads 2]
 
 Prints one JSON object (the per-niche figures, both curves, and pass/fail of (a) and (b)).
 """
@@ -37,9 +37,9 @@ def main() -> None:
     p.add_argument("--bot-model", default="smollm2-135m")
     p.add_argument("--elder-model", default="gemma3-270m")
     p.add_argument("--sft-steps", type=int, default=12)
-    p.add_argument("--outputs", type=int, default=24, help="outputs sampled per bot")
+    p.add_argument("--outputs", type=int, default=32, help="outputs sampled per bot")
     p.add_argument("--new-tokens", type=int, default=40)
-    p.add_argument("--elder-epochs", type=int, default=3)
+    p.add_argument("--elder-epochs", type=int, default=4)
     p.add_argument("--elder-steps", type=int, default=30, help="max steps per elder")
     p.add_argument("--k", type=int, default=None, help="subsets (default: distance threshold)")
     p.add_argument("--eval-posts", type=int, default=16)

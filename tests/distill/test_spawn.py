@@ -67,9 +67,12 @@ def test_spawn_from_the_nearest_elder_end_to_end(tmp_path, embedder) -> None:
             config=SpawnConfig(warm_examples=12, max_new_tokens=16, sft_max_steps=3),
         )
         assert result.choice.elder.name in {o.subset for o in outcomes}
-        assert result.kept >= 4 and result.generated == 12
+        assert 4 <= result.kept <= 12 and result.generated == 24  # oversampled 2x, best kept
         lines = [json.loads(x) for x in result.warm_start.read_text().splitlines()]
         assert len(lines) == result.kept and lines[0]["elder"] == result.choice.elder.name
+        ranked = [row["predicted_reward"] for row in lines]  # by the timeline's reward model
+        assert ranked == sorted(ranked, reverse=True)
+        assert (rt.home / "reward_models" / "skybot2" / "v1.npz").exists()  # handed to the loop
         with session_scope(rt.engine) as s:
             spawned = q.get_bot(s, name="skybot2")
             [version] = q.list_adapter_versions(s, bot="skybot2")
@@ -78,6 +81,7 @@ def test_spawn_from_the_nearest_elder_end_to_end(tmp_path, embedder) -> None:
         lineage = version.metrics["lineage"]
         assert lineage["elder"] == result.choice.elder.name and lineage["warm_kept"] == result.kept
         assert lineage["elder_version"] == 1 and lineage["niches"]
+        assert lineage["ranked_by"].startswith("timeline reward model")
 
         # the loop takes it from here: it acts with the spawned adapter
         report = run_round(rt, names=["skybot2"], steps=("act",))

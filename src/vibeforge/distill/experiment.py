@@ -43,9 +43,9 @@ class ExperimentConfig:
     seed: int = 0
     history_hours: float = 24.0  # sandbox time advanced before the first ingest
     sft_steps: int = 12  # vibe SFT steps of every small bot (and of the spawned/cold bots)
-    outputs_per_bot: int = 24  # sampled, guarded, scored outputs each bot contributes
+    outputs_per_bot: int = 32  # sampled, guarded, scored outputs per bot (the best half is kept)
     new_tokens: int = 40
-    elder_epochs: int = 3
+    elder_epochs: int = 4
     elder_max_steps: int | None = 30  # per elder
     k: int | None = None  # subsets (None: the distance threshold)
     eval_posts: int = 16  # fresh posts per niche, from its bots and from its elder
@@ -270,6 +270,8 @@ def _race(world: _World, cfg: ExperimentConfig, embedder: Any, say: Say) -> dict
             sft_max_steps=cfg.sft_steps,
             seed=cfg.seed,
         ),
+        memorization=rt.memorization,
+        pii=rt.pii(),
     )
     spawn_s = time.perf_counter() - t0
     persona = spawned.bot.persona
@@ -360,7 +362,7 @@ def run_experiment(
             engine=rt.engine,
             bank=bank,
             bots=bots,
-            per_bot=cfg.outputs_per_bot,
+            per_bot=max(4, cfg.outputs_per_bot // 2),  # each bot's best half
             predict=lambda bot, texts: rt.reward_model(bot).predict(list(texts)),
             prompt_for=lambda b: _bot_prompt(rt, b, rng),
             max_new_tokens=cfg.new_tokens,
@@ -373,7 +375,7 @@ def run_experiment(
         distill = DistillConfig(
             elder_base=cfg.elder_model,
             k=cfg.k,
-            per_bot=cfg.outputs_per_bot,
+            per_bot=max(4, cfg.outputs_per_bot // 2),  # each bot's best half
             epochs=cfg.elder_epochs,
             max_steps=cfg.elder_max_steps,
             min_per_bot=4,
@@ -393,7 +395,7 @@ def run_experiment(
         t = time.perf_counter()
         niches = _evaluate_elders(world, cfg, embedder, say)
         timings["eval_a_s"] = time.perf_counter() - t
-        say("(a) " + json.dumps({n: r["pass"] for n, r in niches.items()}))
+        say("(a) " + json.dumps(niches, default=str))
         t = time.perf_counter()
         race = _race(world, cfg, embedder, say)
         timings["race_b_s"] = time.perf_counter() - t

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
 if TYPE_CHECKING:
+    from vibeforge.learn.reward_model import RewardModel
     from vibeforge.models.bank import AdapterBank
     from vibeforge.models.base import Base
     from vibeforge.models.lora import LoraWeights
@@ -48,7 +50,9 @@ COPY_RUN = 8  # words in a row shared with a shown post that make a generation a
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpawnConfig:
-    warm_examples: int = 48  # posts the elder writes for the new niche
+    warm_examples: int = 48  # posts the new bot's adapter is trained on
+    oversample: float = 2.0  # the elder writes this many times as many; the best are kept
+    reward: str = "x-2026"  # preset of the timeline reward model that ranks them
     context_posts: int = 3  # posts of the new timeline shown in each of the elder's prompts
     nearest_niches: int = 2  # niche tags of the elder the prompts are conditioned on
     timeline_sample: int = 200  # timeline posts embedded to find the nearest elder
@@ -63,6 +67,8 @@ class SpawnConfig:
     def __post_init__(self) -> None:
         if self.warm_examples < 4:
             raise ValueError(f"warm_examples ({self.warm_examples}) must be >= 4; try 48")
+        if self.oversample < 1:
+            raise ValueError(f"oversample ({self.oversample}) must be >= 1 (1 keeps every post)")
         if self.context_posts < 0 or self.nearest_niches < 1:
             raise ValueError("context_posts must be >= 0 and nearest_niches >= 1 (e.g. 3 and 2)")
         if self.timeline_sample < 1 or self.batch_size < 1 or self.max_new_tokens < 1:
@@ -159,7 +165,7 @@ def warm_start_texts(
     say = progress or (lambda what, done, total: None)
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
-    n = config.warm_examples
+    n = math.ceil(config.warm_examples * config.oversample)
     for start in range(0, n, config.batch_size):
         size = min(config.batch_size, n - start)
         shown = [
@@ -183,6 +189,35 @@ def warm_start_texts(
             rows.append({"text": text, "niches": list(niches), "guard": verdict.as_json()})
         say("elder writing warm-start posts", start + size, n)
     return rows, n
+
+
+def timeline_reward_model(
+    engine: Engine, *, bot: str, timeline: str, preset: str = "x-2026"
+) -> RewardModel | None:
+    """A reward model fitted on the timeline's posts and their engagement (None: too few)."""
+    from vibeforge.learn.reward import get_reward, score
+    from vibeforge.learn.reward_model import RewardModelConfig, fit_reward_model
+
+    spec = get_reward(preset)
+    with session_scope(engine) as s:
+        posts = q.list_posts(s, timeline=timeline, limit=3000, with_metrics=True)
+    labelled = [(p.text, score(p.metrics, spec=spec).value) for p in posts if p.metrics]
+    if len(labelled) < RewardModelConfig().min_examples:
+        return None
+    texts, rewards = zip(*labelled, strict=True)
+    return fit_reward_model(bot=bot, texts=list(texts), rewards=list(rewards))
+
+
+def keep_best(
+    rows: list[dict[str, Any]], *, model: RewardModel | None, keep: int
+) -> list[dict[str, Any]]:
+    """The `keep` rows the reward model predicts best (the first `keep` without a model)."""
+    if model is None:
+        return rows[:keep]
+    predicted = model.predict([r["text"] for r in rows])
+    for r, p in zip(rows, predicted, strict=True):
+        r["predicted_reward"] = round(float(p), 4)
+    return sorted(rows, key=lambda r: r["predicted_reward"], reverse=True)[:keep]
 
 
 def spawn_bot(
@@ -245,6 +280,8 @@ def spawn_bot(
         progress=progress,
     )
     del elder_base, weights  # the elder's memory goes before the bot trains
+    ranker = timeline_reward_model(engine, bot=name, timeline=timeline, preset=config.reward)
+    rows = keep_best(rows, model=ranker, keep=config.warm_examples)
     if len(rows) < 4:
         raise VibeforgeError(
             f"elder {record.name} wrote only {len(rows)} usable posts of {generated}; "
@@ -285,6 +322,9 @@ def spawn_bot(
         "warm_start": str(warm_path),
         "warm_generated": generated,
         "warm_kept": len(rows),
+        "ranked_by": None
+        if ranker is None
+        else f"timeline reward model (held-out Spearman {ranker.info.spearman})",
     }
     bot = Bot(
         name=name,
@@ -306,6 +346,8 @@ def spawn_bot(
     )
     with session_scope(engine) as s:
         q.add_adapter_version(s, adapter=adapter)
+    if ranker is not None:  # the loop's reward model for the new bot, until it refits one
+        ranker.save(home / "reward_models" / name)
     log.info("spawned %s from elder %s v%d (%s)", name, record.name, record.version, choice.niches)
     return SpawnResult(
         bot=bot,
