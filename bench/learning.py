@@ -49,6 +49,10 @@ PERSONA = "a frequent flyer who jokes about delays, lost bags and airline servic
 class LearningConfig:
     world: str = "demo"  # sandbox world (demo: three niches, MiniLM audience)
     niche: str = "airlines"  # the bot's niche
+    # a longer visible history than the demo world's 3 days: the reward model learns what this
+    # audience rewards from the niche's human posts, and ~50 labels taught it nothing
+    tweets_per_niche: int = 1200  # corpus tweets per niche over history + horizon
+    history_days: float = 6.0  # of them, posted before the bot arrives
     persona: str = PERSONA
     model: str = "smollm2-135m"
     seed: int = 0
@@ -74,18 +78,23 @@ class LearningConfig:
             raise ValueError("hours_per_post must be >= 1 (metrics are read hourly)")
 
 
-def _fresh(root: Path) -> None:
-    """Empty `root`, keeping the sandbox's embedding cache (the corpus embeds once)."""
+def _fresh(root: Path, *, models: Path) -> None:
+    """Empty `root`, keeping the sandbox's embedding cache (the corpus embeds once); the base
+    models come from `models` (prepared once, not per run)."""
     keep = root / "sandbox" / "embeddings"
     parked = root.parent / f".{root.name}-embeddings"
     if keep.exists():
         shutil.rmtree(parked, ignore_errors=True)
         keep.rename(parked)
+    if (root / "models").is_symlink():
+        (root / "models").unlink()
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     if parked.exists():
         (root / "sandbox").mkdir()
         parked.rename(keep)
+    models.mkdir(parents=True, exist_ok=True)
+    (root / "models").symlink_to(models.resolve(), target_is_directory=True)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -139,9 +148,16 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
     config = config or LearningConfig()
     started = time.perf_counter()
     root = home / "learning"
-    _fresh(root)
+    _fresh(root, models=home / "models")
     bot_name = "learnbot"
-    sandbox = start_sandbox(home=root, world=config.world, seed=config.seed, speed=0)
+    sandbox = start_sandbox(
+        home=root,
+        world=config.world,
+        seed=config.seed,
+        speed=0,
+        tweets_per_niche=config.tweets_per_niche,
+        history_days=config.history_days,
+    )
     try:
         lists = sandbox.list_ids()
         if config.niche not in lists:
@@ -167,7 +183,11 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
                     account=bot_name,
                     persona=config.persona,
                     base_model=config.model,
-                    posts_per_day=24 / config.hours_per_post,
+                    # the daily budget counts publications by their stored creation time,
+                    # which is wall-clock time, against platform days: a budget of 8 stopped
+                    # this bot after 8 posts. So the budget is above the run's posts, and the
+                    # interval (24 h / posts_per_day) below hours_per_post: due every slot
+                    posts_per_day=float(max(config.pre_posts + config.rl_posts + 1, 24)),
                 ),
             )
         loop = LoopConfig(
