@@ -100,3 +100,46 @@ def test_sigkill_during_publish_posts_exactly_once(tmp_path) -> None:
         with session_scope(engine) as s:
             pubs = q.list_publications(s, bot="crashbot")
         assert all(p.status is PublicationStatus.CONFIRMED for p in pubs)
+
+
+def test_a_row_left_sent_is_found_by_platform_time_not_store_time(tmp_path) -> None:
+    """A crash after the create but before the confirm: reconcile must find the post. The
+    store stamps rows with wall time; the sandbox's platform clock is months away from it."""
+    from vibeforge.loop.build import SandboxClock
+    from vibeforge.loop.outbox import publish_pending
+    from vibeforge.platforms.auth import BearerAuth
+    from vibeforge.platforms.x import XClient
+    from vibeforge.sandbox import start_sandbox
+
+    with start_sandbox(home=tmp_path, world="tiny", seed=0, speed=0) as sb:
+        user = sb.create_account("crashbot", niche="airlines", followers=10)
+        clock = SandboxClock(sb.base_url, sb.admin_token)
+        client = XClient(
+            base_url=sb.base_url,
+            auth=BearerAuth(sb.app_token),
+            user_auth={"crashbot": BearerAuth(user)},
+            clock=clock,
+        )
+        engine = make_engine(f"sqlite:///{tmp_path / 'v.db'}")
+        upgrade(engine)
+        with session_scope(engine) as s:
+            bot = q.create_bot(s, bot=Bot(name="crashbot", account="crashbot"))
+            for i in range(2):
+                q.enqueue_publication(
+                    s,
+                    publication=Publication(
+                        idempotency_key=f"k{i}", bot="crashbot", text=f"post {i}"
+                    ),
+                )
+        assert publish_pending(engine, platform=client, bot=bot, now=clock(), limit=1).confirmed
+        sb.advance(hours=5)
+        with session_scope(engine) as s:  # the second goes out, then the process dies
+            q.transition_publication(s, idempotency_key="k1", status=PublicationStatus.SENT)
+        client.publish(account="crashbot", text="post 1", idempotency_key="k1")
+        sb.advance(hours=30)
+        report = publish_pending(engine, platform=client, bot=bot, now=clock())
+        assert (report.reconciled, report.requeued) == (1, 0)
+        with session_scope(engine) as s:
+            statuses = [p.status for p in q.list_publications(s, bot="crashbot")]
+        assert statuses == [PublicationStatus.CONFIRMED] * 2
+        client.close()

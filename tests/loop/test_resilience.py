@@ -120,12 +120,15 @@ def test_a_spent_budget_stops_posting_and_says_so(tmp_path) -> None:
         for report in second.act.values():
             assert not report.published and not report.generated
             assert report.budget == "all bots reached the global budget of 2 posts today"
+        eco.sandbox.advance(hours=24)  # the next platform day: the budget is fresh
+        third = ex.run_round()
+        assert all(len(a.published) == 1 and not a.budget for a in third.act.values())
         with session_scope(ex.runtime.engine) as s:  # the call ledger is in the store
             calls = {(c.bot, c.kind): c for c in q.list_api_calls(s)}
         assert calls[("*", "post_read")].units >= 2  # the shared timeline polls
         for bot in ("skybot", "fruitbot"):
-            assert calls[(bot, "post_create")].calls == 1
-            assert calls[(bot, "post_create")].cost_usd == pytest.approx(0.015)
+            assert calls[(bot, "post_create")].calls == 2
+            assert calls[(bot, "post_create")].cost_usd == pytest.approx(0.03)
     finally:
         eco.sandbox.stop()
 

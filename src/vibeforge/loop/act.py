@@ -42,18 +42,19 @@ def _jitter(bot: str, n: int, amount: float) -> float:
 
 
 def _posts_today(rt: Runtime, *, bot: str | None, now: datetime) -> int:
+    """Posts on the platform since the start of `now`'s day, plus those on their way there.
+
+    Counted from the posts' platform timestamps: the outbox rows' own stamps are the store's
+    wall clock, which the sandbox's platform clock does not follow.
+    """
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with session_scope(rt.engine) as s:
-        pubs = q.list_publications(
-            s,
-            bot=bot,
-            statuses=[
-                PublicationStatus.PENDING,
-                PublicationStatus.SENT,
-                PublicationStatus.CONFIRMED,
-            ],
+        names = [bot] if bot is not None else [b.name for b in q.list_bots(s)]
+        posted = sum(len(q.list_posts(s, bot=name, since=start)) for name in names)
+        waiting = q.list_publications(
+            s, bot=bot, statuses=[PublicationStatus.PENDING, PublicationStatus.SENT]
         )
-    return sum(1 for p in pubs if p.created_at is None or p.created_at >= start)
+    return posted + len(waiting)
 
 
 def due_to_post(rt: Runtime, bot: Bot, *, now: datetime) -> tuple[bool, str | None]:

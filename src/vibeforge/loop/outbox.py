@@ -25,6 +25,7 @@ from vibeforge.store import session_scope
 
 log = logging.getLogger(__name__)
 RECONCILE_MARGIN = timedelta(minutes=2)
+RECONCILE_LOOKBACK = timedelta(days=7)  # a bot with no confirmed post yet: how far to look
 
 
 @dataclass
@@ -65,8 +66,10 @@ def reconcile(engine: Engine, *, platform: Platform, bot: Bot, now: datetime) ->
     report = PublishReport()
     with session_scope(engine) as s:
         sent = q.list_publications(s, bot=bot.name, statuses=[PublicationStatus.SENT])
+    if not sent:
+        return report
+    since = _reconcile_since(engine, bot=bot, now=now)
     for pub in sent:
-        since = (pub.updated_at or now) - RECONCILE_MARGIN
         found = platform.find_published(account=_account(bot), text=pub.text, since=since)
         if found is not None:
             _confirm(engine, bot=bot, pub=pub, ref=found, now=now)
@@ -79,6 +82,20 @@ def reconcile(engine: Engine, *, platform: Platform, bot: Bot, now: datetime) ->
                 )
             report.requeued += 1
     return report
+
+
+def _reconcile_since(engine: Engine, *, bot: Bot, now: datetime) -> datetime:
+    """Platform time from which a `sent` row's post could exist.
+
+    The outbox sends a bot's rows in order, so a row left `sent` went out after the bot's last
+    confirmed post. Row stamps are the store's wall clock and cannot be compared with the
+    platform's (the sandbox runs its own clock), so the bound comes from that post instead.
+    """
+    with session_scope(engine) as s:
+        last = q.list_posts(s, bot=bot.name, limit=1)
+    if last:
+        return last[0].created_at - RECONCILE_MARGIN
+    return now - RECONCILE_LOOKBACK
 
 
 def _account(bot: Bot) -> str:
