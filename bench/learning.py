@@ -183,10 +183,9 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
                     account=bot_name,
                     persona=config.persona,
                     base_model=config.model,
-                    # the daily budget counts publications by their stored creation time,
-                    # which is wall-clock time, against platform days: a budget of 8 stopped
-                    # this bot after 8 posts. So the budget is above the run's posts, and the
-                    # interval (24 h / posts_per_day) below hours_per_post: due every slot
+                    # a budget above the run's posts and an interval (24 h / posts_per_day)
+                    # below hours_per_post: the bot is due every slot (until a9aaa17 the
+                    # budget counted wall-clock publication times and stopped it at 8 posts)
                     posts_per_day=float(max(config.pre_posts + config.rl_posts + 1, 24)),
                 ),
             )
