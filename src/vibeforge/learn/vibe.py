@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from vibeforge.models.generate import DEFAULT_INSTRUCTION, prompt_ids, score
 from vibeforge.models.lora import LoraSpec, LoraWeights, init_lora
+from vibeforge.privacy.patterns import postable
 
 if TYPE_CHECKING:
     from vibeforge.domain import AdapterVersion, Post
@@ -99,7 +100,10 @@ def _examples(base: Base, texts: Sequence[str], config: VibeConfig) -> list[list
     eos = base.tokenizer.eos_token_id
     out = []
     for text in texts:
-        ids = base.tokenizer(text.strip(), add_special_tokens=False)["input_ids"]
+        text = postable(text)  # placeholders are scrubbing artefacts, not the niche's vibe
+        if not text:
+            continue
+        ids = base.tokenizer(text, add_special_tokens=False)["input_ids"]
         if ids:
             out.append([int(i) for i in ids[: config.max_post_tokens - 1]] + [int(eos)])
     return out
@@ -162,7 +166,8 @@ def train_vibe(
     else:
         weights = init_lora(base.model, config.lora, seed=config.seed)
     weights.requires_grad_(True)
-    before = heldout_loss(base, weights, [p.text for p in held], config) if held else None
+    held_texts = [p.text for p in held if postable(p.text)]
+    before = heldout_loss(base, weights, held_texts, config) if held_texts else None
 
     examples = _examples(base, [p.text for p in train_new + replay], config)
     prompt = prompt_ids(base.tokenizer, persona=config.persona, instruction=config.instruction)
@@ -200,7 +205,7 @@ def train_vibe(
         base.model.eval()
     elapsed = time.perf_counter() - started
     weights.requires_grad_(False)
-    after = heldout_loss(base, weights, [p.text for p in held], config) if held else None
+    after = heldout_loss(base, weights, held_texts, config) if held_texts else None
     metrics = {
         "loss_curve": curve,
         "heldout_loss_before": before,

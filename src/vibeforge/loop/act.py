@@ -20,6 +20,7 @@ from vibeforge.domain import Bot, Candidate, CandidateStatus, Publication, Publi
 from vibeforge.loop.outbox import publish_pending
 from vibeforge.loop.prompts import bot_prompt
 from vibeforge.loop.runtime import Runtime
+from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -121,14 +122,14 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
 
 
 def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard) -> None:  # type: ignore[no-untyped-def]
-    texts = [g.text for g in gens]
+    texts = [postable(g.text) for g in gens]  # no scrubbing placeholders reach the platform
     report.generated = len(texts)
     with session_scope(rt.engine) as s:
         recent = [p.text for p in q.list_posts(s, bot=bot.name, limit=200)]
     verdicts = run_guard(texts, recent=recent, memorization=rt.memorization, pii=rt.pii())
     model = rt.reward_model(bot.name)
     predicted = model.predict(texts) if model is not None else [0.0] * len(texts)
-    passing = [i for i, v in enumerate(verdicts) if v.ok]
+    passing = [i for i, v in enumerate(verdicts) if v.ok and texts[i]]
     report.rejected = len(texts) - len(passing)
     best = max(passing, key=lambda i: float(predicted[i])) if passing else None
     version = rt.bank().version(bot.name)
@@ -141,7 +142,7 @@ def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard)
         candidates.append(
             Candidate(
                 bot=bot.name,
-                text=g.text,
+                text=texts[i],
                 adapter_version=version.version if version else None,
                 predicted_reward=float(predicted[i]),
                 guard=v.as_json(),

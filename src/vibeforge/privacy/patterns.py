@@ -176,3 +176,21 @@ def map_back(text: str, spans: Iterable[Span], replaced: list[Span]) -> list[Spa
                 if piece is not None:
                     out.append(piece)
     return out
+
+
+_LEADING_MENTIONS = re.compile(r"^(?:\s*(?:\.?@user)\b[\s:,]*)+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?;:)])")
+
+
+def postable(text: str) -> str:
+    """Scrubbed text as a bot may learn from or post it: no placeholders left.
+
+    A post that opens with a chain of replied-to handles loses them ("@user @user thanks!" ->
+    "thanks!"); other placeholders (`<url>`, `<person>`, `@user` inside a sentence) are dropped
+    with the space before them. Bots trained on raw placeholders post them literally.
+    """
+    text = _LEADING_MENTIONS.sub("", text)
+    text = _PLACEHOLDER.sub(" ", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    text = re.sub(r"\(\s*\)", " ", text)
+    return " ".join(text.split())

@@ -1,0 +1,25 @@
+"""Scrubbed text made postable: bots neither learn nor post the scrubber's placeholders."""
+
+from __future__ import annotations
+
+import pytest
+
+from vibeforge.privacy.patterns import PLACEHOLDERS, postable
+
+
+@pytest.mark.parametrize(
+    ("scrubbed", "expected"),
+    [
+        ("@user @user thanks for nothing!", "thanks for nothing!"),
+        ("@user: @user, delayed again", "delayed again"),
+        ("love the new phone <url>", "love the new phone"),
+        ("thanks <person> , see you at <location>!", "thanks, see you at!"),
+        ("ask @user about it (@user)", "ask about it"),
+        ("@user (@user) @user", ""),
+        ("no placeholders here", "no placeholders here"),
+    ],
+)
+def test_placeholders_are_dropped(scrubbed: str, expected: str) -> None:
+    out = postable(scrubbed)
+    assert out == expected
+    assert not any(p in out for p in PLACEHOLDERS.values())
