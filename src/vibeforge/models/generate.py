@@ -13,11 +13,18 @@ temperature=t)` reproduces what `generate` returned at temperature t (the GRPO r
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vibeforge.models.text import MAX_WEIGHTED_LENGTH, weighted_length
+
+# transformers renames the KV-cache argument in a future release and warns on every forward;
+# the argument is what this version takes, and one warning per decode step drowns the logs
+warnings.filterwarnings(
+    "ignore", message=r".*`past_key_values` is deprecated", category=FutureWarning
+)
 
 if TYPE_CHECKING:
     import torch
