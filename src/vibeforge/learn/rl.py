@@ -52,6 +52,7 @@ class GRPOConfig:
     kl_coef: float = 0.04  # β of the KL to the base policy
     max_grad_norm: float = 1.0
     scale_rewards: bool = True  # divide advantages by the group's std
+    micro_batch: int = 16  # sequences per forward/backward; gradients accumulate across them
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -72,6 +73,8 @@ class GRPOConfig:
             raise ValueError(f"max_grad_norm ({self.max_grad_norm}) must be > 0")
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be >= 1")
+        if self.micro_batch < 1:
+            raise ValueError(f"micro_batch ({self.micro_batch}) must be >= 1; 16 suits a CPU")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,6 +198,32 @@ class PolicyTrainer:
         optimizers = {b: self._optimizer(b) for b in bots}
         for opt in optimizers.values():
             opt.zero_grad(set_to_none=True)
+        n = len(samples)
+        totals = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0}
+        # micro-batches bound the activations kept for backward (many bots' groups share a
+        # step); each adds its rows' share of the mean loss, so the gradient is the full batch's
+        for start in range(0, n, c.micro_batch):
+            part = samples[start : start + c.micro_batch]
+            self._accumulate(part, n_total=n, totals=totals)
+        for bot, opt in optimizers.items():
+            params = self.bank.get(bot).parameters()
+            norm = torch.nn.utils.clip_grad_norm_(params, c.max_grad_norm)
+            report.grad_norm[bot] = float(norm)
+            opt.step()
+        n_tok = max(totals["tokens"], 1.0)
+        report.loss = totals["loss"]
+        report.kl = totals["kl"] / n_tok
+        report.clip_fraction = totals["clipped"] / n_tok
+        report.tokens = int(totals["tokens"])
+        return report
+
+    def _accumulate(
+        self, samples: Sequence[Sample], *, n_total: int, totals: dict[str, float]
+    ) -> None:
+        """Backward of these rows' part of the batch loss; adds their figures to `totals`."""
+        import torch
+
+        c = self.config
         with torch.no_grad():  # the reference policy: same base, adapter disabled
             ref = self.bank.score(
                 [(None, s.prompt_ids, s.token_ids) for s in samples], temperature=c.temperature
@@ -216,22 +245,13 @@ class PolicyTrainer:
         kl = delta.exp() - delta - 1  # k3 estimator, >= 0
         per_token = (pg + c.kl_coef * kl) * mask
         per_row = per_token.sum(1) / mask.sum(1).clamp(min=1)  # (B,)
-        loss = per_row.mean()
+        loss = per_row.sum() / n_total  # this part's share of the batch mean
         loss.backward()
-        for bot, opt in optimizers.items():
-            params = self.bank.get(bot).parameters()
-            norm = torch.nn.utils.clip_grad_norm_(params, c.max_grad_norm)
-            report.grad_norm[bot] = float(norm)
-            opt.step()
         with torch.no_grad():
-            n_tok = mask.sum().clamp(min=1)
-            report.loss = float(loss)
-            report.kl = float((kl * mask).sum() / n_tok)
-            report.clip_fraction = float(
-                (((ratio - clipped).abs() > 1e-6).float() * mask).sum() / n_tok
-            )
-        report.tokens = int(mask.sum())
-        return report
+            totals["loss"] += float(loss)
+            totals["kl"] += float((kl * mask).sum())
+            totals["clipped"] += float((((ratio - clipped).abs() > 1e-6).float() * mask).sum())
+            totals["tokens"] += float(mask.sum())
 
 
 def off_policy_samples(
