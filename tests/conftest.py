@@ -137,3 +137,28 @@ def wait_for():  # type: ignore[no-untyped-def]
         return False
 
     return _wait
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    """Run `vibeforge ARGS` in-process inside an empty project folder; return (code, out, err)."""
+    import os
+
+    from vibeforge.cli.app import main
+
+    monkeypatch.chdir(tmp_path)
+    for var in list(os.environ):
+        if var.startswith("VIBEFORGE_"):
+            monkeypatch.delenv(var)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

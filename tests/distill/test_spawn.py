@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 
 import pytest
@@ -102,28 +101,6 @@ def test_spawn_from_the_nearest_elder_end_to_end(tmp_path, embedder) -> None:
     finally:
         ex.close()
         eco.sandbox.stop()
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    from vibeforge.cli.app import main
-
-    monkeypatch.chdir(tmp_path)
-    for var in list(os.environ):
-        if var.startswith("VIBEFORGE_"):
-            monkeypatch.delenv(var)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_distill_cli_plan_run_status_and_spawn(cli, tmp_path) -> None:
