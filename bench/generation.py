@@ -22,9 +22,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# idle OpenMP threads sleep instead of spinning: on a shared 2-core machine spinning threads
-# made a 2-thread matmul 10-30x slower than a 1-thread one (must be set before torch loads)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP keeps its default wait policy, the fastest on a quiet machine; on a shared one,
+# OMP_WAIT_POLICY=PASSIVE stops spinning threads from starving each other (set it in the shell)
 
 
 def rss_mb() -> float:

@@ -35,8 +35,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-# idle OpenMP threads sleep instead of spinning (must be set before torch loads)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP keeps its default wait policy: on a quiet machine OMP_WAIT_POLICY=PASSIVE makes every
+# small matmul wait ~0.2 ms for sleeping threads (a LoRA step does thousands); set it when other
+# processes compete for the cores
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -5,11 +5,15 @@ Workload (both): SmolLM2-135M-Instruct (fp32, CPU), LoRA r=16 on q/k/v/o, G=8 co
 Also reported: vibeforge with 4 bots' groups in one mixed-adapter batch (32 completions a step),
 the shape the loop actually runs.
 
-    python bench/rl_step.py [--steps 3] [--home .vibeforge] [--skip-trl] [--skip-multi]
+    python bench/rl_step.py [--steps 3] [--home .vibeforge] [--threads N] [--skip-trl]
+        [--skip-multi]
 
 Prints one JSON object. Needs the `bench` extra (trl) for the comparison. Both trainers run in
-this one process under the same settings (OMP_WAIT_POLICY=PASSIVE: on a shared 2-core machine
-spinning OpenMP threads made small matmuls up to 20x slower, for TRL and vibeforge alike).
+this one process under the same settings: torch threads and OpenMP's wait policy (the
+library's default unless OMP_WAIT_POLICY is set). On a quiet machine the default is fastest
+for both; OMP_WAIT_POLICY=PASSIVE helps when other processes compete for the cores (spinning
+threads then starve each other) but costs ~0.2 ms per small matmul otherwise: a LoRA step
+does thousands of them.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import platform
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -156,6 +159,7 @@ def main() -> None:
     parser.add_argument(
         "--home", type=Path, default=Path(os.environ.get("VIBEFORGE_HOME", ".vibeforge"))
     )
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--skip-trl", action="store_true")
     parser.add_argument("--skip-multi", action="store_true", help="skip the 4-bot batch")
     args = parser.parse_args()
@@ -163,6 +167,8 @@ def main() -> None:
 
     from vibeforge.models.base import prepare
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     prepare("smollm2-135m", home=args.home)
     out: dict = {
         "workload": {
@@ -175,6 +181,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "torch": torch.__version__,
             "python": platform.python_version(),
+            "torch_threads": torch.get_num_threads(),
         },
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "load_average": os.getloadavg()[0],
