@@ -15,6 +15,22 @@ def test_length_and_empty() -> None:
     assert long.verdicts["length"].detail["weighted_length"] == 281
 
 
+def test_posts_that_repeat_the_prompts_instruction_fail() -> None:
+    from vibeforge.loop.prompts import instruction
+
+    texts = [
+        instruction([]),
+        "Write one new short post in the same vibe .",
+        "Write one short message in bright red.",
+        "[niche: airlines] lost my bag again",
+        "My flight was late again, but the crew wrote a short post about it",
+        "a short post would be nice, one more delay and I write a letter",
+    ]
+    verdicts = run_guard(texts, config=GuardConfig(checks=("echo",)))
+    assert [v.ok for v in verdicts] == [False, False, False, False, True, True]
+    assert verdicts[0].verdicts["echo"].detail["echo"].lower() == "write one short post"
+
+
 def test_near_duplicates_of_recent_posts_fail() -> None:
     recent = ["Flight delayed again at JFK, third time this month, thanks for nothing"]
     dup, fresh = run_guard(

@@ -5,6 +5,8 @@
     toxicity       alt-profanity-check's probability below a threshold (offline model)
     length         X-weighted length <= 280 (URLs count 23, wide characters 2)
     pii            the scrubber finds no handle, URL, email, phone or name left in the text
+    echo           not the prompt's own wording ("Write one short post ...", "[niche: ...]"):
+                   small models sometimes answer with the instruction instead of a post
 
 Checks are small callables registered by name, so a platform or a user can add their own.
 The RL step turns failed checks into penalties; the act step drops failed candidates.
@@ -21,6 +23,12 @@ from vibeforge.models.text import MAX_WEIGHTED_LENGTH, weighted_length
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
+# the instructions bots and elders are prompted with (loop/prompts.py, distill/elders.py)
+_ECHO = re.compile(
+    r"\bwrite (?:one|a)(?: more| new)? short (?:post|message|tweet)"
+    r"|\brecent posts on your timeline|\bin the same vibe\b|\[niche:",
+    re.IGNORECASE,
+)
 
 
 class MemorizationIndex(Protocol):
@@ -38,7 +46,7 @@ class GuardConfig:
     duplicate_jaccard: float = 0.6  # shingle Jaccard at or above this is a near-duplicate
     duplicate_window: int = 200  # how many recent posts to compare with
     penalty: float = 1.0  # RL reward penalty per failed check
-    checks: tuple[str, ...] = ("length", "regurgitation", "duplicate", "toxicity", "pii")
+    checks: tuple[str, ...] = ("length", "regurgitation", "duplicate", "toxicity", "pii", "echo")
 
     def __post_init__(self) -> None:
         if not 0 < self.toxicity_threshold <= 1:
@@ -159,6 +167,15 @@ def _pii(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
     for t in texts:
         found = ctx.pii.find(t)
         out.append(Verdict(not found, {"found": sorted(set(found))} if found else {}))
+    return out
+
+
+@register_check("echo")
+def _echo(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
+    out = []
+    for t in texts:
+        found = _ECHO.search(t)
+        out.append(Verdict(found is None, {"echo": found.group(0)} if found else {}))
     return out
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from vibeforge.loop.config import LoopConfig
 from vibeforge.platforms.base import Platform
+from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -120,7 +121,9 @@ class Runtime:
             q.add_adapter_version(s, adapter=version)
 
     def timeline_texts(self, timeline: str | None, *, limit: int) -> Sequence[str]:
+        """The newest posts of a timeline as a bot's prompt shows them: no placeholders."""
         if timeline is None:
             return []
         with session_scope(self.engine) as s:
-            return [p.text for p in q.list_posts(s, timeline=timeline, limit=limit)]
+            texts = [postable(p.text) for p in q.list_posts(s, timeline=timeline, limit=limit)]
+        return [t for t in texts if t]
