@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
-from tests.distill.conftest import BAD_GUARD, add_bot, add_outputs, publish
+from tests.distill.conftest import BAD_GUARD, add_bot, add_outputs, add_timeline_posts, publish
 
 from vibeforge.distill.config import DistillConfig
-from vibeforge.distill.dataset import DatasetStore, gather_outputs, select_examples
+from vibeforge.distill.dataset import (
+    DatasetStore,
+    add_context,
+    gather_outputs,
+    select_examples,
+    timeline_samples,
+)
 from vibeforge.domain import CandidateStatus
 from vibeforge.sandbox.corpus import niche_tweets
 
@@ -103,3 +110,33 @@ def test_dataset_store_round_trip_with_provenance(two_bots, tmp_path) -> None:
     ds.path.write_text(ds.path.read_text().replace("airlines", "airlinez"))
     with pytest.raises(ValueError, match="sha256"):
         store.load(1)
+
+
+def test_a_share_of_examples_show_their_niches_timeline(two_bots, tmp_path) -> None:
+    engine, air, apple = two_bots
+    sel = select_examples(
+        gather_outputs(engine, bots=["sky", "fruit"]), config=DistillConfig(min_per_bot=3)
+    )
+    timelines = {"airlines": air[20:40], "apple": [*apple[20:40], apple[0]]}
+    config = DistillConfig(min_per_bot=3, context_posts=2, context_share=0.5, seed=3)
+    with_context = add_context(sel, timelines=timelines, config=config)
+    shown = [e for e in with_context.examples if e.context]
+    assert 0 < len(shown) < len(sel.examples)  # a share, not all or none
+    for e in shown:
+        assert len(e.context) == 2 and set(e.context) <= set(timelines[e.niche])
+        assert e.text not in e.context  # an example never shows its own post
+    # the same outputs over the same timeline give the same dataset, and the rest is untouched
+    assert add_context(sel, timelines=timelines, config=config) == with_context
+    strip = [replace(e, context=()) for e in with_context.examples]
+    assert tuple(strip) == sel.examples
+    everyone = add_context(sel, timelines=timelines, config=replace(config, context_share=1.0))
+    assert all(e.context for e in everyone.examples)
+    store = DatasetStore(tmp_path / "datasets")
+    store.save(subset="elder-x", selection=with_context)
+    assert store.load().examples == with_context.examples  # context survives the round trip
+
+
+def test_timeline_samples_are_postable(sqlite_engine) -> None:
+    add_bot(sqlite_engine, "sky", "airlines")
+    add_timeline_posts(sqlite_engine, "airlines", ["@user @user late again <url>", "<url>"])
+    assert timeline_samples(sqlite_engine, niches=["airlines"]) == {"airlines": ["late again"]}

@@ -27,6 +27,8 @@ class DistillConfig:
     per_bot: int = 64  # most examples taken from one bot
     min_per_bot: int = 4  # a bot with fewer usable outputs is left out of the dataset
     dedup_jaccard: float = 0.6  # word-shingle Jaccard at or above this is a duplicate
+    context_posts: int = 3  # niche timeline posts shown in the prompt of a context example
+    context_share: float = 0.5  # share of examples whose prompt shows context (the rest: tag only)
     # the elder
     elder_base: str = "gemma3-270m"  # a packaged model, a folder, a .gguf or any HF id
     method: str = "lora"  # lora | full (full fine-tune of every weight)
@@ -62,6 +64,11 @@ class DistillConfig:
             )
         if not 0 < self.dedup_jaccard <= 1:
             raise ValueError(f"dedup_jaccard ({self.dedup_jaccard}) must be within (0, 1]")
+        if self.context_posts < 0 or not 0 <= self.context_share <= 1:
+            raise ValueError(
+                f"context_posts ({self.context_posts}) must be >= 0 and context_share "
+                f"({self.context_share}) within [0, 1] (e.g. 3 and 0.5)"
+            )
         if self.method not in METHODS:
             raise ValueError(f"method ({self.method!r}) must be one of {', '.join(METHODS)}")
         if not 1 <= self.lora_rank <= 256:

@@ -6,6 +6,9 @@ dedup    exact (case- and space-folded) and near duplicates (word-shingle Jaccar
          dedup_jaccard) across the whole subset: the better-ranked copy stays
 balance  every bot gives the same number of examples, min(per_bot, the fewest any bot has);
          bots with fewer than min_per_bot usable outputs are left out, with the reason
+context  a share (context_share) of the examples also show context_posts posts of their
+         niche's timeline in the elder's prompt, as a bot's prompt does, so the elder learns to
+         write for a niche from its tag alone and from its tag with a sample of its timeline
 store    JSONL under <home>/elders/<subset>/datasets/dNNNN.jsonl, one example a line with
          its provenance (bot, adapter version, candidate, post, predicted reward,
          engagement), beside a manifest with the sha256; written atomically
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -30,6 +34,7 @@ from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.outputs import Output, Predictor, bot_outputs
 from vibeforge.errors import NotFoundError
 from vibeforge.learn.guard import shingles
+from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -48,6 +53,7 @@ class Example:
     engagement: float | None
     score: float | None
     post_id: str | None = None
+    context: tuple[str, ...] = ()  # timeline posts shown in the elder's prompt, if any
 
     @classmethod
     def from_output(cls, o: Output) -> Example:
@@ -132,6 +138,40 @@ def select_examples(outputs: Mapping[str, Sequence[Output]], *, config: DistillC
     quota = min((available[b] for b in eligible), default=0)
     examples = tuple(Example.from_output(o) for b in eligible for o in usable[b][:quota])
     return Selection(examples=examples, quota=quota, available=available, left_out=left_out)
+
+
+def add_context(
+    selection: Selection, *, timelines: Mapping[str, Sequence[str]], config: DistillConfig
+) -> Selection:
+    """Give `context_share` of the examples `context_posts` posts of their niche's timeline.
+
+    Which examples, and which posts, depend only on the seed and the example itself, so the
+    same outputs over the same timeline give the same dataset.
+    """
+    if config.context_posts == 0 or config.context_share == 0:
+        return selection
+    out = []
+    for e in selection.examples:
+        rng = random.Random(f"{config.seed}:{e.bot}:{e.candidate_id}:{e.text}")
+        pool = [t for t in timelines.get(e.niche, ()) if _fold(t) != _fold(e.text)]
+        if pool and rng.random() < config.context_share:
+            e = replace(e, context=tuple(rng.sample(pool, min(config.context_posts, len(pool)))))
+        out.append(e)
+    return replace(selection, examples=tuple(out))
+
+
+def timeline_samples(
+    engine: Engine, *, niches: Sequence[str], limit: int = 200
+) -> dict[str, list[str]]:
+    """The newest (scrubbed) posts of each niche's timeline, for context examples."""
+    with session_scope(engine) as s:
+        posts = {n: q.list_posts(s, timeline=n, limit=limit) for n in niches}
+    return {n: [t for t in (postable(p.text) for p in rows) if t] for n, rows in posts.items()}
+
+
+def _example(data: dict[str, Any]) -> Example:
+    data["context"] = tuple(data.get("context") or ())
+    return Example(**data)
 
 
 def _fill_predictions(outputs: list[Output], predict: Predictor | None) -> list[Output]:
@@ -230,7 +270,7 @@ class DatasetStore:
         manifest = json.loads(path.with_suffix(".json").read_text())
         if hashlib.sha256(raw).hexdigest() != manifest["sha256"]:
             raise ValueError(f"{path} does not match its manifest's sha256; rebuild it")
-        examples = tuple(Example(**json.loads(line)) for line in raw.decode().splitlines())
+        examples = tuple(_example(json.loads(line)) for line in raw.decode().splitlines())
         return Dataset(
             subset=manifest["subset"],
             version=version,

@@ -3,10 +3,12 @@
 grow     one or more small bots per niche of a sandbox world: timeline ingest, vibe SFT,
          a reward model fitted on the niche's engagement, then guarded, scored outputs
 distil   plan subsets and train their elders (distill run)
-(a)      per niche, fresh posts from the niche's bots and from its elder (prompted with the
-         niche tag only) are assigned to the niche whose human posts' MiniLM centroid is
-         nearest; the elder should be assigned right at least as often, and its posts'
-         reward predicted by the niche bot's reward model within 10% of the bots' mean
+(a)      per niche, fresh posts from the niche's bots and from its elder, each given the same
+         sample of the niche's timeline (the bots' persona, the elder's niche tag), are
+         assigned to the niche whose human posts' MiniLM centroid is nearest; the elder should
+         be assigned right at least as often, and its posts' reward predicted by the niche
+         bot's reward model within 10% of the bots' mean. The elder asked with its tag alone
+         is reported beside it
 (b)      a bot spawned from the elder and a cold-started bot (the loop's first step: SFT on
          the timeline) on the same timeline, with the same SFT budget, then GRPO on the
          niche bot's reward model + guard penalties. R(s) is the mean reward of the group
@@ -176,10 +178,18 @@ def _reward_fn(rt: Any, judge: str) -> Callable[[str, Sequence[str]], list[float
 
 
 def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: Say) -> dict:
-    """Criterion (a): niche assignment and predicted reward, elder vs the niche's bots."""
+    """Criterion (a): niche assignment and predicted reward, elder vs the niche's bots.
+
+    Post i of a niche is written by its bots and by its elder from the same information: the
+    niche (the bot's persona, the elder's tag) and the same sample of the niche's timeline. The
+    elder is also asked with its tag alone (reported, not judged). A post that shares a run of
+    words with a post it was shown counts as a copy.
+    """
     from vibeforge.distill.elders import ElderStore, niche_prompt, strip_tags
     from vibeforge.distill.pipeline import elder_records
+    from vibeforge.distill.spawn import copies
     from vibeforge.learn.guard import run_guard
+    from vibeforge.loop.prompts import bot_prompt
     from vibeforge.models.generate import SamplingParams, generate
 
     rt = world.rt
@@ -191,44 +201,55 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
         centroids[niche] = v / np.linalg.norm(v)
     params = SamplingParams(max_new_tokens=cfg.new_tokens, temperature=0.9, seed=cfg.seed + 7)
     bank = rt.bank()
-    bot_texts: dict[str, list[str]] = {}
+    shown: dict[str, list[list[str]]] = {}
+    texts: dict[str, dict[str, list[str]]] = {niche: {} for niche in cfg.niches}
     for niche, bots in world.bots.items():
         say(f"(a) {niche}: fresh posts from its bots")
+        timeline = list(rt.timeline_texts(niche, limit=50))
+        k = min(rt.config.context_posts, len(timeline))
+        shown[niche] = [rng.sample(timeline, k) for _ in range(cfg.eval_posts)]
+        tokenizer = bank.base.tokenizer
         rows = [
-            (bots[i % len(bots)].name, _bot_prompt(rt, bots[i % len(bots)], rng))
-            for i in range(cfg.eval_posts)
+            (b.name, bot_prompt(tokenizer, bot=b, context=c))
+            for i, c in enumerate(shown[niche])
+            for b in [bots[i % len(bots)]]
         ]
-        bot_texts[niche] = [g.text for g in bank.generate(rows, params)]
-    elder_texts: dict[str, list[str]] = {}
+        texts[niche]["bots"] = [g.text for g in bank.generate(rows, params)]
     store = ElderStore(rt.home / "elders")
     for record in elder_records(rt.engine, home=rt.home):
         _, base, weights = store.load(record.name, home=rt.home)
         for niche in record.niches:
             say(f"(a) {niche}: fresh posts from elder {record.name}")
-            prompt = niche_prompt(base.tokenizer, niches=[niche])
-            gens = generate(
-                base,
-                prompts=[prompt] * cfg.eval_posts,
-                adapters=[weights] * cfg.eval_posts,
-                params=params,
-            )
-            elder_texts[niche] = [strip_tags(g.text) for g in gens]
+            tok = base.tokenizer
+            asks = {
+                "elder": [niche_prompt(tok, niches=[niche], context=c) for c in shown[niche]],
+                "elder_tag_only": [niche_prompt(tok, niches=[niche])] * cfg.eval_posts,
+            }
+            for who, prompts in asks.items():
+                gens = generate(
+                    base, prompts=prompts, adapters=[weights] * len(prompts), params=params
+                )
+                texts[niche][who] = [strip_tags(g.text) for g in gens]
         del base, weights
     out: dict[str, Any] = {}
     for niche in cfg.niches:
         judge = rt.reward_model(world.bots[niche][0].name)
         row: dict[str, Any] = {}
-        for who, texts in (("bots", bot_texts[niche]), ("elder", elder_texts.get(niche, []))):
-            if not texts:
+        for who in ("bots", "elder", "elder_tag_only"):
+            got = texts[niche].get(who)
+            if not got:
                 row[who] = None
                 continue
-            assigned = assign_niches(embedder.encode(texts), centroids)
-            guard = run_guard(texts, memorization=rt.memorization, pii=rt.pii())
+            assigned = assign_niches(embedder.encode(got), centroids)
+            guard = run_guard(got, memorization=rt.memorization, pii=rt.pii())
+            copied = [copies(t, c) for t, c in zip(got, shown[niche], strict=True)]
+            copy_share = round(sum(copied) / len(got), 3) if who != "elder_tag_only" else None
             row[who] = {
-                "assigned_right": round(sum(a == niche for a in assigned) / len(texts), 3),
-                "predicted_reward": round(float(np.mean(judge.predict(texts))), 4),
-                "guard_pass": round(sum(g.ok for g in guard) / len(texts), 3),
-                "sample": texts[:2],
+                "assigned_right": round(sum(a == niche for a in assigned) / len(got), 3),
+                "predicted_reward": round(float(np.mean(judge.predict(got))), 4),
+                "guard_pass": round(sum(g.ok for g in guard) / len(got), 3),
+                "copies_shown": copy_share,
+                "sample": got[:2],
             }
         if row["elder"] is not None:
             ratio = row["elder"]["predicted_reward"] / max(row["bots"]["predicted_reward"], 1e-9)
@@ -357,25 +378,33 @@ def run_experiment(
         bank = rt.bank()
         rng = random.Random(cfg.seed)
         bots = [b for group in world.bots.values() for b in group]
-        say(f"sampling {cfg.outputs_per_bot} outputs from each of {len(bots)} bots")
-        sample_outputs(
-            engine=rt.engine,
-            bank=bank,
-            bots=bots,
-            per_bot=max(4, cfg.outputs_per_bot // 2),  # each bot's best half
-            predict=lambda bot, texts: rt.reward_model(bot).predict(list(texts)),
-            prompt_for=lambda b: _bot_prompt(rt, b, rng),
-            max_new_tokens=cfg.new_tokens,
-            seed=cfg.seed,
-            memorization=rt.memorization,
-            pii=rt.pii(),
-        )
+        keep = max(4, cfg.outputs_per_bot // 2)  # each bot's best half goes to its elder
+        short, total = bots, dict.fromkeys((b.name for b in bots), 0)
+        for attempt in range(3):  # bots short of `keep` guard-passing outputs sample again
+            say(f"sampling {cfg.outputs_per_bot} outputs from each of {len(short)} bots")
+            passed = sample_outputs(
+                engine=rt.engine,
+                bank=bank,
+                bots=short,
+                per_bot=cfg.outputs_per_bot,
+                predict=lambda bot, texts: rt.reward_model(bot).predict(list(texts)),
+                prompt_for=lambda b: _bot_prompt(rt, b, rng),
+                max_new_tokens=cfg.new_tokens,
+                seed=cfg.seed + attempt,
+                memorization=rt.memorization,
+                pii=rt.pii(),
+            )
+            for name, n in passed.items():
+                total[name] += n
+            short = [b for b in short if total[b.name] < keep]
+            if not short:
+                break
         timings["grow_s"] = time.perf_counter() - t
         embedder = shared_embedder()
         distill = DistillConfig(
             elder_base=cfg.elder_model,
             k=cfg.k,
-            per_bot=max(4, cfg.outputs_per_bot // 2),  # each bot's best half
+            per_bot=keep,
             epochs=cfg.elder_epochs,
             max_steps=cfg.elder_max_steps,
             min_per_bot=4,

@@ -22,9 +22,11 @@ from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.dataset import (
     Dataset,
     DatasetStore,
+    add_context,
     gather_outputs,
     reward_model_predictor,
     select_examples,
+    timeline_samples,
 )
 from vibeforge.distill.drift import drift_status, snapshot
 from vibeforge.distill.elders import ElderStore, ElderVersion, load_model
@@ -125,6 +127,9 @@ def train_subset(
         return Outcome(
             subset=subset.name, bots=subset.bots, skipped="no bot had enough usable outputs"
         )
+    if config.context_posts and config.context_share:
+        timelines = timeline_samples(engine, niches=subset.niches)
+        selection = add_context(selection, timelines=timelines, config=config)
     dataset = _dataset(DatasetStore(store.datasets(subset.name)), subset, selection)
     previous = store.record(subset.name) if store.versions(subset.name) else None
     initial = None

@@ -134,7 +134,8 @@ def choose_elder(
     return best
 
 
-def _copies(text: str, shown: Sequence[str]) -> bool:
+def copies(text: str, shown: Sequence[str]) -> bool:
+    """Whether `text` repeats a run of COPY_RUN words of any post it was shown."""
     words = _WORD.findall(text.casefold())
     runs = {tuple(words[i : i + COPY_RUN]) for i in range(len(words) - COPY_RUN + 1)}
     if not runs:
@@ -183,7 +184,7 @@ def warm_start_texts(
         verdicts = run_guard(texts, memorization=memorization, pii=pii)
         for text, verdict, context in zip(texts, verdicts, shown, strict=True):
             folded = " ".join(text.casefold().split())
-            if not verdict.ok or not folded or folded in seen or _copies(text, context):
+            if not verdict.ok or not folded or folded in seen or copies(text, context):
                 continue
             seen.add(folded)
             rows.append({"text": text, "niches": list(niches), "guard": verdict.as_json()})

@@ -1,7 +1,8 @@
 """Training an elder on a composite dataset, conditioned on each example's niche tag.
 
     data      each example is the assistant's answer to the elder's prompt for its niche
-              (elders.niche_prompt); loss only on the post's tokens and its end token
+              (elders.niche_prompt: the tag, and the example's timeline posts if it has any);
+              loss only on the post's tokens and its end token
     order     a fixed schedule of batches for every epoch, drawn from the seed up front, so a
               resumed run continues with exactly the batches an uninterrupted one would see
     step      AdamW on the LoRA tensors (method lora) or on every weight (method full),
@@ -50,16 +51,20 @@ class TrainResult:
 def _encode(
     base: Base, examples: Sequence[Example], max_tokens: int
 ) -> list[tuple[list[int], list[int]]]:
-    """(prompt ids, completion ids + end token) per example; prompts cached per niche."""
+    """(prompt ids, completion ids + end token) per example; tag-only prompts cached per niche."""
     eos = int(base.tokenizer.eos_token_id)
-    prompts: dict[str, list[int]] = {}
+    tag_only: dict[str, list[int]] = {}
     out = []
     for e in examples:
-        if e.niche not in prompts:
-            prompts[e.niche] = niche_prompt(base.tokenizer, niches=[e.niche])
+        if e.context:
+            prompt = niche_prompt(base.tokenizer, niches=[e.niche], context=e.context)
+        else:
+            if e.niche not in tag_only:
+                tag_only[e.niche] = niche_prompt(base.tokenizer, niches=[e.niche])
+            prompt = tag_only[e.niche]
         ids = base.tokenizer(e.text.strip(), add_special_tokens=False)["input_ids"]
         if ids:
-            out.append((prompts[e.niche], [int(i) for i in ids[: max_tokens - 1]] + [eos]))
+            out.append((prompt, [int(i) for i in ids[: max_tokens - 1]] + [eos]))
     return out
 
 
