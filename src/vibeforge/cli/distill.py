@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -24,17 +26,25 @@ def _config(ctx: typer.Context, **overrides: Any) -> DistillConfig:
     return DistillConfig.from_mapping(state(ctx).settings().distill).with_overrides(**overrides)
 
 
-def _progress() -> Any:
+@contextmanager
+def _progress(start: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar, as the (what, done, total) callback distill's steps report to."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(
+    with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-    )
+    ) as bar:
+        task = bar.add_task(start, total=None)
+
+        def progress(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        yield progress
 
 
 @app.command("plan")
@@ -116,12 +126,7 @@ def run(
     engine = open_engine(ctx)
     if sample:
         _sample(ctx, engine, sample, home)
-    with _progress() as bar:
-        task = bar.add_task("planning", total=None)
-
-        def progress(what: str, done: int, total: int) -> None:
-            bar.update(task, description=what, completed=done, total=total)
-
+    with _progress("planning") as progress:
         outcomes = run_distill(
             engine,
             home=home,
@@ -208,12 +213,7 @@ def spawn(
     home = ensure_home(state(ctx).settings().home)
     engine = open_engine(ctx)
     bank = make_bank(model=base_model, home=home)
-    with _progress() as bar:
-        task = bar.add_task("starting", total=None)
-
-        def progress(what: str, done: int, total: int) -> None:
-            bar.update(task, description=what, completed=done, total=total)
-
+    with _progress("starting") as progress:
         result = spawn_bot(
             engine,
             home=home,
