@@ -10,29 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from vibeforge.cli.app import main
-
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run `vibeforge ARGS` in-process inside an empty project folder; return (code, out, err)."""
-    monkeypatch.chdir(tmp_path)
-    for var in list(os.environ):
-        if var.startswith("VIBEFORGE_"):
-            monkeypatch.delenv(var)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
 
 def test_init_then_bot_create_list_round_trip(cli, tmp_path: Path) -> None:
     assert cli("init")[0] == 0

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from vibeforge.cli.app import main
-
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.chdir(tmp_path)
-    for var in list(os.environ):
-        if var.startswith("VIBEFORGE_"):
-            monkeypatch.delenv(var)
+def cli(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The shared in-process `cli` (tests/conftest.py), with its home inside the project."""
     monkeypatch.setenv("VIBEFORGE_HOME", str(tmp_path / "home"))
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return cli
 
 
 def test_models_list_shows_the_packaged_defaults(cli) -> None:  # type: ignore[no-untyped-def]

@@ -66,38 +66,17 @@ class RunFacts:
 
 def short_run(home: Path) -> tuple[str, RunFacts]:
     """A few loop rounds of two bots on the tiny sandbox world; returns (db URL, facts)."""
-    from vibeforge.domain import Bot, CandidateStatus, Timeline, TimelineKind
-    from vibeforge.loop.build import TINY_TEST_MODEL, SandboxRuntimeSpec
-    from vibeforge.loop.config import LoopConfig
+    from tests.loop.conftest import FAST, make_eco
+
+    from vibeforge.domain import CandidateStatus
     from vibeforge.loop.executors import LocalExecutor
-    from vibeforge.sandbox import start_sandbox
-    from vibeforge.store import make_engine, session_scope, upgrade
+    from vibeforge.store import make_engine, session_scope
     from vibeforge.store import queries as q
 
-    fast = LoopConfig(
-        candidates=2,
-        max_new_tokens=8,
-        sft_min_new_posts=10,
-        sft_max_steps=2,
-        rm_min_new_labels=10,
-        rl_group_size=2,
-        off_policy_min=2,
-    )
     db_url = f"sqlite:///{home / 'vibeforge.db'}"
-    sb = start_sandbox(home=home, world="tiny", seed=0, speed=0)
+    eco = make_eco(home, db_url=db_url)
+    sb, spec = eco.sandbox, eco.spec
     try:
-        engine = make_engine(db_url)
-        upgrade(engine)
-        lists = sb.list_ids()
-        with session_scope(engine) as s:
-            for niche, bot in (("airlines", "skybot"), ("apple", "fruitbot")):
-                sb.create_account(bot, niche=niche, followers=300)
-                q.create_timeline(
-                    s, timeline=Timeline(name=niche, kind=TimelineKind.LIST, source=lists[niche])
-                )
-                q.create_bot(
-                    s, bot=Bot(name=bot, timeline=niche, account=bot, persona=f"a {niche} fan")
-                )
         admin = {"Authorization": f"Bearer {sb.admin_token}"}
         r = httpx.post(
             f"{sb.base_url}/admin/trends",
@@ -105,16 +84,7 @@ def short_run(home: Path) -> tuple[str, RunFacts]:
             headers=admin,
         )
         assert r.status_code == 201, r.text
-        spec = SandboxRuntimeSpec.for_sandbox(
-            sb,
-            db_url=db_url,
-            home=home,
-            config=fast,
-            model=TINY_TEST_MODEL,
-            ner=False,
-            key="k" * 32,
-        )
-        for config in (fast, fast, fast, fast, replace(fast, approval=True)):
+        for config in (FAST, FAST, FAST, FAST, replace(FAST, approval=True)):
             executor = LocalExecutor(replace(spec, config=config))
             try:
                 executor.run_round()
@@ -124,6 +94,7 @@ def short_run(home: Path) -> tuple[str, RunFacts]:
         rows = httpx.get(f"{sb.base_url}/admin/trends", headers=admin).json()["data"]
     finally:
         sb.stop()
+    engine = make_engine(db_url)
     with session_scope(engine) as s:
         queued = q.list_candidates(s, status=CandidateStatus.QUEUED)
         facts = RunFacts(
