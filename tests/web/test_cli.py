@@ -13,29 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from vibeforge.cli.app import main
-
 from .conftest import TOKEN, fill_store
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """An initialised, filled project folder; returns run(*args) -> (code, out, err)."""
-    monkeypatch.chdir(tmp_path)
-    for var in list(os.environ):
-        if var.startswith("VIBEFORGE_"):
-            monkeypatch.delenv(var)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
+def project(cli, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An initialised, filled project folder; returns the shared in-process `cli` runner."""
+    run = cli
     assert run("init")[0] == 0
     from vibeforge.store import make_engine
 

@@ -157,12 +157,18 @@ def _grow(work: Path, models: Path, cfg: ExperimentConfig, say: Say) -> _World:
     return world
 
 
-def _bot_prompt(rt: Any, bot: Any, rng: random.Random) -> list[int]:
-    from vibeforge.loop.prompts import bot_prompt
+def _prompter(rt: Any, rng: random.Random) -> Callable[[Any], list[int]]:
+    """bot -> a prompt with a random sample of its timeline (each timeline read once)."""
+    from vibeforge.loop.learn import sampled_prompt
 
-    context = list(rt.timeline_texts(bot.timeline, limit=50))
-    sample = rng.sample(context, min(rt.config.context_posts, len(context)))
-    return bot_prompt(rt.bank().base.tokenizer, bot=bot, context=sample)
+    timelines: dict[str, Sequence[str]] = {}
+
+    def prompt(bot: Any) -> list[int]:
+        if bot.timeline not in timelines:
+            timelines[bot.timeline] = rt.timeline_texts(bot.timeline, limit=50)
+        return sampled_prompt(rt, bot, timelines[bot.timeline], rng)
+
+    return prompt
 
 
 def _reward_fn(rt: Any, judge: str) -> Callable[[str, Sequence[str]], list[float]]:
@@ -244,8 +250,10 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
                 continue
             assigned = assign_niches(embedder.encode(got), centroids)
             guard = run_guard(got, memorization=rt.memorization, pii=rt.pii())
-            copied = [copies(t, c) for t, c in zip(got, shown[niche], strict=True)]
-            copy_share = round(sum(copied) / len(got), 3) if who != "elder_tag_only" else None
+            copy_share = None  # the elder asked with its tag alone was shown nothing
+            if who != "elder_tag_only":
+                copied = sum(copies(t, c) for t, c in zip(got, shown[niche], strict=True))
+                copy_share = round(copied / len(got), 3)
             row[who] = {
                 "assigned_right": round(sum(a == niche for a in assigned) / len(got), 3),
                 "predicted_reward": round(float(np.mean(judge.predict(got))), 4),
@@ -318,10 +326,10 @@ def _race(world: _World, cfg: ExperimentConfig, embedder: Any, say: Say) -> dict
 
     def curve(bot: Any, target: float | None) -> list[float]:
         trainer = PolicyTrainer(bank, grpo)
-        rng = random.Random(cfg.seed)  # the same prompts for both bots
+        prompt = _prompter(rt, random.Random(cfg.seed))  # the same prompts for both bots
         values: list[float] = []
         for step in range(cfg.rl_steps + 1):
-            prompts = [(bot.name, _bot_prompt(rt, bot, rng)) for _ in range(cfg.prompts_per_step)]
+            prompts = [(bot.name, prompt(bot)) for _ in range(cfg.prompts_per_step)]
             if step == cfg.rl_steps:  # R(rl_steps): sample, no update
                 groups = trainer.sample(prompts)
                 texts = [g.text for group in groups for g in group]
@@ -378,7 +386,7 @@ def run_experiment(
     try:
         rt = world.rt
         bank = rt.bank()
-        rng = random.Random(cfg.seed)
+        prompt_for = _prompter(rt, random.Random(cfg.seed))
         bots = [b for group in world.bots.values() for b in group]
         keep = max(4, cfg.outputs_per_bot // 2)  # each bot's best half goes to its elder
         short, total = bots, dict.fromkeys((b.name for b in bots), 0)
@@ -390,7 +398,7 @@ def run_experiment(
                 bots=short,
                 per_bot=cfg.outputs_per_bot,
                 predict=lambda bot, texts: rt.reward_model(bot).predict(list(texts)),
-                prompt_for=lambda b: _bot_prompt(rt, b, rng),
+                prompt_for=prompt_for,
                 max_new_tokens=cfg.new_tokens,
                 seed=cfg.seed + attempt,
                 memorization=rt.memorization,

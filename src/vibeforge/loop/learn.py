@@ -109,6 +109,12 @@ def refit_reward_model(rt: Runtime, bot: Bot, report: LearnReport) -> None:
     )
 
 
+def sampled_prompt(rt: Runtime, bot: Bot, timeline: Sequence[str], rng: random.Random) -> list[int]:
+    """The bot's prompt showing `context_posts` posts drawn at random from its `timeline`."""
+    sample = rng.sample(list(timeline), min(rt.config.context_posts, len(timeline)))
+    return bot_prompt(rt.bank().base.tokenizer, bot=bot, context=sample)
+
+
 def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> None:
     """GRPO steps for every bot ready for RL, all groups in one mixed batch, then save."""
     from vibeforge.errors import NotFoundError
@@ -140,12 +146,9 @@ def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> Non
 
     trainer = rt.trainer()
     rng = random.Random(rt.config.seed)
+    timelines = {bot.name: rt.timeline_texts(bot.timeline, limit=50) for bot in ready}
     for _ in range(rt.config.rl_steps):
-        prompts = []
-        for bot in ready:
-            context = list(rt.timeline_texts(bot.timeline, limit=50))
-            sample = rng.sample(context, min(rt.config.context_posts, len(context)))
-            prompts.append((bot.name, bot_prompt(bank.base.tokenizer, bot=bot, context=sample)))
+        prompts = [(b.name, sampled_prompt(rt, b, timelines[b.name], rng)) for b in ready]
         step = trainer.step(prompts, reward_fn=reward_fn)
         for name, value in step.mean_reward.items():
             reports[name].rl_mean_reward[name] = value
