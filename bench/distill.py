@@ -11,7 +11,7 @@ Bots: SmolLM2-135M + LoRA; elders: Gemma-3-270M + LoRA (both offline packages). 
 set by flags so a run fits the machine; the defaults take ~10-15 minutes on 2 CPU cores.
 
     python bench/distill.py [--home .vibeforge] [--niches airlines,apple,self_driving]
-        [--rl-steps 20] [--outputs 32] [--elder-steps 30] [--threads 2]
+        [--rl-steps 20] [--outputs 48] [--elder-steps 30] [--threads 2]
 
 Prints one JSON object (the per-niche figures, both curves, and pass/fail of (a) and (b)).
 """
@@ -37,16 +37,16 @@ def main() -> None:
     p.add_argument("--bot-model", default="smollm2-135m")
     p.add_argument("--elder-model", default="gemma3-270m")
     p.add_argument("--sft-steps", type=int, default=12)
-    p.add_argument("--outputs", type=int, default=32, help="outputs sampled per bot")
+    p.add_argument("--outputs", type=int, default=48, help="outputs sampled per bot")
     p.add_argument("--new-tokens", type=int, default=40)
-    p.add_argument("--elder-epochs", type=int, default=4)
+    p.add_argument("--elder-epochs", type=int, default=6)
     p.add_argument("--elder-steps", type=int, default=30, help="max steps per elder")
     p.add_argument("--k", type=int, default=None, help="subsets (default: distance threshold)")
     p.add_argument("--eval-posts", type=int, default=48, help="fresh posts per niche and author")
     p.add_argument("--warm", type=int, default=32, help="warm-start posts from the elder")
     p.add_argument("--rl-steps", type=int, default=20)
     p.add_argument("--group", type=int, default=4)
-    p.add_argument("--prompts", type=int, default=2, help="prompts per RL step")
+    p.add_argument("--prompts", type=int, default=4, help="prompts per RL step")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)"
@@ -88,7 +88,7 @@ def main() -> None:
             print(f"[{time.perf_counter() - t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
     result = run_experiment(
-        args.home / "bench-distill", models=args.home / "models", config=config, say=say
+        args.home / f"bench-distill-{args.seed}", models=args.home / "models", config=config, say=say
     )
     result["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     result["threads"] = args.threads

@@ -12,8 +12,10 @@ from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.dataset import (
     DatasetStore,
     add_context,
+    drop_off_niche,
     gather_outputs,
     select_examples,
+    timeline_centroids,
     timeline_samples,
 )
 from vibeforge.domain import CandidateStatus
@@ -140,3 +142,26 @@ def test_timeline_samples_are_postable(sqlite_engine) -> None:
     add_bot(sqlite_engine, "sky", "airlines")
     add_timeline_posts(sqlite_engine, "airlines", ["@user @user late again <url>", "<url>"])
     assert timeline_samples(sqlite_engine, niches=["airlines"]) == {"airlines": ["late again"]}
+
+
+def test_outputs_nearer_another_niche_are_left_out(sqlite_engine, embedder) -> None:
+    air, apple = niche_tweets("airlines", limit=80), niche_tweets("apple", limit=80)
+    add_bot(sqlite_engine, "sky", "airlines")
+    add_bot(sqlite_engine, "fruit", "apple")
+    add_timeline_posts(sqlite_engine, "airlines", air[40:80])
+    add_timeline_posts(sqlite_engine, "apple", apple[40:80])
+    # sky wanders: 8 airline posts and 4 that read like the apple timeline
+    add_outputs(sqlite_engine, "sky", [*air[:8], *apple[:4]], rewards=[1.0] * 12)
+    add_outputs(sqlite_engine, "fruit", apple[4:12], rewards=[1.0] * 8)
+    outputs = gather_outputs(sqlite_engine, bots=["sky", "fruit"])
+    centroids = timeline_centroids(sqlite_engine, embedder=embedder)
+    assert set(centroids) == {"airlines", "apple"}
+    kept, dropped = drop_off_niche(outputs, centroids=centroids, embedder=embedder)
+    sky = {o.text for o in kept["sky"]}
+    assert not sky & set(apple[:4]) and len(sky & set(air[:8])) >= 6
+    assert dropped["sky"] == 12 - len(sky)
+    # one niche alone has nothing to be confused with: everything stays
+    alone, none = drop_off_niche(
+        outputs, centroids={"airlines": centroids["airlines"]}, embedder=embedder
+    )
+    assert alone == {b: list(o) for b, o in outputs.items()} and none == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,6 +77,25 @@ def test_posts_dedup_by_id_and_content_hash(engine) -> None:
         assert q.count_posts(s, timeline="air") == 2
         newest = q.list_posts(s, timeline="air")
     assert [p.id for p in newest] == ["3", "1"]  # newest first
+
+
+def test_count_posts_of_bots_since(engine) -> None:
+    _seed(engine)
+    with session_scope(engine) as s:
+        q.create_bot(s, bot=Bot(name="b2", timeline="air"))
+        for i, (bot, hours) in enumerate([("sky", 0), ("sky", 5), ("b2", 6), (None, 7)]):
+            post = Post(id=f"o{i}", text=f"own post {i}", author_id="a", created_at=T0)
+            q.add_posts(
+                s,
+                posts=[replace(post, created_at=T0 + timedelta(hours=hours))],
+                timeline=None if bot else "air",
+                bot=bot,
+            )
+    with session_scope(engine) as s:
+        assert q.count_posts(s, bots=["sky", "b2"]) == 3
+        assert q.count_posts(s, bots=["sky", "b2"], since=T0 + timedelta(hours=1)) == 2
+        assert q.count_posts(s, bots=["sky"], since=T0 + timedelta(hours=1)) == 1
+        assert q.count_posts(s, bots=[]) == 0 and q.count_posts(s) == 4
 
 
 def test_metrics_are_time_stamped_observations(engine) -> None:

@@ -26,6 +26,7 @@ class DistillConfig:
     # composite dataset
     per_bot: int = 64  # most examples taken from one bot
     min_per_bot: int = 4  # a bot with fewer usable outputs is left out of the dataset
+    niche_filter: bool = True  # leave out outputs nearer another timeline's posts than their own
     dedup_jaccard: float = 0.6  # word-shingle Jaccard at or above this is a duplicate
     context_posts: int = 3  # niche timeline posts shown in the prompt of a context example
     context_share: float = 0.5  # share of examples whose prompt shows context (the rest: tag only)

@@ -2,6 +2,9 @@
 
 rank     a bot's outputs by score: real engagement where the post was published and read,
          else the reward its reward model predicted (filled in now if it was never stored)
+niche    (niche_filter) an output nearer (cosine) the centroid of another timeline's posts
+         than its own niche's is left out: it would teach the elder another niche under this
+         niche's tag
 dedup    exact (case- and space-folded) and near duplicates (word-shingle Jaccard >=
          dedup_jaccard) across the whole subset: the better-ranked copy stays
 balance  every bot gives the same number of examples, min(per_bot, the fewest any bot has);
@@ -28,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine
 
 from vibeforge.distill.config import DistillConfig
@@ -76,6 +80,7 @@ class Selection:
     quota: int  # examples per bot
     available: dict[str, int]  # usable (deduplicated) outputs per bot before balancing
     left_out: dict[str, str] = field(default_factory=dict)  # bot -> why
+    off_niche: dict[str, int] = field(default_factory=dict)  # bot -> outputs left out as off niche
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,6 +174,49 @@ def timeline_samples(
     return {n: [t for t in (postable(p.text) for p in rows) if t] for n, rows in posts.items()}
 
 
+def timeline_centroids(
+    engine: Engine, *, embedder: Any, limit: int = 200
+) -> dict[str, np.ndarray]:
+    """Per timeline with stored posts, the unit centroid of its newest posts' embeddings."""
+    with session_scope(engine) as s:
+        names = [t.name for t in q.list_timelines(s)]
+    out = {}
+    for name, texts in timeline_samples(engine, niches=names, limit=limit).items():
+        if texts:
+            v = np.asarray(embedder.encode(texts), dtype=np.float64).mean(axis=0)
+            out[name] = v / max(float(np.linalg.norm(v)), 1e-12)
+    return out
+
+
+def drop_off_niche(
+    outputs: Mapping[str, Sequence[Output]],
+    *,
+    centroids: Mapping[str, np.ndarray],
+    embedder: Any,
+) -> tuple[dict[str, list[Output]], dict[str, int]]:
+    """Each bot's outputs that are nearest their own niche's centroid, and how many were not.
+
+    A bot whose niche has no centroid keeps every output, as does everyone when fewer than
+    two niches have one (there is nothing to be confused with).
+    """
+    names = list(centroids)
+    kept: dict[str, list[Output]] = {}
+    dropped: dict[str, int] = {}
+    matrix = np.stack([centroids[n] for n in names]) if names else None
+    for bot, outs in outputs.items():
+        outs = list(outs)
+        niche = outs[0].niche if outs else None
+        if matrix is None or len(names) < 2 or niche not in centroids:
+            kept[bot] = outs
+            continue
+        vectors = np.asarray(embedder.encode([o.text for o in outs]), dtype=np.float64)
+        nearest = (vectors @ matrix.T).argmax(axis=1)
+        kept[bot] = [o for o, i in zip(outs, nearest, strict=True) if names[i] == o.niche]
+        if len(outs) > len(kept[bot]):
+            dropped[bot] = len(outs) - len(kept[bot])
+    return kept, dropped
+
+
 def _example(data: dict[str, Any]) -> Example:
     data["context"] = tuple(data.get("context") or ())
     return Example(**data)
@@ -244,6 +292,7 @@ class DatasetStore:
             "niches": sorted({e.niche for e in selection.examples}),
             "available": selection.available,
             "left_out": selection.left_out,
+            "off_niche": selection.off_niche,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **dict(extra or {}),
         }

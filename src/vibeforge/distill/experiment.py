@@ -45,9 +45,9 @@ class ExperimentConfig:
     seed: int = 0
     history_hours: float = 24.0  # sandbox time advanced before the first ingest
     sft_steps: int = 12  # vibe SFT steps of every small bot (and of the spawned/cold bots)
-    outputs_per_bot: int = 32  # sampled, guarded, scored outputs per bot (the best half is kept)
+    outputs_per_bot: int = 48  # sampled, guarded, scored outputs per bot (the best half is kept)
     new_tokens: int = 40
-    elder_epochs: int = 4
+    elder_epochs: int = 6
     elder_max_steps: int | None = 30  # per elder
     k: int | None = None  # subsets (None: the distance threshold)
     # fresh posts per niche from its bots and from its elder: a rate over 16 posts has a
@@ -57,7 +57,7 @@ class ExperimentConfig:
     warm_examples: int = 32
     rl_steps: int = 20  # the cold bot's RL budget; the spawned bot gets as many at most
     group_size: int = 4
-    prompts_per_step: int = 2
+    prompts_per_step: int = 4  # 16 samples a step: a group mean of 8 varied by ~6
     rl_lr: float = 1e-4
     smooth: int = 3
 

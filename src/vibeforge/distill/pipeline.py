@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +23,11 @@ from vibeforge.distill.dataset import (
     Dataset,
     DatasetStore,
     add_context,
+    drop_off_niche,
     gather_outputs,
     reward_model_predictor,
     select_examples,
+    timeline_centroids,
     timeline_samples,
 )
 from vibeforge.distill.drift import drift_status, snapshot
@@ -122,7 +124,16 @@ def train_subset(
     store = ElderStore(home / "elders")
     say(f"{subset.name}: composite dataset", 0, 1)
     outputs = gather_outputs(engine, bots=subset.bots, predict=reward_model_predictor(home))
+    off_niche: dict[str, int] = {}
+    if config.niche_filter:
+        centroids = timeline_centroids(engine, embedder=embedder)
+        outputs, off_niche = drop_off_niche(outputs, centroids=centroids, embedder=embedder)
     selection = select_examples(outputs, config=config)
+    left_out = {
+        bot: f"{why}; {off_niche[bot]} more were off niche" if bot in off_niche else why
+        for bot, why in selection.left_out.items()
+    }
+    selection = replace(selection, off_niche=off_niche, left_out=left_out)
     if not selection.examples:
         return Outcome(
             subset=subset.name, bots=subset.bots, skipped="no bot had enough usable outputs"

@@ -51,7 +51,7 @@ COPY_RUN = 8  # words in a row shared with a shown post that make a generation a
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpawnConfig:
     warm_examples: int = 48  # posts the new bot's adapter is trained on
-    oversample: float = 2.0  # the elder writes this many times as many; the best are kept
+    oversample: float = 3.0  # the elder writes this many times as many; the best are kept
     reward: str = "x-2026"  # preset of the timeline reward model that ranks them
     context_posts: int = 3  # posts of the new timeline shown in each of the elder's prompts
     nearest_niches: int = 2  # niche tags of the elder the prompts are conditioned on

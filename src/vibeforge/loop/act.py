@@ -51,7 +51,7 @@ def _posts_today(rt: Runtime, *, bot: str | None, now: datetime) -> int:
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with session_scope(rt.engine) as s:
         names = [bot] if bot is not None else [b.name for b in q.list_bots(s)]
-        posted = sum(len(q.list_posts(s, bot=name, since=start)) for name in names)
+        posted = q.count_posts(s, bots=names, since=start)
         waiting = q.list_publications(
             s, bot=bot, statuses=[PublicationStatus.PENDING, PublicationStatus.SENT]
         )

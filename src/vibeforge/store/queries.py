@@ -381,10 +381,21 @@ def list_posts(
     return [_post(r, latest.get(r.pk)) for r in rows]
 
 
-def count_posts(session: Session, *, timeline: str | None = None) -> int:
+def count_posts(
+    session: Session,
+    *,
+    timeline: str | None = None,
+    bots: Sequence[str] | None = None,
+    since: datetime | None = None,
+) -> int:
+    """How many posts, filtered as list_posts filters them (`bots`: own posts of any of them)."""
     query = select(func.count()).select_from(PostRow)
     if timeline is not None:
         query = query.where(PostRow.timeline == timeline)
+    if bots is not None:
+        query = query.where(PostRow.bot.in_(list(bots)))
+    if since is not None:
+        query = query.where(PostRow.created_at >= since)
     return int(session.scalar(query) or 0)
 
 
