@@ -42,7 +42,7 @@ def main() -> None:
     p.add_argument("--elder-epochs", type=int, default=6)
     p.add_argument("--elder-steps", type=int, default=30, help="max steps per elder")
     p.add_argument("--k", type=int, default=None, help="subsets (default: distance threshold)")
-    p.add_argument("--eval-posts", type=int, default=48, help="fresh posts per niche and author")
+    p.add_argument("--eval-posts", type=int, default=96, help="fresh posts per niche and author")
     p.add_argument("--warm", type=int, default=32, help="warm-start posts from the elder")
     p.add_argument("--rl-steps", type=int, default=20)
     p.add_argument("--group", type=int, default=4)
@@ -88,7 +88,10 @@ def main() -> None:
             print(f"[{time.perf_counter() - t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
     result = run_experiment(
-        args.home / f"bench-distill-{args.seed}", models=args.home / "models", config=config, say=say
+        args.home / f"bench-distill-{args.seed}",
+        models=args.home / "models",
+        config=config,
+        say=say,
     )
     result["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     result["threads"] = args.threads

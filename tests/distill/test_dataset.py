@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -160,8 +161,39 @@ def test_outputs_nearer_another_niche_are_left_out(sqlite_engine, embedder) -> N
     sky = {o.text for o in kept["sky"]}
     assert not sky & set(apple[:4]) and len(sky & set(air[:8])) >= 6
     assert dropped["sky"] == 12 - len(sky)
+    # a margin also leaves out outputs that are only just nearer their own niche
+    strict, more = drop_off_niche(outputs, centroids=centroids, embedder=embedder, margin=0.05)
+    assert {o.text for o in strict["sky"]} < sky and more["sky"] > dropped["sky"]
+    assert drop_off_niche(outputs, centroids=centroids, embedder=embedder, margin=0.9)[0] == {
+        "sky": [],
+        "fruit": [],
+    }
     # one niche alone has nothing to be confused with: everything stays
     alone, none = drop_off_niche(
         outputs, centroids={"airlines": centroids["airlines"]}, embedder=embedder
     )
     assert alone == {b: list(o) for b, o in outputs.items()} and none == {}
+
+
+def test_a_subset_the_niche_filter_empties_says_why(sqlite_engine, embedder, tmp_path) -> None:
+    from vibeforge.distill.cluster import make_plan
+    from vibeforge.distill.pipeline import train_subset
+
+    air, apple = niche_tweets("airlines", limit=80), niche_tweets("apple", limit=80)
+    add_bot(sqlite_engine, "sky", "airlines")
+    add_bot(sqlite_engine, "fruit", "apple")  # no outputs: in no subset
+    add_timeline_posts(sqlite_engine, "airlines", air[40:80])
+    add_timeline_posts(sqlite_engine, "apple", apple[40:80])
+    add_outputs(sqlite_engine, "sky", apple[:8], rewards=[1.0] * 8)  # all of it reads like apple
+    config = DistillConfig(elder_base="tiny-test-elder", min_per_bot=2, min_outputs=2)
+    plan = make_plan(sqlite_engine, embedder=embedder, config=config)
+    outcome = train_subset(
+        sqlite_engine,
+        home=tmp_path,
+        plan=plan,
+        subset=plan.subsets[0],
+        config=config,
+        embedder=embedder,
+    )
+    found = re.search(r"\((\d+) were off niche: lower distill.niche_margin", outcome.skipped or "")
+    assert outcome.elder is None and found and int(found.group(1)) >= 7

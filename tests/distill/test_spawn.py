@@ -50,8 +50,13 @@ def test_spawn_from_the_nearest_elder_end_to_end(tmp_path, embedder) -> None:
         assert current is not None  # provenance: the adapter version that wrote each output
         assert sky and all(o.adapter_version == current.version for o in sky)
 
-        config = DistillConfig(
-            elder_base="tiny-test-elder", k=2, min_per_bot=2, epochs=1, lora_rank=4
+        config = DistillConfig(  # the tiny bots write random words: no niche to filter on
+            elder_base="tiny-test-elder",
+            k=2,
+            min_per_bot=2,
+            epochs=1,
+            lora_rank=4,
+            niche_filter=False,
         )
         outcomes = run_distill(rt.engine, home=rt.home, config=config, embedder=embedder)
         assert all(o.elder is not None for o in outcomes)
@@ -119,6 +124,9 @@ def test_distill_cli_plan_run_status_and_spawn(cli, tmp_path) -> None:
     for name, niche, texts in (("sky", "airlines", air[:60]), ("fruit", "apple", apple[:60])):
         add_bot(engine, name, niche)
         add_outputs(engine, name, texts)
+    add_outputs(engine, "sky", apple[60:66])  # sky strays into apple's niche
+    add_timeline_posts(engine, "airlines", air[100:140])
+    add_timeline_posts(engine, "apple", apple[100:140])
     code, out, err = cli("distill", "plan", "--json")
     assert code == 0, err
     plan = json.loads(out)
@@ -127,17 +135,18 @@ def test_distill_cli_plan_run_status_and_spawn(cli, tmp_path) -> None:
 
     code, out, err = cli("distill", "run", "--json")
     assert code == 0, err
-    assert {o["subset"]: o["examples"] for o in json.loads(out)} == {
+    outcomes = {o["subset"]: o for o in json.loads(out)}
+    assert {name: o["examples"] for name, o in outcomes.items()} == {
         "elder-airlines": 6,
         "elder-apple": 6,
     }
+    assert outcomes["elder-airlines"]["off_niche"]["sky"] >= 6  # the strays at least
     code, out, _ = cli("distill", "status", "--json")
     status = json.loads(out)
     assert [s["elder"] for s in status] == ["elder-airlines", "elder-apple"]
     assert all(s["centroid_shift"] == pytest.approx(0, abs=1e-4) and not s["due"] for s in status)
     assert cli("distill", "run", "--subset", "nope")[0] == 2
 
-    add_timeline_posts(engine, "airlines", air[100:140])
     code, out, err = cli(
         "bot", "spawn", "sky2", "--timeline", "airlines", "--base-model", "tiny-test",
         "--warm", "8", "--json",

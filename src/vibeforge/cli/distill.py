@@ -149,9 +149,15 @@ def run(
             f"v{row['elder_version']}" if row["elder_version"] else "-",
             str(row["examples"]),
             loss,
-            o.skipped or "trained",
+            o.skipped or _trained_note(row["off_niche"]),
         )
     console.print(table)
+
+
+def _trained_note(off_niche: dict[str, int]) -> str:
+    if not off_niche:
+        return "trained"
+    return f"trained; {sum(off_niche.values())} off-niche outputs left out"
 
 
 @app.command("status")

@@ -27,6 +27,7 @@ class DistillConfig:
     per_bot: int = 64  # most examples taken from one bot
     min_per_bot: int = 4  # a bot with fewer usable outputs is left out of the dataset
     niche_filter: bool = True  # leave out outputs nearer another timeline's posts than their own
+    niche_margin: float = 0.05  # ... or not nearer their own by at least this (cosine)
     dedup_jaccard: float = 0.6  # word-shingle Jaccard at or above this is a duplicate
     context_posts: int = 3  # niche timeline posts shown in the prompt of a context example
     context_share: float = 0.5  # share of examples whose prompt shows context (the rest: tag only)
@@ -34,7 +35,7 @@ class DistillConfig:
     elder_base: str = "gemma3-270m"  # a packaged model, a folder, a .gguf or any HF id
     method: str = "lora"  # lora | full (full fine-tune of every weight)
     lora_rank: int = 16
-    lr: float | None = None  # None: 5e-4 for LoRA, 2e-5 for a full fine-tune
+    lr: float | None = None  # None: 1e-3 for LoRA (as a bot's vibe SFT), 2e-5 for a full fine-tune
     epochs: int = 2
     batch_size: int = 8
     max_steps: int | None = None  # cap on optimiser steps per training run
@@ -63,6 +64,8 @@ class DistillConfig:
             raise ValueError(
                 f"need 1 <= min_per_bot ({self.min_per_bot}) <= per_bot ({self.per_bot})"
             )
+        if not 0 <= self.niche_margin < 1:
+            raise ValueError(f"niche_margin ({self.niche_margin}) must be within [0, 1); try 0.05")
         if not 0 < self.dedup_jaccard <= 1:
             raise ValueError(f"dedup_jaccard ({self.dedup_jaccard}) must be within (0, 1]")
         if self.context_posts < 0 or not 0 <= self.context_share <= 1:
@@ -75,7 +78,7 @@ class DistillConfig:
         if not 1 <= self.lora_rank <= 256:
             raise ValueError(f"lora_rank ({self.lora_rank}) must be within 1..256; try 16")
         if self.lr is not None and not 0 < self.lr < 1:
-            raise ValueError(f"lr ({self.lr}) must be within (0, 1); 5e-4 suits LoRA")
+            raise ValueError(f"lr ({self.lr}) must be within (0, 1); 1e-3 suits LoRA")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1 (e.g. epochs=2, batch_size=8)")
         if self.max_steps is not None and self.max_steps < 1:
@@ -93,7 +96,7 @@ class DistillConfig:
     def learning_rate(self) -> float:
         if self.lr is not None:
             return self.lr
-        return 5e-4 if self.method == "lora" else 2e-5
+        return 1e-3 if self.method == "lora" else 2e-5
 
     def clustering(self) -> str:
         """How subsets are cut, in words (for the plan)."""

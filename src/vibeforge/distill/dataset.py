@@ -2,9 +2,9 @@
 
 rank     a bot's outputs by score: real engagement where the post was published and read,
          else the reward its reward model predicted (filled in now if it was never stored)
-niche    (niche_filter) an output nearer (cosine) the centroid of another timeline's posts
-         than its own niche's is left out: it would teach the elder another niche under this
-         niche's tag
+niche    (niche_filter) an output whose cosine similarity to its own niche's centroid (of the
+         timeline's stored posts) does not beat every other timeline's by niche_margin is left
+         out: generic or stray posts would teach the elder another niche under this one's tag
 dedup    exact (case- and space-folded) and near duplicates (word-shingle Jaccard >=
          dedup_jaccard) across the whole subset: the better-ranked copy stays
 balance  every bot gives the same number of examples, min(per_bot, the fewest any bot has);
@@ -174,9 +174,7 @@ def timeline_samples(
     return {n: [t for t in (postable(p.text) for p in rows) if t] for n, rows in posts.items()}
 
 
-def timeline_centroids(
-    engine: Engine, *, embedder: Any, limit: int = 200
-) -> dict[str, np.ndarray]:
+def timeline_centroids(engine: Engine, *, embedder: Any, limit: int = 200) -> dict[str, np.ndarray]:
     """Per timeline with stored posts, the unit centroid of its newest posts' embeddings."""
     with session_scope(engine) as s:
         names = [t.name for t in q.list_timelines(s)]
@@ -193,8 +191,10 @@ def drop_off_niche(
     *,
     centroids: Mapping[str, np.ndarray],
     embedder: Any,
+    margin: float = 0.0,
 ) -> tuple[dict[str, list[Output]], dict[str, int]]:
-    """Each bot's outputs that are nearest their own niche's centroid, and how many were not.
+    """Each bot's outputs nearer their own niche's centroid than any other's by more than
+    `margin` (cosine similarity), and how many each bot lost.
 
     A bot whose niche has no centroid keeps every output, as does everyone when fewer than
     two niches have one (there is nothing to be confused with).
@@ -210,8 +210,10 @@ def drop_off_niche(
             kept[bot] = outs
             continue
         vectors = np.asarray(embedder.encode([o.text for o in outs]), dtype=np.float64)
-        nearest = (vectors @ matrix.T).argmax(axis=1)
-        kept[bot] = [o for o, i in zip(outs, nearest, strict=True) if names[i] == o.niche]
+        sims = vectors @ matrix.T  # (N, niches)
+        own = names.index(niche)
+        rival = np.delete(sims, own, axis=1).max(axis=1)
+        kept[bot] = [o for o, ok in zip(outs, sims[:, own] - rival > margin, strict=True) if ok]
         if len(outs) > len(kept[bot]):
             dropped[bot] = len(outs) - len(kept[bot])
     return kept, dropped

@@ -52,7 +52,7 @@ class ExperimentConfig:
     k: int | None = None  # subsets (None: the distance threshold)
     # fresh posts per niche from its bots and from its elder: a rate over 16 posts has a
     # standard error near 0.08, too coarse to tell an elder from its bots
-    eval_posts: int = 48
+    eval_posts: int = 96
     spawn_niche: str | None = None  # default: the first niche
     warm_examples: int = 32
     rl_steps: int = 20  # the cold bot's RL budget; the spawned bot gets as many at most

@@ -60,6 +60,7 @@ class Outcome:
             "elder_version": self.elder.version if self.elder else None,
             "dataset_version": self.dataset.version if self.dataset else None,
             "examples": len(self.dataset.examples) if self.dataset else 0,
+            "off_niche": dict(self.dataset.manifest.get("off_niche", {})) if self.dataset else {},
             "loss_before": self.elder.metrics.get("loss_before") if self.elder else None,
             "loss_after": self.elder.metrics.get("loss_after") if self.elder else None,
             "skipped": self.skipped,
@@ -127,7 +128,9 @@ def train_subset(
     off_niche: dict[str, int] = {}
     if config.niche_filter:
         centroids = timeline_centroids(engine, embedder=embedder)
-        outputs, off_niche = drop_off_niche(outputs, centroids=centroids, embedder=embedder)
+        outputs, off_niche = drop_off_niche(
+            outputs, centroids=centroids, embedder=embedder, margin=config.niche_margin
+        )
     selection = select_examples(outputs, config=config)
     left_out = {
         bot: f"{why}; {off_niche[bot]} more were off niche" if bot in off_niche else why
@@ -135,9 +138,13 @@ def train_subset(
     }
     selection = replace(selection, off_niche=off_niche, left_out=left_out)
     if not selection.examples:
-        return Outcome(
-            subset=subset.name, bots=subset.bots, skipped="no bot had enough usable outputs"
-        )
+        why = "no bot had enough usable outputs"
+        if off_niche:
+            why += (
+                f" ({sum(off_niche.values())} were off niche: lower distill.niche_margin or "
+                "set niche_filter: false)"
+            )
+        return Outcome(subset=subset.name, bots=subset.bots, skipped=why)
     if config.context_posts and config.context_share:
         timelines = timeline_samples(engine, niches=subset.niches)
         selection = add_context(selection, timelines=timelines, config=config)
