@@ -1,14 +1,16 @@
 """Reverse distillation on the sandbox: are elders as good as their bots, and do they make new
 bots learn faster?
 
-    (a) per niche: the elder's posts (prompted with the niche tag only) are assigned to the right
-        niche (nearest MiniLM centroid of the niche's human posts) at least as often as the
-        niche's small bots' posts, with a predicted reward within 10% of the bots' mean
+    (a) per niche: the elder's posts (its niche tag and a sample of the niche's timeline; post i
+        of the bots sees the same sample) are assigned to the right niche (nearest MiniLM
+        centroid of the niche's human posts) at least as often as the niche's small bots'
+        posts, with a reward predicted by the niche bot's reward model within 10% of theirs
     (b) a bot spawned from the nearest elder reaches the reward a cold-started bot reaches
         after --rl-steps GRPO steps in at most half as many steps
 
 Bots: SmolLM2-135M + LoRA; elders: Gemma-3-270M + LoRA (both offline packages). The scale is
-set by flags so a run fits the machine; the defaults take ~10-15 minutes on 2 CPU cores.
+set by flags so a run fits the machine; with the defaults, three seeds side by side with
+--threads 1 took 47-52 minutes each on 2 CPU cores.
 
     python bench/distill.py [--home .vibeforge] [--niches airlines,apple,self_driving]
         [--rl-steps 20] [--outputs 48] [--elder-steps 30] [--threads 2]

@@ -191,8 +191,10 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
     Post i of a niche is written by its bots and by its elder from the same information: the
     niche (the bot's persona, the elder's tag) and the same sample of the niche's timeline. The
     elder is also asked with its tag alone (reported, not judged). A post that shares a run of
-    words with a post it was shown counts as a copy.
+    words with a post it was shown counts as a copy; an elder's post that shares one with an
+    example of its dataset counts as a copy of what it learned from.
     """
+    from vibeforge.distill.dataset import DatasetStore
     from vibeforge.distill.elders import ElderStore, niche_prompt, strip_tags
     from vibeforge.distill.pipeline import elder_records
     from vibeforge.distill.spawn import copies
@@ -211,6 +213,7 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
     bank = rt.bank()
     shown: dict[str, list[list[str]]] = {}
     texts: dict[str, dict[str, list[str]]] = {niche: {} for niche in cfg.niches}
+    learned: dict[str, list[str]] = {}  # niche -> its elder's training examples
     for niche, bots in world.bots.items():
         say(f"(a) {niche}: fresh posts from its bots")
         timeline = list(rt.timeline_texts(niche, limit=50))
@@ -226,7 +229,9 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
     store = ElderStore(rt.home / "elders")
     for record in elder_records(rt.engine, home=rt.home):
         _, base, weights = store.load(record.name, home=rt.home)
+        examples = DatasetStore(store.datasets(record.name)).load(record.dataset_version).examples
         for niche in record.niches:
+            learned[niche] = [e.text for e in examples]
             say(f"(a) {niche}: fresh posts from elder {record.name}")
             tok = base.tokenizer
             asks = {
@@ -259,6 +264,9 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
                 "predicted_reward": round(float(np.mean(judge.predict(got))), 4),
                 "guard_pass": round(sum(g.ok for g in guard) / len(got), 3),
                 "copies_shown": copy_share,
+                "copies_dataset": None
+                if who == "bots"
+                else round(sum(copies(t, learned[niche]) for t in got) / len(got), 3),
                 "sample": got[:2],
             }
         if row["elder"] is not None:
