@@ -197,3 +197,27 @@ def test_a_subset_the_niche_filter_empties_says_why(sqlite_engine, embedder, tmp
     )
     found = re.search(r"\((\d+) were off niche: lower distill.niche_margin", outcome.skipped or "")
     assert outcome.elder is None and found and int(found.group(1)) >= 7
+
+
+def test_a_grown_timeline_alone_keeps_the_dataset(two_bots, tmp_path) -> None:
+    from vibeforge.distill.pipeline import keep_or_save_dataset
+
+    engine, air, apple = two_bots
+    sel = select_examples(
+        gather_outputs(engine, bots=["sky", "fruit"]), config=DistillConfig(min_per_bot=3)
+    )
+    config = DistillConfig(min_per_bot=3, context_share=1.0)
+    before = add_context(
+        sel, timelines={"airlines": air[20:30], "apple": apple[20:30]}, config=config
+    )
+    grown = add_context(
+        sel, timelines={"airlines": air[20:60], "apple": apple[20:60]}, config=config
+    )
+    assert grown.examples != before.examples  # the prompts would show other posts
+    store = DatasetStore(tmp_path / "datasets")
+    first = keep_or_save_dataset(store, subset="elder-x", selection=before)
+    again = keep_or_save_dataset(store, subset="elder-x", selection=grown)
+    assert again.version == first.version == 1 and again.sha256 == first.sha256
+    # other outputs make a new dataset
+    fewer = replace(before, examples=before.examples[1:])
+    assert keep_or_save_dataset(store, subset="elder-x", selection=fewer).version == 2

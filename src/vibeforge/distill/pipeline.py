@@ -22,6 +22,8 @@ from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.dataset import (
     Dataset,
     DatasetStore,
+    Example,
+    Selection,
     add_context,
     drop_off_niche,
     gather_outputs,
@@ -89,13 +91,22 @@ def _why_train(
     return "; ".join(status.reasons) if status.due else None
 
 
-def _dataset(store: DatasetStore, subset: Subset, selection: Any) -> Dataset:
-    """Save the selection, unless the newest dataset already holds exactly these examples."""
+def keep_or_save_dataset(store: DatasetStore, *, subset: str, selection: Selection) -> Dataset:
+    """The newest dataset when it holds the same examples, else the selection saved as a new one.
+
+    Examples are compared without the timeline posts their prompts show: those change as the
+    timeline grows, and a new dataset for them alone would make a killed run start over
+    instead of resuming from its checkpoint (whose fingerprint names the dataset).
+    """
     if store.versions():
         latest = store.load()
-        if latest.examples == selection.examples:
+        if _bare(latest.examples) == _bare(selection.examples):
             return latest
-    return store.save(subset=subset.name, selection=selection)
+    return store.save(subset=subset, selection=selection)
+
+
+def _bare(examples: Sequence[Example]) -> list[Example]:
+    return [replace(e, context=()) for e in examples]
 
 
 def niche_centroids(plan: Plan, subset: Subset) -> dict[str, list[float]]:
@@ -148,7 +159,9 @@ def train_subset(
     if config.context_posts and config.context_share:
         timelines = timeline_samples(engine, niches=subset.niches)
         selection = add_context(selection, timelines=timelines, config=config)
-    dataset = _dataset(DatasetStore(store.datasets(subset.name)), subset, selection)
+    dataset = keep_or_save_dataset(
+        DatasetStore(store.datasets(subset.name)), subset=subset.name, selection=selection
+    )
     previous = store.record(subset.name) if store.versions(subset.name) else None
     initial = None
     if (
