@@ -130,15 +130,21 @@ def train_subset(
     embedder: Embedder,
     base: Base | None = None,
     progress: Progress | None = None,
+    centroids: dict[str, np.ndarray] | None = None,
 ) -> Outcome:
-    """Build the subset's dataset and train its elder's next version."""
+    """Build the subset's dataset and train its elder's next version.
+
+    `centroids` (timeline -> centroid of its posts, for the niche filter) are computed here
+    unless given; run_distill computes them once for all subsets.
+    """
     say = progress or (lambda what, done, total: None)
     store = ElderStore(home / "elders")
     say(f"{subset.name}: composite dataset", 0, 1)
     outputs = gather_outputs(engine, bots=subset.bots, predict=reward_model_predictor(home))
     off_niche: dict[str, int] = {}
     if config.niche_filter:
-        centroids = timeline_centroids(engine, embedder=embedder)
+        if centroids is None:
+            centroids = timeline_centroids(engine, embedder=embedder)
         outputs, off_niche = drop_off_niche(
             outputs, centroids=centroids, embedder=embedder, margin=config.niche_margin
         )
@@ -230,6 +236,7 @@ def run_distill(
     store = ElderStore(home / "elders")
     chosen = [plan.subset(name) for name in subsets] if subsets else list(plan.subsets)
     outcomes = []
+    centroids = None
     for subset in chosen:
         why = _why_train(
             engine,
@@ -245,6 +252,8 @@ def run_distill(
         log.info("training elder %s (%s)", subset.name, why)
         if base is None and config.method == "lora":
             base = load_model(config.elder_base, home=home)
+        if centroids is None and config.niche_filter:
+            centroids = timeline_centroids(engine, embedder=embedder)
         outcomes.append(
             train_subset(
                 engine,
@@ -255,6 +264,7 @@ def run_distill(
                 embedder=embedder,
                 base=base,
                 progress=progress,
+                centroids=centroids,
             )
         )
     return outcomes
