@@ -19,8 +19,10 @@ from vibeforge.distill.dataset import (
     timeline_centroids,
     timeline_samples,
 )
-from vibeforge.domain import CandidateStatus
+from vibeforge.domain import CandidateStatus, Timeline, TimelineKind
 from vibeforge.sandbox.corpus import niche_tweets
+from vibeforge.store import queries as q
+from vibeforge.store import session_scope
 
 
 @pytest.fixture
@@ -154,6 +156,9 @@ def test_outputs_nearer_another_niche_are_left_out(sqlite_engine, embedder) -> N
     # sky wanders: 8 airline posts and 4 that read like the apple timeline
     add_outputs(sqlite_engine, "sky", [*air[:8], *apple[:4]], rewards=[1.0] * 12)
     add_outputs(sqlite_engine, "fruit", apple[4:12], rewards=[1.0] * 8)
+    with session_scope(sqlite_engine) as s:  # a timeline no bot follows is no niche, no rival
+        q.create_timeline(s, timeline=Timeline(name="news", kind=TimelineKind.LIST, source="n"))
+    add_timeline_posts(sqlite_engine, "news", air[:8])
     outputs = gather_outputs(sqlite_engine, bots=["sky", "fruit"])
     centroids = timeline_centroids(sqlite_engine, embedder=embedder)
     assert set(centroids) == {"airlines", "apple"}
@@ -215,9 +220,18 @@ def test_a_grown_timeline_alone_keeps_the_dataset(two_bots, tmp_path) -> None:
     )
     assert grown.examples != before.examples  # the prompts would show other posts
     store = DatasetStore(tmp_path / "datasets")
-    first = keep_or_save_dataset(store, subset="elder-x", selection=before)
-    again = keep_or_save_dataset(store, subset="elder-x", selection=grown)
+    first = keep_or_save_dataset(store, subset="elder-x", selection=before, config=config)
+    again = keep_or_save_dataset(store, subset="elder-x", selection=grown, config=config)
     assert again.version == first.version == 1 and again.sha256 == first.sha256
-    # other outputs make a new dataset
+    # other outputs, other context settings, or examples that gain context make a new dataset
     fewer = replace(before, examples=before.examples[1:])
-    assert keep_or_save_dataset(store, subset="elder-x", selection=fewer).version == 2
+    assert (
+        keep_or_save_dataset(store, subset="elder-x", selection=fewer, config=config).version == 2
+    )
+    seeded = replace(config, seed=9)
+    assert (
+        keep_or_save_dataset(store, subset="elder-x", selection=fewer, config=seeded).version == 3
+    )
+    bare = replace(config, context_share=0.0)
+    assert keep_or_save_dataset(store, subset="elder-x", selection=sel, config=bare).version == 4
+    assert keep_or_save_dataset(store, subset="elder-x", selection=before, config=bare).version == 5

@@ -175,9 +175,12 @@ def timeline_samples(
 
 
 def timeline_centroids(engine: Engine, *, embedder: Any, limit: int = 200) -> dict[str, np.ndarray]:
-    """Per timeline with stored posts, the unit centroid of its newest posts' embeddings."""
+    """Per timeline some bot follows, the unit centroid of its newest stored posts' embeddings.
+
+    Timelines no bot follows are no niche of the ecosystem, so they are not rivals.
+    """
     with session_scope(engine) as s:
-        names = [t.name for t in q.list_timelines(s)]
+        names = sorted({b.timeline for b in q.list_bots(s) if b.timeline})
     out = {}
     for name, texts in timeline_samples(engine, niches=names, limit=limit).items():
         if texts:

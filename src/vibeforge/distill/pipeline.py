@@ -91,22 +91,37 @@ def _why_train(
     return "; ".join(status.reasons) if status.due else None
 
 
-def keep_or_save_dataset(store: DatasetStore, *, subset: str, selection: Selection) -> Dataset:
+def keep_or_save_dataset(
+    store: DatasetStore, *, subset: str, selection: Selection, config: DistillConfig
+) -> Dataset:
     """The newest dataset when it holds the same examples, else the selection saved as a new one.
 
-    Examples are compared without the timeline posts their prompts show: those change as the
-    timeline grows, and a new dataset for them alone would make a killed run start over
-    instead of resuming from its checkpoint (whose fingerprint names the dataset).
+    Examples are compared by how many timeline posts their prompts show, not which: those
+    change as the timeline grows, and a new dataset for them alone would make a killed run
+    start over instead of resuming from its checkpoint (whose fingerprint names the dataset).
+    A change of the context settings or the seed makes a new dataset.
     """
+    settings = _context_settings(config)
     if store.versions():
         latest = store.load()
-        if _bare(latest.examples) == _bare(selection.examples):
+        if latest.manifest.get("context_settings") == settings and _shape(
+            latest.examples
+        ) == _shape(selection.examples):
             return latest
-    return store.save(subset=subset, selection=selection)
+    return store.save(subset=subset, selection=selection, extra={"context_settings": settings})
 
 
-def _bare(examples: Sequence[Example]) -> list[Example]:
-    return [replace(e, context=()) for e in examples]
+def _context_settings(config: DistillConfig) -> dict[str, Any]:
+    return {
+        "context_posts": config.context_posts,
+        "context_share": config.context_share,
+        "seed": config.seed,
+    }
+
+
+def _shape(examples: Sequence[Example]) -> list[Example]:
+    """Examples with their shown posts reduced to how many (as placeholders)."""
+    return [replace(e, context=("",) * len(e.context)) for e in examples]
 
 
 def niche_centroids(plan: Plan, subset: Subset) -> dict[str, list[float]]:
@@ -166,7 +181,10 @@ def train_subset(
         timelines = timeline_samples(engine, niches=subset.niches)
         selection = add_context(selection, timelines=timelines, config=config)
     dataset = keep_or_save_dataset(
-        DatasetStore(store.datasets(subset.name)), subset=subset.name, selection=selection
+        DatasetStore(store.datasets(subset.name)),
+        subset=subset.name,
+        selection=selection,
+        config=config,
     )
     previous = store.record(subset.name) if store.versions(subset.name) else None
     initial = None
