@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
+from vibeforge.distill.cluster import centroid
 from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.outputs import Output, Predictor, bot_outputs
 from vibeforge.errors import NotFoundError
@@ -181,12 +182,8 @@ def timeline_centroids(engine: Engine, *, embedder: Any, limit: int = 200) -> di
     """
     with session_scope(engine) as s:
         names = sorted({b.timeline for b in q.list_bots(s) if b.timeline})
-    out = {}
-    for name, texts in timeline_samples(engine, niches=names, limit=limit).items():
-        if texts:
-            v = np.asarray(embedder.encode(texts), dtype=np.float64).mean(axis=0)
-            out[name] = v / max(float(np.linalg.norm(v)), 1e-12)
-    return out
+    samples = timeline_samples(engine, niches=names, limit=limit)
+    return {name: centroid(embedder.encode(texts)) for name, texts in samples.items() if texts}
 
 
 def drop_off_niche(
@@ -205,15 +202,14 @@ def drop_off_niche(
     names = list(centroids)
     kept: dict[str, list[Output]] = {}
     dropped: dict[str, int] = {}
-    matrix = np.stack([centroids[n] for n in names]) if names else None
+    matrix = np.stack([centroids[n] for n in names]) if len(names) >= 2 else None
     for bot, outs in outputs.items():
         outs = list(outs)
-        niche = outs[0].niche if outs else None
-        if matrix is None or len(names) < 2 or niche not in centroids:
+        if matrix is None or not outs or outs[0].niche not in centroids:
             kept[bot] = outs
             continue
-        vectors = np.asarray(embedder.encode([o.text for o in outs]), dtype=np.float64)
-        sims = vectors @ matrix.T  # (N, niches)
+        niche = outs[0].niche
+        sims = embedder.encode([o.text for o in outs]) @ matrix.T  # (N, niches)
         own = names.index(niche)
         rival = np.delete(sims, own, axis=1).max(axis=1)
         kept[bot] = [o for o, ok in zip(outs, sims[:, own] - rival > margin, strict=True) if ok]
