@@ -58,7 +58,7 @@ def main() -> None:
 
     import torch
 
-    from vibeforge.distill.experiment import ExperimentConfig, run_experiment
+    from vibeforge.harness.distill_experiment import ExperimentConfig, run_experiment
     from vibeforge.models.base import prepare
 
     torch.set_num_threads(args.threads)

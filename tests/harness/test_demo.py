@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vibeforge.loop.build import TINY_TEST_MODEL
-from vibeforge.loop.demo import QUICK, run_demo
-from vibeforge.loop.report import write_report
+from vibeforge.harness.demo import QUICK, run_demo
+from vibeforge.harness.report import write_report
 
 
 def test_demo_runs_reports_and_writes_html(tmp_path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vibeforge.distill.experiment import ExperimentConfig, run_experiment
+from vibeforge.harness.distill_experiment import ExperimentConfig, run_experiment
 
 pytestmark = pytest.mark.slow
 

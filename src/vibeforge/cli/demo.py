@@ -20,8 +20,8 @@ def demo(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from vibeforge.loop.demo import QUICK, DemoConfig, run_demo
-    from vibeforge.loop.report import write_report
+    from vibeforge.harness.demo import QUICK, DemoConfig, run_demo
+    from vibeforge.harness.report import write_report
 
     settings = state(ctx).settings()
     home = ensure_home(settings.home)

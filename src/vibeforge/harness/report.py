@@ -9,7 +9,7 @@ import html
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vibeforge.loop.demo import BotSummary, DemoResult
+from vibeforge.harness.demo import BotSummary, DemoResult
 
 COLORS = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed")
 
