@@ -107,7 +107,7 @@ def niche_classifier(rt: Any, lists: dict[str, str]) -> tuple[Any, list[str], fl
     import numpy as np
 
     from vibeforge.domain import Timeline, TimelineKind
-    from vibeforge.learn.embed import shared_embedder
+    from vibeforge.embedding import shared_embedder
 
     embedder = shared_embedder()
     niches = sorted(lists)

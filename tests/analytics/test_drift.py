@@ -78,7 +78,7 @@ def test_language_shift_without_vectors_and_bad_input() -> None:
 
 @pytest.mark.slow
 def test_real_embeddings_drift_more_across_topics_than_within_one() -> None:
-    from vibeforge.learn.embed import shared_embedder
+    from vibeforge.embedding import shared_embedder
 
     airline = [
         "my flight was delayed three hours at the gate",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tests.sandbox.test_model import OFF_NICHE, ON_NICHE
 
-from vibeforge.sandbox.embed import MiniLMEmbedder
+from vibeforge.embedding import SentenceEmbedder
 from vibeforge.sandbox.engine import World
 
 pytestmark = pytest.mark.slow
@@ -39,5 +39,5 @@ def test_minilm_world_rewards_on_niche_and_caches_embeddings(tmp_path) -> None: 
     w.add_trend(niche="airlines", text="jetblue", at_ms=at, strength=1.5)
     assert ratio() > 1.3 * before
     w.close()
-    cached = MiniLMEmbedder(cache_dir=tmp_path / "embeddings")
+    cached = SentenceEmbedder(cache_size=None, cache_dir=tmp_path / "embeddings")
     assert len(cached._cache) >= 120  # the corpus is embedded once per machine

@@ -13,6 +13,7 @@ from vibeforge.cli.common import console, ensure_home, open_engine, print_json, 
 
 if TYPE_CHECKING:
     from vibeforge.distill.config import DistillConfig
+    from vibeforge.embedding import Embedder
 
 app = typer.Typer(
     help="Distil bots into larger elders, retrain them on drift, spawn bots from them.",
@@ -24,6 +25,13 @@ def _config(ctx: typer.Context, **overrides: Any) -> DistillConfig:
     from vibeforge.distill.config import DistillConfig
 
     return DistillConfig.from_mapping(state(ctx).settings().distill).with_overrides(**overrides)
+
+
+def _embedder(config: DistillConfig) -> Embedder:
+    """The embedder distill compares outputs with, by the name its settings give."""
+    from vibeforge.sandbox.embed import make_embedder
+
+    return make_embedder(config.embedder)
 
 
 @contextmanager
@@ -60,7 +68,7 @@ def plan(
     from vibeforge.distill.cluster import make_plan
 
     config = _config(ctx, k=k, distance_threshold=threshold)
-    result = make_plan(open_engine(ctx), embedder=config.make_embedder(), config=config)
+    result = make_plan(open_engine(ctx), embedder=_embedder(config), config=config)
     if json_out:
         print_json(result.as_json())
         return
@@ -131,7 +139,7 @@ def run(
             engine,
             home=home,
             config=config,
-            embedder=config.make_embedder(),
+            embedder=_embedder(config),
             subsets=subset,
             force=force,
             progress=progress,
@@ -171,7 +179,7 @@ def status(
     config = _config(ctx)
     home = state(ctx).settings().home
     engine = open_engine(ctx)
-    embedder = config.make_embedder()
+    embedder = _embedder(config)
     rows = [
         drift_status(engine, record=r, embedder=embedder, config=config)
         for r in elder_records(engine, home=home)
@@ -226,7 +234,7 @@ def spawn(
             name=name,
             timeline=timeline,
             bank=bank,
-            embedder=config.make_embedder(),
+            embedder=_embedder(config),
             elder=from_,
             persona=persona,
             account=account or name,

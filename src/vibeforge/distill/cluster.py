@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
@@ -24,12 +24,9 @@ from sqlalchemy import Engine
 from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.outputs import bot_outputs, niche_of
 from vibeforge.domain import Bot, BotStatus, Elder
+from vibeforge.embedding import Embedder
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
-
-
-class Embedder(Protocol):
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...  # (N, D), rows L2-normalised
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -108,16 +108,6 @@ class DistillConfig:
         """A copy with the non-None overrides applied (CLI flags)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
-    def make_embedder(self) -> Any:
-        """The sentence embedder outputs are compared with (loaded on first use)."""
-        if self.embedder == "hashing":
-            from vibeforge.sandbox.embed import HashingEmbedder
-
-            return HashingEmbedder()
-        from vibeforge.learn.embed import shared_embedder
-
-        return shared_embedder()
-
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> DistillConfig:
         """From vibeforge.yaml's `distill:` section; raises ConfigError naming the field."""

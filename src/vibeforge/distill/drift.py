@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from vibeforge.distill.cluster import Embedder, centroid, cosine_distance
+from vibeforge.distill.cluster import centroid, cosine_distance
 from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.elders import ElderVersion
 from vibeforge.distill.outputs import bot_outputs
+from vibeforge.embedding import Embedder
 from vibeforge.errors import NotFoundError
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope

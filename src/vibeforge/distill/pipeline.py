@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Engine
 
-from vibeforge.distill.cluster import Embedder, Plan, Subset, centroid, make_plan
+from vibeforge.distill.cluster import Plan, Subset, centroid, make_plan
 from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.dataset import (
     Dataset,
@@ -36,6 +36,7 @@ from vibeforge.distill.drift import drift_status, snapshot
 from vibeforge.distill.elders import ElderStore, ElderVersion, load_model
 from vibeforge.distill.train import clear_checkpoint, train_elder
 from vibeforge.domain import Elder
+from vibeforge.embedding import Embedder
 from vibeforge.errors import NotFoundError
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope

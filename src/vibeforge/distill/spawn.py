@@ -29,9 +29,10 @@ import numpy as np
 from sqlalchemy import Engine
 
 from vibeforge.config import check_name
-from vibeforge.distill.cluster import Embedder, centroid, cosine_distance
+from vibeforge.distill.cluster import centroid, cosine_distance
 from vibeforge.distill.elders import ElderStore, ElderVersion, niche_prompt, strip_tags
 from vibeforge.domain import AdapterVersion, Bot, Post
+from vibeforge.embedding import Embedder
 from vibeforge.errors import AlreadyExistsError, NotFoundError, VibeforgeError
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope

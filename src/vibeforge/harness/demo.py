@@ -238,7 +238,8 @@ def _summarise(rt: Any, *, start: Any, learning_from: Any, config: DemoConfig) -
         summary = BotSummary(bot=bot.name, niche=bot.timeline or "")
         mine = [p for p in own[bot.name] if p.created_at <= mature]
         metrics = rt.platform.metrics(post_ids=[p.id for p in mine]) if mine else {}
-        base, learned = [], []
+        base: list[float] = []
+        learned: list[float] = []
         for p in sorted(mine, key=lambda p: p.created_at):
             rate = _rate(metrics.get(p.id))
             phase = "learning" if p.created_at >= learning_from else "baseline"

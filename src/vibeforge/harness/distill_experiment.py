@@ -383,7 +383,7 @@ def run_experiment(
     from vibeforge.distill.cluster import make_plan
     from vibeforge.distill.outputs import sample_outputs
     from vibeforge.distill.pipeline import run_distill
-    from vibeforge.learn.embed import shared_embedder
+    from vibeforge.embedding import shared_embedder
 
     cfg = config or ExperimentConfig()
     say = say or (lambda msg: log.info("%s", msg))

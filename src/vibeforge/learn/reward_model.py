@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vibeforge.learn.embed import SentenceEmbedder, shared_embedder
+from vibeforge.embedding import Embedder, shared_embedder
 
 ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 _URLISH = re.compile(r"https?://|<url>", re.I)
@@ -85,7 +85,7 @@ class RewardModel:
         weights: np.ndarray,
         bias: float,
         info: RewardModelInfo,
-        embedder: SentenceEmbedder | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.weights = weights.astype(np.float32)
         self.bias = float(bias)
@@ -123,7 +123,7 @@ class RewardModel:
         directory: Path,
         *,
         version: int | None = None,
-        embedder: SentenceEmbedder | None = None,
+        embedder: Embedder | None = None,
     ) -> RewardModel:
         version = version if version is not None else latest_version(directory)
         if version is None:
@@ -169,7 +169,7 @@ def fit_reward_model(
     own: Sequence[bool] | None = None,
     version: int = 1,
     config: RewardModelConfig | None = None,
-    embedder: SentenceEmbedder | None = None,
+    embedder: Embedder | None = None,
 ) -> RewardModel:
     """Fit a new version; raises ValueError when there is too little data."""
     config = config or RewardModelConfig()

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from vibeforge.embedding import Embedder, SentenceEmbedder
 from vibeforge.sandbox.clock import SimClock
-from vibeforge.sandbox.embed import Embedder, MiniLMEmbedder, make_embedder
+from vibeforge.sandbox.embed import make_embedder
 from vibeforge.sandbox.ids import API_SEQUENCE_BASE, snowflake
 from vibeforge.sandbox.index import PostIndex
 from vibeforge.sandbox.model import (
@@ -116,7 +117,7 @@ class World:
             self._load()
             self.flush()
             emb = self._embedders.get(spec.embedder)
-            if isinstance(emb, MiniLMEmbedder):
+            if isinstance(emb, SentenceEmbedder):
                 emb.flush()
 
     def _require(self) -> Audience:
@@ -147,7 +148,7 @@ class World:
         if self.audience is not None:
             self.save_clock()
         for emb in self._embedders.values():
-            if isinstance(emb, MiniLMEmbedder):
+            if isinstance(emb, SentenceEmbedder):
                 emb.flush()
         self.store.close()
 

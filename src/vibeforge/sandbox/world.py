@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from vibeforge.embedding import Embedder
 from vibeforge.sandbox.corpus import NICHES, niche_tweets
-from vibeforge.sandbox.embed import Embedder
 from vibeforge.sandbox.ids import snowflake
 from vibeforge.sandbox.store import SandboxStore
 

@@ -111,7 +111,7 @@ def niche(request: Request, niche: str) -> HTMLResponse:
     events = list(request.app.state.trend_events(niche))
     embed = None
     if opts.embeddings:
-        from vibeforge.learn.embed import shared_embedder
+        from vibeforge.embedding import shared_embedder
 
         embed = shared_embedder().encode
     with _session(request) as session:
