@@ -17,8 +17,7 @@ def list_cmd(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """List queued candidates with their predicted reward and guard verdicts."""
-    from vibeforge.loop import approvals
-    from vibeforge.store import session_scope
+    from vibeforge.store import approvals, session_scope
 
     with session_scope(open_engine(ctx)) as session:
         items = approvals.queued(session, bot=bot)
@@ -50,8 +49,7 @@ def list_cmd(
 @app.command("approve")
 def approve(ctx: typer.Context, candidate_ids: list[int]) -> None:
     """Approve candidates: they go to the outbox and are published on the next act step."""
-    from vibeforge.loop import approvals
-    from vibeforge.store import session_scope
+    from vibeforge.store import approvals, session_scope
 
     with session_scope(open_engine(ctx)) as session:
         for cid in candidate_ids:
@@ -62,8 +60,7 @@ def approve(ctx: typer.Context, candidate_ids: list[int]) -> None:
 @app.command("reject")
 def reject(ctx: typer.Context, candidate_ids: list[int]) -> None:
     """Reject candidates: they are never published."""
-    from vibeforge.loop import approvals
-    from vibeforge.store import session_scope
+    from vibeforge.store import approvals, session_scope
 
     with session_scope(open_engine(ctx)) as session:
         for cid in candidate_ids:

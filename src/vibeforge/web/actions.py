@@ -12,10 +12,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from vibeforge.loop import approvals
+from vibeforge.store import approvals, session_scope
 from vibeforge.store import queries as q
-from vibeforge.store import session_scope
-from vibeforge.web.app import render
+from vibeforge.web.render import render
 from vibeforge.web.security import COOKIE, TokenAuth, form_fields, require_write, safe_next
 
 router = APIRouter()

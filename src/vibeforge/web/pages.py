@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from vibeforge.analytics import queries as aq
 from vibeforge.domain import CandidateStatus
-from vibeforge.loop import approvals
+from vibeforge.store import approvals, session_scope
 from vibeforge.store import queries as q
-from vibeforge.store import session_scope
 from vibeforge.web import charts
-from vibeforge.web.app import DashboardOptions, render
+from vibeforge.web.options import DashboardOptions
+from vibeforge.web.render import render
 
 router = APIRouter()
 

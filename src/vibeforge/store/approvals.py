@@ -1,7 +1,9 @@
 """The approval queue: when enabled, chosen candidates wait for a person before the outbox.
 
-Approving a queued candidate writes its outbox row (idempotency key `<bot>:<candidate id>`),
-so approving twice publishes once; rejecting marks it rejected with the reason.
+A store workflow (the CLI and the dashboard drive it; the loop only queues candidates and later
+publishes what the outbox holds). Approving a queued candidate writes its outbox row
+(idempotency key `<bot>:<candidate id>`), so approving twice publishes once; rejecting marks it
+rejected. Like every query function these take a `Session` and never commit.
 """
 
 from __future__ import annotations

@@ -6,9 +6,8 @@ import pytest
 
 from vibeforge.domain import Bot, Candidate, CandidateStatus
 from vibeforge.errors import VibeforgeError
-from vibeforge.loop import approvals
+from vibeforge.store import approvals, session_scope
 from vibeforge.store import queries as q
-from vibeforge.store import session_scope
 
 
 def test_approve_and_reject(engine) -> None:
