@@ -18,6 +18,7 @@ import numpy as np
 
 from vibeforge.embedding import Embedder, SentenceEmbedder
 from vibeforge.sandbox.clock import SimClock
+from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.sandbox.embed import make_embedder
 from vibeforge.sandbox.ids import API_SEQUENCE_BASE, snowflake
 from vibeforge.sandbox.index import PostIndex
@@ -33,6 +34,14 @@ from vibeforge.sandbox.model import (
 from vibeforge.sandbox.problems import SandboxError
 from vibeforge.sandbox.store import SandboxStore
 from vibeforge.sandbox.text import normalise, style
+from vibeforge.sandbox.trends import (
+    Trend,
+    check_trend,
+    list_trends,
+    record_trend,
+    resample_humans,
+    trend_direction,
+)
 from vibeforge.sandbox.world import DAY_MS, Audience, WorldSpec, build_world, world_spec
 
 HOUR_MS = 3_600_000
@@ -277,16 +286,12 @@ class World:
                 self.index.remove([post_id])
 
     # -- scoring -----------------------------------------------------------------------------
-    def _trends(self) -> list[tuple[int, str, int, float, np.ndarray]]:
-        rows = self.store.all(
-            "SELECT id, niche, at_ms, strength, direction FROM trends ORDER BY at_ms, id"
-        )
-        return [(r[0], r[1], r[2], r[3], np.frombuffer(r[4], dtype=np.float32)) for r in rows]
-
-    def interests_at(self, t_ms: int, trends: list | None = None) -> np.ndarray:
+    def interests_at(self, t_ms: int, trends: list[Trend] | None = None) -> np.ndarray:
         """(M, D) member interests at a platform time: the base plus every trend begun by then."""
         audience = self._require()
-        active = [t for t in (self._trends() if trends is None else trends) if t[2] <= t_ms]
+        active = [
+            t for t in (list_trends(self.store) if trends is None else trends) if t[2] <= t_ms
+        ]
         key = tuple(t[0] for t in active)
         if key not in self._interest_cache:
             interests = audience.interests.copy()
@@ -313,7 +318,7 @@ class World:
         max_sim = self.index.earlier_max_similarity(vecs, t)
         window = int(self.params.fatigue_window_h * HOUR_MS)
         recent = self.index.recent_counts(np.asarray(authors, dtype=np.int64), t, window)
-        trends = self._trends()
+        trends = list_trends(self.store)
         periods: dict[tuple[int, ...], list[int]] = {}
         for j, tj in enumerate(times):
             periods.setdefault(tuple(x[0] for x in trends if x[2] <= tj), []).append(j)
@@ -471,7 +476,41 @@ class World:
     def add_trend(
         self, *, niche: str, text: str, at_ms: int, strength: float = 1.0
     ) -> dict[str, Any]:
-        """Move a niche's interests toward `text` from `at_ms` on (see trends.py)."""
-        from vibeforge.sandbox.trends import add_trend
-
-        return add_trend(self, niche=niche, text=text, at_ms=at_ms, strength=strength)
+        """Move a niche's interests toward `text` from `at_ms` on, and its humans' later posts
+        too (see trends.py)."""
+        check_trend(niches=self._require().niches, niche=niche, strength=strength)
+        with self.lock:
+            if at_ms < self.now_ms():
+                raise SandboxError("a trend cannot start in the past; give a time >= the clock")
+            pool = niche_tweets(niche, limit=max(self.spec.tweets_per_niche * 3, 300))
+            embedder = self.embedder()
+            direction = trend_direction(pool, text, embedder=embedder)
+            trend_id = record_trend(
+                self.store,
+                niche=niche,
+                text=text,
+                at_ms=at_ms,
+                strength=strength,
+                direction=direction,
+            )
+            later = resample_humans(
+                self.store,
+                niche=niche,
+                at_ms=at_ms,
+                pool=pool,
+                direction=direction,
+                embedder=embedder,
+                seed=self.seed_value,
+                trend_id=trend_id,
+            )
+            if later:
+                self.index.remove(later)
+            self.flush()
+            return {
+                "id": trend_id,
+                "niche": niche,
+                "text": text,
+                "at_ms": at_ms,
+                "strength": strength,
+                "resampled_posts": len(later),
+            }
