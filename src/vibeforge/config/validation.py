@@ -93,7 +93,9 @@ def _walk(
 
 
 def _scalar(value: Any) -> bool:
-    return value is not PydanticUndefined and (value is None or isinstance(value, int | float | str))
+    return value is not PydanticUndefined and (
+        value is None or isinstance(value, int | float | str)
+    )
 
 
 def _yaml(value: Any) -> str:

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     import torch
 
     from vibeforge.domain import SamplingTrace
-
     from vibeforge.models.bank import AdapterBank
     from vibeforge.models.generate import Generation
 

@@ -8,7 +8,8 @@
 - Network errors and 5xx are retried a bounded number of times with exponential backoff and
   jitter. A create is never blindly retried: after a timeout or 5xx the client first reads the
   account's recent posts, and returns the post if it already exists.
-- Every call is counted in the ledger (per bot, per day) and refused when a budget would break.
+- Every call is counted in the ledger (per bot, per day) and refused when a budget would break,
+  in one place: `_request`, the one path every endpoint's call takes.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from vibeforge.platforms.base import (
     PlatformError,
     PlatformUnavailable,
     RateLimited,
-    register_platform,
 )
 from vibeforge.platforms.ledger import GLOBAL, CallLedger
+from vibeforge.platforms.registry import PlatformContext
 
 DEFAULT_BASE_URL = "https://api.x.com"
 POST_FIELDS = "created_at,public_metrics,author_id,lang,referenced_tweets"
@@ -125,7 +126,39 @@ class XClient:
         self._user_ids: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_context(cls, ctx: PlatformContext) -> XClient:
+        """The real X API (registered as "x"): the app bearer reads; each bot account posts
+        with the OAuth 2.0 tokens `vibeforge auth x` stored under `home/tokens`, refreshed with
+        the app's client id and secret."""
+        from vibeforge.errors import ConfigError
+        from vibeforge.platforms.auth import BearerAuth, OAuth2UserAuth, TokenFile
+
+        bearer = ctx.secrets.get("bearer_token")
+        if not bearer:
+            raise ConfigError("platform x needs VIBEFORGE_X_BEARER_TOKEN (an app bearer token)")
+        base_url = (ctx.base_url or DEFAULT_BASE_URL).rstrip("/")
+        client_id, client_secret = ctx.secrets.get("client_id"), ctx.secrets.get("client_secret")
+        user_auth: dict[str, httpx.Auth] = {h: BearerAuth(t) for h, t in ctx.user_tokens.items()}
+        for handle in ctx.handles:
+            tokens = TokenFile(ctx.home / "tokens" / f"x-{handle}.json")
+            if tokens.path.exists() and client_id:
+                user_auth[handle] = OAuth2UserAuth(
+                    token=tokens.load(),
+                    client_id=client_id,
+                    client_secret=client_secret,
+                    token_url=f"{base_url}/2/oauth2/token",
+                    on_refresh=tokens.save,
+                )
+        return cls(
+            base_url=base_url, auth=BearerAuth(bearer), user_auth=user_auth, ledger=ctx.ledger
+        )
+
     # ------------------------------------------------------------ plumbing
+
+    def now(self) -> datetime:
+        """Platform time (the sandbox's simulated clock, or the wall's on X)."""
+        return self._clock()
 
     def for_bot(self, bot: str) -> XClient:
         """A view of this client whose calls are charged to `bot` (shares connections)."""
@@ -501,9 +534,7 @@ class XClient:
                 params={"ids": ",".join(batch), self.fields_param: POST_FIELDS},
             )
             now = self._clock()
-            out.extend(
-                x_parse.parse_post(obj, observed_at=now) for obj in body.get("data") or []
-            )
+            out.extend(x_parse.parse_post(obj, observed_at=now) for obj in body.get("data") or [])
         return out
 
     def metrics(self, *, post_ids: Sequence[str]) -> dict[str, Metrics]:
@@ -589,6 +620,3 @@ def _id_key(post_id: str) -> tuple[int, str]:
 
 def _id_gt(a: str, b: str) -> bool:
     return _id_key(a) > _id_key(b)
-
-
-register_platform("x", XClient)
