@@ -46,6 +46,7 @@ class ExecutorKind(Protocol):
 
     Options: type[ExecutorOptions]
 
+    # options: an instance of this kind's own Options (Any: each kind narrows it)
     def __call__(self, factory: RuntimeFactory, options: Any) -> Executor: ...
 
 
@@ -139,7 +140,9 @@ def register_executor(name: str, kind: ExecutorKind) -> None:
     _EXECUTORS[name] = kind
 
 
-def executor_options(name: str, settings: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
+def executor_options(
+    name: str, settings: Mapping[str, Mapping[str, Any]] | None = None
+) -> ExecutorOptions:
     """Executor `name`'s options from the settings' `executors:` section, checked by its model;
     ConfigError naming the option and the fix."""
     kind = _executor(name)

@@ -26,7 +26,9 @@ from typing import Any, Literal
 import httpx
 
 from vibeforge.domain import Account, Metrics, Post, PostRef, Timeline, TimelineKind
+from vibeforge.errors import ConfigError
 from vibeforge.platforms import x_parse
+from vibeforge.platforms.auth import BearerAuth, OAuth2UserAuth, TokenFile
 from vibeforge.platforms.base import (
     AuthError,
     Forbidden,
@@ -131,9 +133,6 @@ class XClient:
         """The real X API (registered as "x"): the app bearer reads; each bot account posts
         with the OAuth 2.0 tokens `vibeforge auth x` stored under `home/tokens`, refreshed with
         the app's client id and secret."""
-        from vibeforge.errors import ConfigError
-        from vibeforge.platforms.auth import BearerAuth, OAuth2UserAuth, TokenFile
-
         bearer = ctx.secrets.get("bearer_token")
         if not bearer:
             raise ConfigError("platform x needs VIBEFORGE_X_BEARER_TOKEN (an app bearer token)")
