@@ -138,7 +138,7 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
     """Run the experiment in `home/learning` (replaced if present); returns the report."""
     from vibeforge.domain import Bot, Timeline, TimelineKind
     from vibeforge.learn.reward import get_reward, score
-    from vibeforge.loop.build import SandboxRuntimeSpec
+    from vibeforge.loop.build import RuntimeSpec
     from vibeforge.loop.config import LoopConfig
     from vibeforge.loop.cycle import run_round
     from vibeforge.loop.observe import post_rewards
@@ -203,7 +203,7 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
             jitter=0.0,
             seed=config.seed,
         )
-        spec = SandboxRuntimeSpec.for_sandbox(
+        spec = RuntimeSpec.for_sandbox(
             sandbox, db_url=db_url, home=root, config=loop, model=config.model, ner=config.ner
         )
         rt = spec()

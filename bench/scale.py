@@ -33,7 +33,7 @@ def rss_mb() -> float:
 
 def run(n_bots: int, *, rounds: int, model: str, home: Path) -> dict:
     from vibeforge.domain import Bot, Timeline, TimelineKind
-    from vibeforge.loop.build import SandboxRuntimeSpec
+    from vibeforge.loop.build import RuntimeSpec
     from vibeforge.loop.config import LoopConfig
     from vibeforge.loop.cycle import run_round
     from vibeforge.sandbox import start_sandbox
@@ -74,7 +74,7 @@ def run(n_bots: int, *, rounds: int, model: str, home: Path) -> dict:
                         persona=f"a {niche} fan",
                     ),
                 )
-        rt = SandboxRuntimeSpec.for_sandbox(
+        rt = RuntimeSpec.for_sandbox(
             sb, db_url=db_url, home=home, config=config, model=model, ner=False
         )()
         t0 = time.perf_counter()

@@ -81,3 +81,47 @@ def test_bad_secret_file_does_not_echo_values(tmp_path: Path) -> None:
             env={"VIBEFORGE_HOME": str(tmp_path), "VIBEFORGE_CONFIG": str(tmp_path / "n")}
         )
     assert "topsecret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "needle"),
+    [
+        (
+            "loop:\n  rl_group_size: 1\n",
+            "loop.rl_group_size: must be >= 2 (got 1); set loop.rl_group_size: 4",
+        ),
+        ("loop:\n  jitter: 1.5\n", "loop.jitter: must be < 1 (got 1.5); set loop.jitter: 0.2"),
+        (
+            "loop:\n  budget_total_usd: -1\n",
+            "loop.budget_total_usd: must be >= 0 (got -1); set loop.budget_total_usd: null",
+        ),
+        ("loop:\n  candidates: many\n", "loop.candidates: must be a valid integer"),
+        ("loop:\n  candidatez: 4\n", "loop.candidatez: unknown setting; known: reward, candidates"),
+        (
+            "distill:\n  method: qlora\n",
+            "distill.method: must be 'lora' or 'full' (got 'qlora'); set distill.method: lora",
+        ),
+        ("distill:\n  lora_rank: 0\n", "distill.lora_rank: must be >= 1 (got 0)"),
+        ("distill:\n  per_bot: 2\n", "distill: per_bot (2) must be >= min_per_bot (4)"),
+    ],
+)
+def test_bad_loop_and_distill_values_fail_at_load_naming_the_field(
+    tmp_path: Path, yaml_text: str, needle: str
+) -> None:
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(yaml_text)
+    with pytest.raises(ConfigError, match=r"v\.yaml") as info:
+        load_settings(cfg, env={})
+    assert needle in str(info.value)
+
+
+def test_loop_and_distill_sections_load_as_typed_configs(tmp_path: Path) -> None:
+    from vibeforge.config import DistillConfig, LoopConfig
+
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text("loop:\n  candidates: 2\n  rl_learning_rate: 1e-3\ndistill:\n  k: 3\n")
+    s = load_settings(cfg, env={})
+    assert isinstance(s.loop, LoopConfig) and isinstance(s.distill, DistillConfig)
+    assert (s.loop.candidates, s.loop.rl_learning_rate, s.loop.rl_group_size) == (2, 1e-3, 4)
+    assert s.distill.k == 3 and s.distill.clustering().startswith("k=3")
+    assert s.redacted()["loop"]["candidates"] == 2

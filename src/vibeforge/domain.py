@@ -131,6 +131,18 @@ class Bot:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SamplingTrace:
+    """How a chosen candidate was sampled, kept so the off-policy update can learn from the
+    post's real reward: the prompt, the completion, and the behaviour policy's log-probabilities.
+    """
+
+    prompt_ids: tuple[int, ...]
+    token_ids: tuple[int, ...]  # the completion
+    logprobs: tuple[float, ...]  # one per token id, under the adapter that sampled it
+    temperature: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Candidate:
     """A generated post that has not been published (yet)."""
 
@@ -142,8 +154,7 @@ class Candidate:
     guard: dict[str, Any] = field(default_factory=dict)  # check name -> verdict
     status: CandidateStatus = CandidateStatus.NEW
     created_at: datetime | None = None
-    # how it was sampled (prompt/token ids, log-probs, temperature): for off-policy RL
-    trace: dict[str, Any] | None = None
+    trace: SamplingTrace | None = None  # kept for the chosen one: off-policy RL learns from it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,7 +24,7 @@ from vibeforge.analytics import queries as aq
 from vibeforge.analytics.text import mentions
 from vibeforge.analytics.trends import BurstConfig, TrendEvent
 from vibeforge.domain import Bot, Publication, Timeline, TimelineKind
-from vibeforge.loop.build import TINY_TEST_MODEL, SandboxRuntimeSpec
+from vibeforge.loop.build import TINY_TEST_MODEL, RuntimeSpec
 from vibeforge.loop.cycle import ingest_all
 from vibeforge.loop.observe import observe
 from vibeforge.loop.outbox import publish_pending
@@ -112,7 +112,7 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Run]]:
         with session_scope(engine) as s:
             q.create_timeline(s, timeline=timeline_for(sb))
             q.create_bot(s, bot=bot)
-        spec = SandboxRuntimeSpec.for_sandbox(
+        spec = RuntimeSpec.for_sandbox(
             sb, db_url=db_url, home=tmp_path, model=TINY_TEST_MODEL, ner=False, key="k" * 32
         )
         return Run(sandbox=sb, rt=spec(), bot=bot)

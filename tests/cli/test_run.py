@@ -80,5 +80,5 @@ def test_a_bad_loop_setting_exits_2_with_the_fix(tmp_path: Path, project) -> Non
     config.write_text(config.read_text() + "loop:\n  budget_total_usd: -1\n")
     r = _cli(tmp_path, "run", "--rounds", "1", env=project)
     assert r.returncode == 2
-    assert "budget_total_usd (-1) must be >= 0" in r.stderr + r.stdout
+    assert "loop.budget_total_usd: must be >= 0 (got -1)" in r.stderr + r.stdout
     assert "Traceback" not in r.stderr

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vibeforge.domain import SamplingTrace
 from vibeforge.learn.rl import (
     GRPOConfig,
     PolicyTrainer,
+    Published,
     Sample,
     group_advantages,
     off_policy_samples,
@@ -115,12 +117,13 @@ def test_one_step_trains_several_bots_in_one_batch(bank) -> None:
 
 
 def test_off_policy_samples_normalise_per_bot() -> None:
-    rows = [
-        ("a", [1], [2], [-1.0], 1.0),
-        ("a", [1], [3], [-1.0], 3.0),
-        ("b", [1], [4], [-1.0], 5.0),
-    ]
+    def published(bot: str, token: int, reward: float) -> Published:
+        trace = SamplingTrace(prompt_ids=(1,), token_ids=(token,), logprobs=(-1.0,), temperature=1)
+        return Published(bot=bot, trace=trace, reward=reward)
+
+    rows = [published("a", 2, 1.0), published("a", 3, 3.0), published("b", 4, 5.0)]
     samples = off_policy_samples(rows)
+    assert samples[1].token_ids == [3] and samples[1].old_logprobs == [-1.0]
     assert samples[0].advantage < 0 < samples[1].advantage
     assert samples[2].advantage == 0.0  # a lone sample has no baseline
 

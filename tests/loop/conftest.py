@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from vibeforge.domain import Bot, Timeline, TimelineKind
-from vibeforge.loop.build import TINY_TEST_MODEL, SandboxRuntimeSpec
+from vibeforge.loop.build import TINY_TEST_MODEL, RuntimeSpec
 from vibeforge.loop.config import LoopConfig
 from vibeforge.store import make_engine, session_scope, upgrade
 from vibeforge.store import queries as q
@@ -27,7 +27,7 @@ FAST = LoopConfig(
 @dataclass
 class Eco:
     sandbox: object
-    spec: SandboxRuntimeSpec
+    spec: RuntimeSpec
     home: Path
 
 
@@ -48,7 +48,7 @@ def make_eco(home: Path, *, config: LoopConfig = FAST, db_url: str | None = None
             q.create_bot(
                 s, bot=Bot(name=bot, timeline=niche, account=bot, persona=f"a {niche} fan")
             )
-    spec = SandboxRuntimeSpec.for_sandbox(
+    spec = RuntimeSpec.for_sandbox(
         sb, db_url=db_url, home=home, config=config, model=TINY_TEST_MODEL, ner=False, key="k" * 32
     )
     return Eco(sandbox=sb, spec=spec, home=home)

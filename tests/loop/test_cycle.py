@@ -19,8 +19,7 @@ def _published_on_sandbox(sb, handle: str) -> list[str]:
 
 @pytest.mark.parametrize("executor", ["local", "ray"])
 def test_rounds_ingest_learn_act_observe(eco, executor) -> None:
-    kwargs = {"num_cpus": 2} if executor == "ray" else {}
-    ex = make_executor(executor, eco.spec, **kwargs)
+    ex = make_executor(executor, eco.spec, settings={"ray": {"num_cpus": 2}})
     try:
         first = ex.run_round()
         assert sum(r.stored for r in first.ingest) > 0

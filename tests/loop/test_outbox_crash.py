@@ -20,7 +20,7 @@ CHILD = textwrap.dedent(
     import os, sys
     from datetime import UTC, datetime
     from vibeforge.domain import PublicationStatus
-    from vibeforge.loop.build import SandboxClock
+    from vibeforge.loop.platform_kinds import SandboxClock
     from vibeforge.loop.outbox import publish_pending
     from vibeforge.platforms.auth import BearerAuth
     from vibeforge.platforms.x import XClient
@@ -105,8 +105,8 @@ def test_sigkill_during_publish_posts_exactly_once(tmp_path) -> None:
 def test_a_row_left_sent_is_found_by_platform_time_not_store_time(tmp_path) -> None:
     """A crash after the create but before the confirm: reconcile must find the post. The
     store stamps rows with wall time; the sandbox's platform clock is months away from it."""
-    from vibeforge.loop.build import SandboxClock
     from vibeforge.loop.outbox import publish_pending
+    from vibeforge.loop.platform_kinds import SandboxClock
     from vibeforge.platforms.auth import BearerAuth
     from vibeforge.platforms.x import XClient
     from vibeforge.sandbox import start_sandbox

@@ -19,6 +19,7 @@ from vibeforge.domain import (
     Publication,
     PublicationStatus,
     Reward,
+    SamplingTrace,
     Timeline,
     TimelineKind,
 )
@@ -214,6 +215,40 @@ def test_candidates_rewards_adapters_elders(engine) -> None:
             q.add_adapter_version(
                 s, adapter=AdapterVersion(bot="sky", version=2, path="/x", sha256="2" * 64)
             )
+
+
+def test_sampling_traces_round_trip_and_read_the_stored_json_shape(engine) -> None:
+    from vibeforge.store.tables import CandidateRow
+
+    _seed(engine)
+    trace = SamplingTrace(
+        prompt_ids=(5, 6), token_ids=(7, 8), logprobs=(-0.1234567, -2.0), temperature=0.9
+    )
+    with session_scope(engine) as s:
+        [c] = q.add_candidates(s, candidates=[Candidate(bot="sky", text="t", trace=trace)])
+        # a row as vibeforge has always written it: a JSON object of lists
+        s.add(
+            CandidateRow(
+                bot="sky",
+                text="older",
+                status="chosen",
+                guard={},
+                trace={"prompt_ids": [1], "token_ids": [2], "logprobs": [-1.5], "temperature": 1},
+            )
+        )
+    with session_scope(engine) as s:
+        row = s.get(CandidateRow, c.id)
+        assert row is not None and row.trace == {
+            "prompt_ids": [5, 6],
+            "token_ids": [7, 8],
+            "logprobs": [-0.123457, -2.0],
+            "temperature": 0.9,
+        }
+        by_text = {x.text: x for x in q.list_candidates(s, bot="sky")}
+    assert by_text["t"].trace == replace(trace, logprobs=(-0.123457, -2.0))
+    assert by_text["older"].trace == SamplingTrace(
+        prompt_ids=(1,), token_ids=(2,), logprobs=(-1.5,), temperature=1.0
+    )
 
 
 def test_delete_bot_cascades_but_keeps_posts(engine) -> None:

@@ -22,9 +22,7 @@ app = typer.Typer(
 
 
 def _config(ctx: typer.Context, **overrides: Any) -> DistillConfig:
-    from vibeforge.distill.config import DistillConfig
-
-    return DistillConfig.from_mapping(state(ctx).settings().distill).with_overrides(**overrides)
+    return state(ctx).settings().distill.with_overrides(**overrides)
 
 
 def _embedder(config: DistillConfig) -> Embedder:

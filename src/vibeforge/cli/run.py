@@ -33,8 +33,7 @@ def run(
     from dataclasses import replace
 
     from vibeforge.errors import ConfigError
-    from vibeforge.loop.build import SandboxRuntimeSpec, XRuntimeSpec, shared_base_model
-    from vibeforge.loop.config import LoopConfig
+    from vibeforge.loop.build import RuntimeSpec
     from vibeforge.loop.cycle import RoundReport
     from vibeforge.loop.executors import make_executor
     from vibeforge.loop.runtime import STOP_FLAG
@@ -51,38 +50,19 @@ def run(
         bots = q.list_bots(s)
     if not bots:
         raise ConfigError("no bots to run: create one with 'vibeforge bot create'")
-    try:
-        config = LoopConfig(**settings.loop)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"loop settings in vibeforge.yaml: {exc}") from None
     config = replace(
-        config, dry_run=dry_run or config.dry_run, approval=approval or config.approval
+        settings.loop,
+        dry_run=dry_run or settings.loop.dry_run,
+        approval=approval or settings.loop.approval,
     )
     sandbox = None
-    if settings.platform.kind == "sandbox":
+    if settings.platform.kind == "sandbox":  # the sandbox is served by this process
         from vibeforge.sandbox import start_sandbox
 
         sandbox = start_sandbox(home=home, world=world, speed=speed)
         _sandbox_accounts(sandbox, bots, followers=followers)
-        spec: SandboxRuntimeSpec | XRuntimeSpec = SandboxRuntimeSpec.for_sandbox(
-            sandbox, db_url=settings.db_url, home=home, config=config
-        )
-    else:
-        bearer = settings.secrets.x_bearer_token
-        if bearer is None:
-            raise ConfigError("platform x needs VIBEFORGE_X_BEARER_TOKEN (an app bearer token)")
-        cid, csec = settings.secrets.x_client_id, settings.secrets.x_client_secret
-        spec = XRuntimeSpec(
-            db_url=settings.db_url,
-            home=home,
-            base_url=settings.platform.base_url or "https://api.x.com",
-            bearer=bearer.get_secret_value(),
-            client_id=cid.get_secret_value() if cid else None,
-            client_secret=csec.get_secret_value() if csec else None,
-            config=config,
-            model=shared_base_model([b.base_model for b in bots]),
-        )
-    ex = make_executor(executor, spec, **({"num_cpus": None} if executor == "ray" else {}))
+    spec = RuntimeSpec.from_settings(settings, home=home, config=config, sandbox=sandbox)
+    ex = make_executor(executor, spec, settings=settings.executors)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from vibeforge.domain import Bot, Timeline, TimelineKind
 from vibeforge.learn.reward import get_reward, score
-from vibeforge.loop.build import SandboxRuntimeSpec
+from vibeforge.loop.build import RuntimeSpec
 from vibeforge.loop.config import LoopConfig
 from vibeforge.loop.cycle import STEPS, RoundReport, run_round
 from vibeforge.store import make_engine, session_scope, upgrade
@@ -155,7 +155,7 @@ def run_demo(
                         posts_per_day=config.posts_per_day,
                     ),
                 )
-        spec = SandboxRuntimeSpec.for_sandbox(
+        spec = RuntimeSpec.for_sandbox(
             sandbox,
             db_url=db_url,
             home=root,

@@ -112,7 +112,7 @@ class _World:
 def _grow(work: Path, models: Path, cfg: ExperimentConfig, say: Say) -> _World:
     from vibeforge.domain import Bot, Timeline, TimelineKind
     from vibeforge.loop import learn as learn_step
-    from vibeforge.loop.build import SandboxRuntimeSpec
+    from vibeforge.loop.build import RuntimeSpec
     from vibeforge.loop.config import LoopConfig
     from vibeforge.loop.cycle import run_round
     from vibeforge.sandbox import start_sandbox
@@ -140,7 +140,7 @@ def _grow(work: Path, models: Path, cfg: ExperimentConfig, say: Say) -> _World:
                 )
                 world.bots.setdefault(niche, []).append(bot)
     loop = LoopConfig(sft_min_new_posts=8, sft_max_steps=cfg.sft_steps, seed=cfg.seed)
-    spec = SandboxRuntimeSpec.for_sandbox(
+    spec = RuntimeSpec.for_sandbox(
         sandbox, db_url=db_url, home=work, config=loop, model=cfg.bot_model, ner=False, key="k" * 32
     )
     world.rt = rt = spec()

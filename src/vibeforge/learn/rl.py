@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
+    from vibeforge.domain import SamplingTrace
     from vibeforge.models.bank import AdapterBank
     from vibeforge.models.generate import Generation
 
@@ -254,24 +255,34 @@ class PolicyTrainer:
             totals["tokens"] += float(mask.sum())
 
 
-def off_policy_samples(
-    published: Sequence[tuple[str, list[int], list[int], list[float], float]],
-    *,
-    scale: bool = True,
-) -> list[Sample]:
-    """(bot, prompt ids, token ids, behaviour logprobs, real reward) → samples with advantages
-    normalised per bot over this batch."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Published:
+    """A published post for the off-policy update: how it was sampled, and its real reward."""
+
+    bot: str
+    trace: SamplingTrace
+    reward: float
+
+
+def off_policy_samples(published: Sequence[Published], *, scale: bool = True) -> list[Sample]:
+    """Published posts → samples with advantages normalised per bot over this batch."""
     by_bot: dict[str, list[int]] = {}
     for i, row in enumerate(published):
-        by_bot.setdefault(row[0], []).append(i)
+        by_bot.setdefault(row.bot, []).append(i)
     advantages = [0.0] * len(published)
     for rows in by_bot.values():
         if len(rows) < 2:
             continue
-        adv = group_advantages([published[i][4] for i in rows], scale=scale)
+        adv = group_advantages([published[i].reward for i in rows], scale=scale)
         for i, a in zip(rows, adv, strict=True):
             advantages[i] = a
     return [
-        Sample(bot=b, prompt_ids=p, token_ids=t, old_logprobs=lp, advantage=advantages[i])
-        for i, (b, p, t, lp, _) in enumerate(published)
+        Sample(
+            bot=p.bot,
+            prompt_ids=list(p.trace.prompt_ids),
+            token_ids=list(p.trace.token_ids),
+            old_logprobs=list(p.trace.logprobs),
+            advantage=advantages[i],
+        )
+        for i, p in enumerate(published)
     ]

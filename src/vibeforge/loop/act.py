@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from vibeforge.domain import Bot, Candidate, CandidateStatus, Publication, PublicationStatus
+from vibeforge.domain import (
+    Bot,
+    Candidate,
+    CandidateStatus,
+    Publication,
+    PublicationStatus,
+    SamplingTrace,
+)
 from vibeforge.loop.outbox import publish_pending
 from vibeforge.loop.prompts import bot_prompt
 from vibeforge.loop.runtime import Runtime
@@ -147,12 +154,12 @@ def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard)
                 predicted_reward=float(predicted[i]),
                 guard=v.as_json(),
                 status=status,
-                trace={
-                    "prompt_ids": list(g.prompt_ids),
-                    "token_ids": list(g.token_ids),
-                    "logprobs": [round(x, 6) for x in g.logprobs],
-                    "temperature": rt.config.temperature,
-                }
+                trace=SamplingTrace(
+                    prompt_ids=tuple(g.prompt_ids),
+                    token_ids=tuple(g.token_ids),
+                    logprobs=tuple(g.logprobs),
+                    temperature=rt.config.temperature,
+                )
                 if i == best
                 else None,
             )

@@ -1,4 +1,5 @@
-"""Build a Runtime from parts: the embedded sandbox (demo, tests) or settings (vibeforge run).
+"""Build a Runtime from parts: the platform by its registered kind (`platform.kind`), the store,
+the model and privacy; from a running sandbox (demo, tests) or from settings (vibeforge run).
 
 Secrets (the pseudonymisation key, API tokens) come from settings; a key is generated once into
 `$VIBEFORGE_HOME/secrets.yaml` (mode 0600) when none is configured, never into the database.
@@ -8,20 +9,27 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+from sqlalchemy import Engine
 
+from vibeforge.loop import platform_kinds  # noqa: F401  (registers the "x" and "sandbox" kinds)
 from vibeforge.loop.config import LoopConfig
 from vibeforge.loop.runtime import Runtime
-from vibeforge.platforms.auth import BearerAuth
-from vibeforge.platforms.x import XClient
+from vibeforge.platforms.ledger import CallLedger
+from vibeforge.platforms.registry import PlatformContext, platform_factory
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
+
+if TYPE_CHECKING:
+    from vibeforge.config import Settings
+    from vibeforge.sandbox.server import RunningSandbox
 
 
 def pseudonym_key(home: Path, configured: str | None = None) -> str:
@@ -81,15 +89,16 @@ def make_bank(*, model: str, home: Path, capacity: int = 64) -> Any:
     return AdapterBank(base, AdapterStore(home / "adapters"), BankConfig(capacity=capacity))
 
 
-def stored_ledger(engine: Any, config: LoopConfig) -> Any:
+def stored_ledger(engine: Engine, config: LoopConfig) -> CallLedger:
     """A call ledger that writes every call to the store and starts from today's spending,
     so budgets hold across restarts and the dashboard shows what was spent."""
-    from vibeforge.platforms.ledger import Budgets, CallLedger
+    from vibeforge.domain import ApiCall
+    from vibeforge.platforms.ledger import Budgets
 
     with session_scope(engine) as s:
         today = q.list_api_calls(s, day=datetime.now(UTC).date())
 
-    def persist(call: Any) -> None:
+    def persist(call: ApiCall) -> None:
         with session_scope(engine) as s:
             q.record_api_call(s, call=call)
 
@@ -97,63 +106,88 @@ def stored_ledger(engine: Any, config: LoopConfig) -> Any:
     return CallLedger(budgets=budgets, initial=today, on_record=persist)
 
 
-class SandboxClock:
-    """Platform time read from the sandbox's admin route (picklable, so Ray workers use it)."""
+def platform_context(settings: Settings, *, home: Path, handles: Sequence[str]) -> PlatformContext:
+    """The context of the configured platform kind: its base URL and its secrets, the settings'
+    secrets named `<kind>_...` (`x_bearer_token` reaches the x kind as "bearer_token")."""
+    prefix = f"{settings.platform.kind}_"
+    secrets = {
+        name.removeprefix(prefix): value.get_secret_value()
+        for name, value in settings.secrets
+        if value is not None and name.startswith(prefix)
+    }
+    return PlatformContext(
+        home=home, handles=tuple(handles), base_url=settings.platform.base_url, secrets=secrets
+    )
 
-    def __init__(self, base_url: str, admin_token: str) -> None:
-        self.base_url = base_url
-        self.admin_token = admin_token
 
-    def __call__(self) -> datetime:
-        import httpx
+def sandbox_context(
+    sandbox: RunningSandbox, *, home: Path, handles: Sequence[str]
+) -> PlatformContext:
+    """The context of a running sandbox: its URL, its tokens, and a user token per account."""
+    return PlatformContext(
+        home=home,
+        handles=tuple(handles),
+        base_url=sandbox.base_url,
+        secrets={"app_token": sandbox.app_token, "admin_token": sandbox.admin_token},
+        user_tokens={h: sandbox.user_token(h) for h in handles},
+    )
 
-        from vibeforge.platforms.base import PlatformUnavailable
 
-        try:
-            r = httpx.get(
-                f"{self.base_url}/admin/world",
-                headers={"Authorization": f"Bearer {self.admin_token}"},
-                timeout=10,
-            )
-            r.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise PlatformUnavailable(
-                f"sandbox clock unreachable at {self.base_url}: {type(exc).__name__}: {exc}"
-            ) from exc
-        return datetime.fromisoformat(r.json()["now"].replace("Z", "+00:00"))
+def _bots(db_url: str) -> tuple[list[str], str]:
+    """The bots' account handles, and the base model they share."""
+    from vibeforge.store import make_engine
+
+    with session_scope(make_engine(db_url)) as s:
+        bots = q.list_bots(s)
+    return [b.account for b in bots if b.account], shared_base_model([b.base_model for b in bots])
 
 
 @dataclass(frozen=True, kw_only=True)
-class SandboxRuntimeSpec:
-    """Everything needed to build a Runtime against a sandbox server, in any process."""
+class RuntimeSpec:
+    """Everything needed to build a Runtime, in any process: picklable, so the ray executor's
+    workers each build their own from it. The platform is the registered `platform` kind,
+    built from `context` with this process's ledger."""
 
     db_url: str
     home: Path
-    base_url: str
-    app_token: str = field(repr=False)
-    admin_token: str = field(repr=False)
-    user_tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    platform: str  # a registered platform kind (vibeforge.platforms.registry)
+    context: PlatformContext
     config: LoopConfig = field(default_factory=LoopConfig)
     model: str = "smollm2-135m"
     ner: bool = True
     key: str | None = field(default=None, repr=False)
 
     @classmethod
-    def for_sandbox(cls, sandbox: Any, *, db_url: str, home: Path, **kw: Any) -> SandboxRuntimeSpec:
-        from vibeforge.store import make_engine
+    def for_sandbox(
+        cls, sandbox: RunningSandbox, *, db_url: str, home: Path, **kw: Any
+    ) -> RuntimeSpec:
+        """Against a running sandbox, with a user token for each bot account in the store."""
+        handles, model = _bots(db_url)
+        kw.setdefault("model", model)
+        context = sandbox_context(sandbox, home=home, handles=handles)
+        return cls(db_url=db_url, home=home, platform="sandbox", context=context, **kw)
 
-        with session_scope(make_engine(db_url)) as s:
-            bots = q.list_bots(s)
-        handles = [b.account for b in bots if b.account]
-        kw.setdefault("model", shared_base_model([b.base_model for b in bots]))
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        home: Path,
+        config: LoopConfig,
+        sandbox: RunningSandbox | None = None,
+    ) -> RuntimeSpec:
+        """Against the configured platform kind; `sandbox`: the one this process serves."""
+        if sandbox is not None:
+            return cls.for_sandbox(sandbox, db_url=settings.db_url, home=home, config=config)
+        handles, model = _bots(settings.db_url)
+        context = platform_context(settings, home=home, handles=handles)
         return cls(
-            db_url=db_url,
+            db_url=settings.db_url,
             home=home,
-            base_url=sandbox.base_url,
-            app_token=sandbox.app_token,
-            admin_token=sandbox.admin_token,
-            user_tokens={h: sandbox.user_token(h) for h in handles},
-            **kw,
+            platform=settings.platform.kind,
+            context=context,
+            config=config,
+            model=model,
         )
 
     def __call__(self) -> Runtime:
@@ -162,77 +196,17 @@ class SandboxRuntimeSpec:
         from vibeforge.privacy.scrub import Scrubber, ScrubConfig
         from vibeforge.store import make_engine
 
-        clock = SandboxClock(self.base_url, self.admin_token)
         engine = make_engine(self.db_url)
-        client = XClient(
-            ledger=stored_ledger(engine, self.config),
-            base_url=self.base_url,
-            auth=BearerAuth(self.app_token),
-            user_auth={h: BearerAuth(t) for h, t in self.user_tokens.items()},
-            clock=clock,
-        )
+        build = platform_factory(self.platform)
+        platform = build(replace(self.context, ledger=stored_ledger(engine, self.config)))
         return Runtime(
             engine=engine,
-            platform=client,
+            platform=platform,
             home=self.home,
-            clock=clock,
+            clock=platform.now,
             config=self.config,
             bank_factory=partial(make_bank, model=self.model, home=self.home),
             scrubber=Scrubber(ScrubConfig(ner=self.ner)),
-            pseudonymize=pseudonymizer(pseudonym_key(self.home, self.key)),
-            memorization=MemorizationIndex.open(self.home / "memorization"),
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class XRuntimeSpec:
-    """A Runtime against the real X API: bearer for reads, stored user tokens for posting."""
-
-    db_url: str
-    home: Path
-    base_url: str
-    bearer: str = field(repr=False)
-    client_id: str | None = field(default=None, repr=False)
-    client_secret: str | None = field(default=None, repr=False)
-    config: LoopConfig = field(default_factory=LoopConfig)
-    model: str = "smollm2-135m"
-    key: str | None = field(default=None, repr=False)
-
-    def __call__(self) -> Runtime:
-        from vibeforge.platforms.auth import OAuth2UserAuth, TokenFile
-        from vibeforge.privacy.memorization import MemorizationIndex
-        from vibeforge.privacy.pseudonym import pseudonymizer
-        from vibeforge.privacy.scrub import Scrubber
-        from vibeforge.store import make_engine
-
-        engine = make_engine(self.db_url)
-        with session_scope(engine) as s:
-            handles = [b.account for b in q.list_bots(s) if b.account]
-        user_auth: dict[str, Any] = {}
-        for handle in handles:
-            tokens = TokenFile(self.home / "tokens" / f"x-{handle}.json")
-            if tokens.path.exists() and self.client_id:
-                user_auth[handle] = OAuth2UserAuth(
-                    token=tokens.load(),
-                    client_id=self.client_id,
-                    client_secret=self.client_secret,
-                    token_url=f"{self.base_url}/2/oauth2/token",
-                    on_refresh=tokens.save,
-                )
-        client = XClient(
-            base_url=self.base_url,
-            auth=BearerAuth(self.bearer),
-            user_auth=user_auth,
-            ledger=stored_ledger(engine, self.config),
-        )
-        return Runtime(
-            engine=engine,
-            platform=client,
-            home=self.home,
-            clock=lambda: datetime.now(UTC),
-            config=self.config,
-            bank_factory=partial(make_bank, model=self.model, home=self.home),
-            scrubber=Scrubber(),
             pseudonymize=pseudonymizer(pseudonym_key(self.home, self.key)),
             memorization=MemorizationIndex.open(self.home / "memorization"),
         )

@@ -7,18 +7,30 @@
             a GPU. Needs a store every worker reaches: PostgreSQL across nodes, or SQLite on a
             single node (a shared file; WAL keeps readers and the writer apart)
 
-Executors are looked up by name (`register_executor`), like platforms and reward presets.
+Executors are looked up by name (`register_executor`), like platforms and reward presets. Each
+declares its options as a model (`Options`); callers pass the settings' `executors:` section
+(options by executor name) and the executor chosen checks its own part of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vibeforge.config.validation import format_validation
+from vibeforge.errors import ConfigError
 from vibeforge.loop.cycle import RoundReport, active_bots, run_round
 from vibeforge.loop.runtime import Runtime
 
 RuntimeFactory = Callable[[], Runtime]  # must be picklable for the ray executor
+
+
+class ExecutorOptions(BaseModel):
+    """An executor's options (vibeforge.yaml `executors.<name>`); none by default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Executor(Protocol):
@@ -29,10 +41,20 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+class ExecutorKind(Protocol):
+    """What is registered: a class that declares its options and is built with them."""
+
+    Options: type[ExecutorOptions]
+
+    # options: an instance of this kind's own Options (Any: each kind narrows it)
+    def __call__(self, factory: RuntimeFactory, options: Any) -> Executor: ...
+
+
 class LocalExecutor:
     name = "local"
+    Options: ClassVar[type[ExecutorOptions]] = ExecutorOptions
 
-    def __init__(self, factory: RuntimeFactory) -> None:
+    def __init__(self, factory: RuntimeFactory, options: ExecutorOptions | None = None) -> None:
         self.runtime = factory()
 
     def run_round(self, names: Sequence[str] | None = None) -> RoundReport:
@@ -58,17 +80,18 @@ class _ModelWorker:
         return run_round(self.runtime, names, steps=("learn", "act"))
 
 
+class RayOptions(ExecutorOptions):
+    address: str | None = None  # a running cluster (ray://host:10001); None: start one here
+    num_cpus: int | None = Field(default=None, ge=1)  # CPUs of a local cluster; None: all
+    num_gpus: float = Field(default=0, ge=0)  # GPUs the model worker holds
+
+
 class RayExecutor:
     name = "ray"
+    Options: ClassVar[type[ExecutorOptions]] = RayOptions
 
-    def __init__(
-        self,
-        factory: RuntimeFactory,
-        *,
-        address: str | None = None,
-        num_cpus: int | None = None,
-        num_gpus: float = 0,
-    ) -> None:
+    def __init__(self, factory: RuntimeFactory, options: RayOptions | None = None) -> None:
+        opts = options or RayOptions()
         try:
             import ray
         except ImportError:
@@ -79,13 +102,16 @@ class RayExecutor:
             ) from None
         if not ray.is_initialized():
             ray.init(
-                address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False
+                address=opts.address,
+                num_cpus=opts.num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
             )
         self._ray = ray
         self.factory = factory
         self._local = factory()  # for reading the bot list
         self._task = ray.remote(_light_steps)
-        self._worker: Any = ray.remote(num_gpus=num_gpus)(_ModelWorker).remote(factory)
+        self._worker: Any = ray.remote(num_gpus=opts.num_gpus)(_ModelWorker).remote(factory)
 
     def run_round(self, names: Sequence[str] | None = None) -> RoundReport:
         ray = self._ray
@@ -107,16 +133,35 @@ class RayExecutor:
         self._ray.kill(self._worker)
 
 
-_EXECUTORS: dict[str, Callable[..., Executor]] = {"local": LocalExecutor, "ray": RayExecutor}
+_EXECUTORS: dict[str, ExecutorKind] = {"local": LocalExecutor, "ray": RayExecutor}
 
 
-def register_executor(name: str, factory: Callable[..., Executor]) -> None:
-    _EXECUTORS[name] = factory
+def register_executor(name: str, kind: ExecutorKind) -> None:
+    _EXECUTORS[name] = kind
 
 
-def make_executor(name: str, factory: RuntimeFactory, **kwargs: Any) -> Executor:
+def executor_options(
+    name: str, settings: Mapping[str, Mapping[str, Any]] | None = None
+) -> ExecutorOptions:
+    """Executor `name`'s options from the settings' `executors:` section, checked by its model;
+    ConfigError naming the option and the fix."""
+    kind = _executor(name)
     try:
-        cls = _EXECUTORS[name]
+        return kind.Options.model_validate(dict((settings or {}).get(name) or {}))
+    except ValidationError as exc:
+        message = format_validation(exc, root=kind.Options, prefix=f"executors.{name}")
+        raise ConfigError(message) from None
+
+
+def make_executor(
+    name: str, factory: RuntimeFactory, *, settings: Mapping[str, Mapping[str, Any]] | None = None
+) -> Executor:
+    """Executor `name` running `factory`'s Runtime, with its options from `settings`."""
+    return _executor(name)(factory, executor_options(name, settings))
+
+
+def _executor(name: str) -> ExecutorKind:
+    try:
+        return _EXECUTORS[name]
     except KeyError:
-        raise ValueError(f"unknown executor {name!r}; choose from {sorted(_EXECUTORS)}") from None
-    return cls(factory, **kwargs)
+        raise ConfigError(f"unknown executor {name!r}; choose from {sorted(_EXECUTORS)}") from None

@@ -169,7 +169,7 @@ def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> Non
 
 def off_policy(rt: Runtime, bot: Bot, report: LearnReport) -> None:
     """Learn from the real rewards of published posts not used before (importance-clipped)."""
-    from vibeforge.learn.rl import off_policy_samples
+    from vibeforge.learn.rl import Published, off_policy_samples
 
     flag = OFF_POLICY_FLAG.format(bot=bot.name)
     rewards = post_rewards(rt.engine, bot=bot.name, spec=rt.reward_spec())
@@ -189,7 +189,7 @@ def off_policy(rt: Runtime, bot: Bot, report: LearnReport) -> None:
         trace = traces.get(pub.candidate_id) if pub else None
         if post_id in used or not trace:
             continue
-        rows.append((bot.name, trace["prompt_ids"], trace["token_ids"], trace["logprobs"], value))
+        rows.append(Published(bot=bot.name, trace=trace, reward=value))
         fresh.append(post_id)
     if len(rows) < rt.config.off_policy_min:
         return

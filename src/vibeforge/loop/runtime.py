@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from vibeforge.domain import AdapterVersion
 from vibeforge.loop.config import LoopConfig
 from vibeforge.platforms.base import Platform
 from vibeforge.privacy.patterns import postable
@@ -29,22 +30,25 @@ if TYPE_CHECKING:
     from vibeforge.learn.reward_model import RewardModel
     from vibeforge.learn.rl import PolicyTrainer
     from vibeforge.models.bank import AdapterBank
+    from vibeforge.privacy.memorization import MemorizationIndex
+    from vibeforge.privacy.pseudonym import Pseudonymizer
+    from vibeforge.privacy.scrub import Scrubber
 
 log = logging.getLogger(__name__)
 STOP_FLAG = "stop"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Runtime:
     engine: Engine
     platform: Platform
     home: Path
-    clock: Callable[[], datetime]
+    clock: Callable[[], datetime]  # platform time
+    scrubber: Scrubber  # ingest's de-personalisation; raw posts never reach the store
+    pseudonymize: Pseudonymizer  # author ids → keyed pseudonyms at ingest
     config: LoopConfig = field(default_factory=LoopConfig)
     bank_factory: Callable[[], AdapterBank] | None = None
-    scrubber: Any = None  # privacy.scrub.Scrubber (scrub_many, scrub)
-    pseudonymize: Callable[[str], str] = lambda author: author
-    memorization: Any = None  # privacy.memorization index (add, check), optional
+    memorization: MemorizationIndex | None = None  # the guard's regurgitation index
     interrupt: threading.Event = field(default_factory=threading.Event)  # SIGTERM: stop soon
     _bank: AdapterBank | None = None
     _trainer: PolicyTrainer | None = None
@@ -101,7 +105,7 @@ class Runtime:
             self._reward_models[bot] = cached
         return cached
 
-    def pii(self) -> Any:
+    def pii(self) -> Scrubber:
         """The guard's PII re-check: the ingest scrubber (its placeholders are not PII)."""
         return self.scrubber
 
@@ -113,7 +117,7 @@ class Runtime:
         with session_scope(self.engine) as s:
             return q.get_flag(s, name=STOP_FLAG) is not None
 
-    def record_adapter(self, version: Any) -> None:
+    def record_adapter(self, version: AdapterVersion) -> None:
         """Mirror an adapter version saved on disk into the store (idempotent)."""
         from vibeforge.errors import AlreadyExistsError
 

@@ -7,7 +7,7 @@ retried silently except transient network errors and 5xx answers (bounded, with 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -94,21 +94,6 @@ class Platform(Protocol):
         """Look an account up by handle."""
         ...
 
-
-PlatformFactory = Callable[..., Platform]
-_REGISTRY: dict[str, PlatformFactory] = {}
-
-
-def register_platform(name: str, factory: PlatformFactory) -> None:
-    """Make a platform constructible by name (`platform.kind` in vibeforge.yaml)."""
-    _REGISTRY[name] = factory
-
-
-def platform_factory(name: str) -> PlatformFactory:
-    if name not in _REGISTRY:
-        from vibeforge.platforms import x  # noqa: F401  (registers "x")
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise VibeforgeError(f"unknown platform {name!r} (known: {known})") from None
+    def now(self) -> datetime:
+        """Platform time: what post ages are measured in (simulated on the sandbox)."""
+        ...

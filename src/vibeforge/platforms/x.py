@@ -8,7 +8,8 @@
 - Network errors and 5xx are retried a bounded number of times with exponential backoff and
   jitter. A create is never blindly retried: after a timeout or 5xx the client first reads the
   account's recent posts, and returns the post if it already exists.
-- Every call is counted in the ledger (per bot, per day) and refused when a budget would break.
+- Every call is counted in the ledger (per bot, per day) and refused when a budget would break,
+  in one place: `_request`, the one path every endpoint's call takes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from typing import Any, Literal
 import httpx
 
 from vibeforge.domain import Account, Metrics, Post, PostRef, Timeline, TimelineKind
+from vibeforge.errors import ConfigError
 from vibeforge.platforms import x_parse
+from vibeforge.platforms.auth import BearerAuth, OAuth2UserAuth, TokenFile
 from vibeforge.platforms.base import (
     AuthError,
     Forbidden,
@@ -33,15 +36,31 @@ from vibeforge.platforms.base import (
     PlatformError,
     PlatformUnavailable,
     RateLimited,
-    register_platform,
 )
 from vibeforge.platforms.ledger import GLOBAL, CallLedger
+from vibeforge.platforms.registry import PlatformContext
 
 DEFAULT_BASE_URL = "https://api.x.com"
 POST_FIELDS = "created_at,public_metrics,author_id,lang,referenced_tweets"
 USER_FIELDS = "created_at,public_metrics"
 METRICS_BATCH = 100  # X's limit of ids per GET /2/tweets
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cost:
+    """What one call is priced as (a ledger kind) and the most units its answer may hold."""
+
+    kind: str
+    most: int
+
+
+def _returned(body: dict[str, Any]) -> int:
+    """Units an answer returned: the objects under `data` (one object, or a list of them)."""
+    data = body.get("data")
+    if isinstance(data, list):
+        return len(data)
+    return 1 if isinstance(data, dict) else 0
 
 
 @dataclass(slots=True)
@@ -109,7 +128,36 @@ class XClient:
         self._user_ids: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_context(cls, ctx: PlatformContext) -> XClient:
+        """The real X API (registered as "x"): the app bearer reads; each bot account posts
+        with the OAuth 2.0 tokens `vibeforge auth x` stored under `home/tokens`, refreshed with
+        the app's client id and secret."""
+        bearer = ctx.secrets.get("bearer_token")
+        if not bearer:
+            raise ConfigError("platform x needs VIBEFORGE_X_BEARER_TOKEN (an app bearer token)")
+        base_url = (ctx.base_url or DEFAULT_BASE_URL).rstrip("/")
+        client_id, client_secret = ctx.secrets.get("client_id"), ctx.secrets.get("client_secret")
+        user_auth: dict[str, httpx.Auth] = {h: BearerAuth(t) for h, t in ctx.user_tokens.items()}
+        for handle in ctx.handles:
+            tokens = TokenFile(ctx.home / "tokens" / f"x-{handle}.json")
+            if tokens.path.exists() and client_id:
+                user_auth[handle] = OAuth2UserAuth(
+                    token=tokens.load(),
+                    client_id=client_id,
+                    client_secret=client_secret,
+                    token_url=f"{base_url}/2/oauth2/token",
+                    on_refresh=tokens.save,
+                )
+        return cls(
+            base_url=base_url, auth=BearerAuth(bearer), user_auth=user_auth, ledger=ctx.ledger
+        )
+
     # ------------------------------------------------------------ plumbing
+
+    def now(self) -> datetime:
+        """Platform time (the sandbox's simulated clock, or the wall's on X)."""
+        return self._clock()
 
     def for_bot(self, bot: str) -> XClient:
         """A view of this client whose calls are charged to `bot` (shares connections)."""
@@ -196,12 +244,68 @@ class XClient:
         path: str,
         *,
         endpoint: str,
+        cost: _Cost | None = None,
         params: dict[str, Any] | None = None,
         json_body: dict[str, Any] | None = None,
         account: str | None = None,
-        retry: bool = True,
-    ) -> Any:
-        """One API call with rate limiting and bounded retries; returns parsed JSON."""
+        reconcile: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
+        """One API call, and the only place the ledger is charged: checked against the budgets
+        for `cost.most` units before sending, charged once for what the answer returned.
+
+        A call with `reconcile` creates something and is never blindly resent: after an answer
+        that leaves it unknown whether the create landed (network error, 5xx) or a duplicate
+        refusal, `reconcile()` looks for it and, if found, its answer-shaped body is the call's
+        answer (X billed the create); otherwise it is resent a bounded number of times.
+        """
+        if cost is not None:
+            self.ledger.check(bot=self.bot, kind=cost.kind, units=cost.most)
+        attempt = 0
+        while True:
+            try:
+                body = self._send(
+                    method,
+                    path,
+                    endpoint=endpoint,
+                    params=params,
+                    json_body=json_body,
+                    account=account,
+                    retry=reconcile is None,
+                )
+                break
+            except (PlatformError, httpx.TransportError) as exc:
+                uncertain = (
+                    not isinstance(exc, PlatformError) or exc.status is None or exc.status >= 500
+                )
+                duplicate = isinstance(exc, Forbidden) and "duplicate" in str(exc).lower()
+                if reconcile is None or not (uncertain or duplicate):
+                    raise
+                found = reconcile()
+                if found is not None:
+                    body = found
+                    break
+                if duplicate or attempt >= self.retries:
+                    raise
+                self._backoff(attempt)
+                attempt += 1
+        if cost is not None:
+            units = _returned(body)
+            if units:
+                self.ledger.record(bot=self.bot, kind=cost.kind, units=units, endpoint=endpoint)
+        return body
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: dict[str, Any] | None,
+        json_body: dict[str, Any] | None,
+        account: str | None,
+        retry: bool,
+    ) -> dict[str, Any]:
+        """One exchange with rate limiting and bounded retries; returns the JSON object."""
         auth = self._auth_for(account)
         key = (id(auth), endpoint)
         attempt = 0
@@ -260,41 +364,33 @@ class XClient:
                 raise PlatformError(f"malformed API JSON from {endpoint}: not an object")
             return body
 
-    def _charge(self, kind: str, units: int, endpoint: str) -> None:
-        if units:
-            self.ledger.record(bot=self.bot, kind=kind, units=units, endpoint=endpoint)
-
     # ------------------------------------------------------------ reads
 
     def account(self, *, handle: str) -> Account:
         handle = handle.lstrip("@")
-        endpoint = "GET /2/users/by/username/:username"
-        self.ledger.check(bot=self.bot, kind="user_read", units=1)
         body = self._request(
             "GET",
             f"/2/users/by/username/{handle}",
-            endpoint=endpoint,
+            endpoint="GET /2/users/by/username/:username",
+            cost=_Cost("user_read", 1),
             params={"user.fields": USER_FIELDS},
         )
         if "data" not in body:
             raise NotFound(f"no account @{handle}: {x_parse.error_message(body, status=404)}")
-        self._charge("user_read", 1, endpoint)
         acc = x_parse.parse_account(body["data"])
         self._user_ids[handle.lower()] = acc.id
         return acc
 
     def me(self, *, account: str) -> Account:
         """The authenticated account of `account`'s user credentials."""
-        endpoint = "GET /2/users/me"
-        self.ledger.check(bot=self.bot, kind="user_read", units=1)
         body = self._request(
             "GET",
             "/2/users/me",
-            endpoint=endpoint,
+            endpoint="GET /2/users/me",
+            cost=_Cost("user_read", 1),
             params={"user.fields": USER_FIELDS},
             account=account,
         )
-        self._charge("user_read", 1, endpoint)
         return x_parse.parse_account(body.get("data"))
 
     def user_id(self, handle: str) -> str:
@@ -316,18 +412,23 @@ class XClient:
         fetched = 0
         while fetched < max_posts:
             page_size = min(100, max(params.get("max_results", 100), 5))
-            self.ledger.check(bot=self.bot, kind="post_read", units=page_size)
             query = dict(params)
             query[self.fields_param] = POST_FIELDS
             if token:
                 query["pagination_token"] = token
-            body = self._request("GET", path, endpoint=endpoint, params=query, account=account)
+            body = self._request(
+                "GET",
+                path,
+                endpoint=endpoint,
+                cost=_Cost("post_read", page_size),
+                params=query,
+                account=account,
+            )
             now = self._clock()
             data = body.get("data") or []
             if not isinstance(data, list):
                 raise PlatformError(f"malformed API JSON from {endpoint}: data is not a list")
             posts = [x_parse.parse_post(obj, observed_at=now) for obj in data]
-            self._charge("post_read", len(posts), endpoint)
             fetched += len(posts)
             yield posts
             meta = body.get("meta") or {}
@@ -398,19 +499,20 @@ class XClient:
         return posts[:max_posts]
 
     def list_members(self, *, list_id: str, max_users: int = 1000) -> list[Account]:
-        endpoint = "GET /2/lists/:id/members"
         out: list[Account] = []
         token: str | None = None
         while len(out) < max_users:
-            self.ledger.check(bot=self.bot, kind="user_read", units=100)
             params: dict[str, Any] = {"max_results": 100, "user.fields": USER_FIELDS}
             if token:
                 params["pagination_token"] = token
             body = self._request(
-                "GET", f"/2/lists/{list_id}/members", endpoint=endpoint, params=params
+                "GET",
+                f"/2/lists/{list_id}/members",
+                endpoint="GET /2/lists/:id/members",
+                cost=_Cost("user_read", 100),
+                params=params,
             )
             users = [x_parse.parse_account(u) for u in body.get("data") or []]
-            self._charge("user_read", len(users), endpoint)
             out.extend(users)
             token = (body.get("meta") or {}).get("next_token")
             if not token or not users:
@@ -419,22 +521,19 @@ class XClient:
 
     def get_posts(self, *, post_ids: Sequence[str]) -> list[Post]:
         """Posts by id, 100 per call; ids X cannot return (deleted, unknown) are skipped."""
-        endpoint = "GET /2/tweets"
         out: list[Post] = []
         ids = list(dict.fromkeys(post_ids))
         for start in range(0, len(ids), METRICS_BATCH):
             batch = ids[start : start + METRICS_BATCH]
-            self.ledger.check(bot=self.bot, kind="post_read", units=len(batch))
             body = self._request(
                 "GET",
                 "/2/tweets",
-                endpoint=endpoint,
+                endpoint="GET /2/tweets",
+                cost=_Cost("post_read", len(batch)),
                 params={"ids": ",".join(batch), self.fields_param: POST_FIELDS},
             )
             now = self._clock()
-            posts = [x_parse.parse_post(obj, observed_at=now) for obj in body.get("data") or []]
-            self._charge("post_read", len(posts), endpoint)
-            out.extend(posts)
+            out.extend(x_parse.parse_post(obj, observed_at=now) for obj in body.get("data") or [])
         return out
 
     def metrics(self, *, post_ids: Sequence[str]) -> dict[str, Metrics]:
@@ -484,42 +583,28 @@ class XClient:
         if reply_to is not None and not self.may_reply(account=account, reply_to=reply_to):
             raise Forbidden(f"policy: @{account} may reply only to posts that mention or quote it")
         kind = "post_create_with_url" if _URL.search(text) else "post_create"
-        self.ledger.check(bot=self.bot, kind=kind, units=1)
         body: dict[str, Any] = {"text": text, "made_with_ai": True}
         if reply_to is not None:
             body["reply"] = {"in_reply_to_tweet_id": reply_to}
-        endpoint = "POST /2/tweets"
         started = self._clock() - timedelta(seconds=30)
-        attempt = 0
-        while True:
-            try:
-                answer = self._request(
-                    "POST",
-                    "/2/tweets",
-                    endpoint=endpoint,
-                    json_body=body,
-                    account=account,
-                    retry=False,
-                )
-            except (PlatformError, httpx.TransportError) as exc:
-                uncertain = (
-                    not isinstance(exc, PlatformError) or exc.status is None or exc.status >= 500
-                )
-                duplicate = isinstance(exc, Forbidden) and "duplicate" in str(exc).lower()
-                if not (uncertain or duplicate):
-                    raise
-                # the create may have landed: look before sending again
-                found = self.find_published(account=account, text=text, since=started)
-                if found is not None:
-                    self._charge(kind, 1, endpoint)
-                    return found
-                if duplicate or attempt >= self.retries:
-                    raise
-                self._backoff(attempt)
-                attempt += 1
-                continue
-            self._charge(kind, 1, endpoint)
-            return x_parse.parse_post_ref(answer)
+
+        def landed() -> dict[str, Any] | None:
+            found = self.find_published(account=account, text=text, since=started)
+            if found is None:
+                return None
+            created = found.created_at.isoformat() if found.created_at else None
+            return {"data": {"id": found.id, "text": found.text, "created_at": created}}
+
+        answer = self._request(
+            "POST",
+            "/2/tweets",
+            endpoint="POST /2/tweets",
+            cost=_Cost(kind, 1),
+            json_body=body,
+            account=account,
+            reconcile=landed,
+        )
+        return x_parse.parse_post_ref(answer)
 
     def delete(self, *, account: str, post_id: str) -> bool:
         body = self._request(
@@ -534,6 +619,3 @@ def _id_key(post_id: str) -> tuple[int, str]:
 
 def _id_gt(a: str, b: str) -> bool:
     return _id_key(a) > _id_key(b)
-
-
-register_platform("x", XClient)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from vibeforge.errors import ConfigError
 
@@ -40,11 +40,17 @@ def pseudonymize(author_id: str, *, key: bytes | str, platform: str = "x") -> st
     return PREFIX + digest[:32]
 
 
-def pseudonymizer(key: bytes | str | None, *, platform: str = "x") -> Callable[[str], str]:
-    """A one-argument pseudonymize with the key checked once (what ingest takes)."""
-    raw = _key_bytes(key)
+@dataclass(frozen=True, slots=True)
+class Pseudonymizer:
+    """`pseudonymize` bound to a checked key and a platform: what ingest applies to authors."""
 
-    def apply(author_id: str) -> str:
-        return pseudonymize(author_id, key=raw, platform=platform)
+    key: bytes = field(repr=False)
+    platform: str = "x"
 
-    return apply
+    def __call__(self, author_id: str) -> str:
+        return pseudonymize(author_id, key=self.key, platform=self.platform)
+
+
+def pseudonymizer(key: bytes | str | None, *, platform: str = "x") -> Pseudonymizer:
+    """A Pseudonymizer with the key checked once (ConfigError with the fix otherwise)."""
+    return Pseudonymizer(_key_bytes(key), platform=platform)

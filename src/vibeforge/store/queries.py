@@ -29,6 +29,7 @@ from vibeforge.domain import (
     Publication,
     PublicationStatus,
     Reward,
+    SamplingTrace,
     Timeline,
     TimelineKind,
 )
@@ -402,6 +403,29 @@ def count_posts(
 # ---------------------------------------------------------------- candidates
 
 
+def _trace_json(trace: SamplingTrace | None) -> dict[str, Any] | None:
+    """A sampling trace as its JSON column (log-probabilities to 6 decimals)."""
+    if trace is None:
+        return None
+    return {
+        "prompt_ids": list(trace.prompt_ids),
+        "token_ids": list(trace.token_ids),
+        "logprobs": [round(x, 6) for x in trace.logprobs],
+        "temperature": trace.temperature,
+    }
+
+
+def _trace(data: dict[str, Any] | None) -> SamplingTrace | None:
+    if not data:
+        return None
+    return SamplingTrace(
+        prompt_ids=tuple(int(x) for x in data["prompt_ids"]),
+        token_ids=tuple(int(x) for x in data["token_ids"]),
+        logprobs=tuple(float(x) for x in data["logprobs"]),
+        temperature=float(data["temperature"]),
+    )
+
+
 def _candidate(row: CandidateRow) -> Candidate:
     return Candidate(
         id=row.id,
@@ -412,7 +436,7 @@ def _candidate(row: CandidateRow) -> Candidate:
         guard=dict(row.guard or {}),
         status=CandidateStatus(row.status),
         created_at=row.created_at,
-        trace=row.trace,
+        trace=_trace(row.trace),
     )
 
 
@@ -425,7 +449,7 @@ def add_candidates(session: Session, *, candidates: Iterable[Candidate]) -> list
             predicted_reward=c.predicted_reward,
             guard=dict(c.guard),
             status=c.status.value,
-            trace=c.trace,
+            trace=_trace_json(c.trace),
         )
         for c in candidates
     ]

@@ -4,6 +4,10 @@ Load order, later wins: built-in defaults < `vibeforge.yaml` < `VIBEFORGE_*` env
 Secrets (API tokens, the pseudonymisation key) are read only from the environment or from a
 secrets file (`$VIBEFORGE_HOME/secrets.yaml` or `VIBEFORGE_SECRETS_FILE`), never from
 vibeforge.yaml, and never printed: they are `SecretStr` and `Settings.redacted()` hides them.
+
+Every section is a typed model validated at load, the loop's (`config.loop.LoopConfig`) and
+distillation's (`config.distill.DistillConfig`) included: a bad value fails in `load_settings`,
+naming the field and the fix. They live here, on the ground floor, so imports point inward.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from vibeforge.config.distill import DistillConfig
+from vibeforge.config.loop import LoopConfig
+from vibeforge.config.validation import format_validation
 from vibeforge.domain import TimelineKind
 from vibeforge.errors import ConfigError
 from vibeforge.logs import register_secrets
@@ -97,8 +104,10 @@ class Settings(_Strict):
     platform: PlatformSettings = PlatformSettings()
     timelines: tuple[TimelineSpec, ...] = ()
     bots: tuple[BotSpec, ...] = ()
-    loop: dict[str, Any] = Field(default_factory=dict)  # LoopConfig fields (loop/config.py)
-    distill: dict[str, Any] = Field(default_factory=dict)  # DistillConfig fields (distill/)
+    loop: LoopConfig = Field(default_factory=LoopConfig)
+    distill: DistillConfig = Field(default_factory=DistillConfig)
+    # each executor's options by its name, checked by the executor chosen (loop/executors.py)
+    executors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     secrets: Secrets = Secrets()
 
     @field_validator("database_url")
@@ -135,16 +144,6 @@ def redact_url(url: str) -> str:
 def _url_password(url: str) -> str | None:
     match = re.search(r"://[^:/@]+:([^@]*)@", url)
     return match.group(1) if match else None
-
-
-def _format_validation(err: ValidationError, *, source: str) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"].removeprefix("Value error, ")
-    got = first.get("input")
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-    return f"{source}: {loc}: {msg}{shown}{more}"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -191,7 +190,7 @@ def load_settings(
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, source=source)) from None
+        raise ConfigError(format_validation(exc, root=Settings, source=source)) from None
     secrets = _load_secrets(settings.home, env)
     register_secrets(v.get_secret_value() for _, v in secrets if v is not None)
     register_secrets([_url_password(settings.db_url)])

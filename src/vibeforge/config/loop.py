@@ -1,0 +1,34 @@
+"""How often each step of a bot's cycle runs, and how it acts: vibeforge.yaml's `loop:` section.
+
+It lives on the ground floor, beside `Settings`, so a bad value fails when settings load (naming
+the field and the fix); the loop imports it from here. Built directly (tests, the demo), it
+checks itself the same way: a bad value raises pydantic's `ValidationError`, a `ValueError`.
+"""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=ConfigDict(extra="forbid"))
+class LoopConfig:
+    reward: str = "x-2026"  # reward preset name or a .yaml weights file
+    candidates: int = Field(default=4, ge=1)  # K posts generated per publication; the RM picks one
+    max_new_tokens: int = 48
+    temperature: float = Field(default=0.9, gt=0)  # > 0: candidates are sampled
+    sft_min_new_posts: int = Field(default=24, ge=1)  # new timeline posts needed before SFT
+    sft_max_steps: int = 12  # cap on SFT steps per round (keeps a cycle short on a CPU)
+    rm_min_new_labels: int = Field(default=20, ge=1)  # new labels before refitting the RM
+    rl_steps: int = Field(default=1, ge=0)  # GRPO steps per cycle once an RM exists (0: no RL)
+    rl_group_size: int = Field(default=4, ge=2)  # G: GRPO needs a group to compare within
+    rl_learning_rate: float = Field(default=1e-4, gt=0, lt=1)  # AdamW step of the LoRA updates
+    off_policy_min: int = 4  # published posts with real rewards needed for an off-policy update
+    context_posts: int = 3  # recent timeline posts shown in the prompt
+    jitter: float = Field(default=0.2, ge=0, lt=1)  # ± share of the posting interval (no lockstep)
+    approval: bool = False  # queue chosen posts for a person instead of publishing
+    dry_run: bool = False  # everything but the platform call
+    global_posts_per_day: float | None = Field(default=None, gt=0)  # cap across all bots
+    budget_per_bot_usd: float | None = Field(default=None, ge=0)  # daily API spend per bot
+    budget_total_usd: float | None = Field(default=None, ge=0)  # daily API spend of all bots
+    seed: int = 0
