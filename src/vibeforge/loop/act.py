@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from vibeforge.domain import Bot, Candidate, CandidateStatus, Publication, PublicationStatus
+from vibeforge.learn.prompt import bot_prompt
 from vibeforge.loop.outbox import publish_pending
-from vibeforge.loop.prompts import bot_prompt
 from vibeforge.loop.runtime import Runtime
 from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
@@ -101,7 +101,7 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
         for bot in due:
             context = list(rt.timeline_texts(bot.timeline, limit=rt.config.context_posts))
             bank.get_or_create(bot.name)
-            prompt = bot_prompt(bank.base.tokenizer, bot=bot, context=context)
+            prompt = bot_prompt(bank.base.tokenizer, persona=bot.persona, context=context)
             requests.extend([(bot.name, prompt)] * k)
         params = SamplingParams(
             max_new_tokens=rt.config.max_new_tokens, temperature=rt.config.temperature
