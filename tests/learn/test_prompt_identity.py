@@ -39,9 +39,7 @@ def test_sft_trains_on_the_prompt_ids_act_and_rl_sample_with(tmp_path, monkeypat
     upgrade(engine)
     bot = Bot(name="sky", timeline="airlines", persona="a frequent flyer who jokes about delays")
     with session_scope(engine) as s:
-        q.create_timeline(
-            s, timeline=Timeline(name="airlines", kind=TimelineKind.LIST, source="1")
-        )
+        q.create_timeline(s, timeline=Timeline(name="airlines", kind=TimelineKind.LIST, source="1"))
         q.create_bot(s, bot=bot)
         posts = [
             Post(id=str(i), text=t, author_id=f"a{i}", created_at=T0 + timedelta(minutes=i))

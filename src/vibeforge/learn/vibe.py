@@ -31,6 +31,8 @@ from vibeforge.models.lora import LoraSpec, LoraWeights, init_lora
 from vibeforge.privacy.patterns import postable
 
 if TYPE_CHECKING:
+    import torch
+
     from vibeforge.domain import AdapterVersion, Post
     from vibeforge.models.bank import AdapterBank
     from vibeforge.models.base import Base
@@ -145,7 +147,7 @@ def _fold(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _loss(base: Base, weights: LoraWeights, batch: Sequence[Example]):  # type: ignore[no-untyped-def]
+def _loss(base: Base, weights: LoraWeights, batch: Sequence[Example]) -> torch.Tensor:
     """Mean token negative log-likelihood of the examples' completions after their prompts."""
     scores = score(
         base,
