@@ -44,7 +44,8 @@ def trim() -> None:
 
 
 def bench_mixed(base, *, adapters: int, rows: int, rank: int, new_tokens: int) -> dict:  # type: ignore[no-untyped-def]
-    from vibeforge.models.generate import SamplingParams, generate, prompt_ids
+    from vibeforge.learn.prompt import render
+    from vibeforge.models.generate import SamplingParams, generate
     from vibeforge.models.testing import random_lora
 
     bank = [random_lora(base, rank=rank, seed=i, scale=0.02) for i in range(adapters)]
@@ -54,7 +55,12 @@ def bench_mixed(base, *, adapters: int, rows: int, rank: int, new_tokens: int) -
         for r in range(rows):
             topic = topics[(i + r) % len(topics)]
             prompts.append(
-                prompt_ids(base.tokenizer, instruction=f"Write a short post about {topic}.")
+                # the system line models/generate.py used before learn.prompt: same workload
+                render(
+                    base.tokenizer,
+                    persona="You post on social media.",
+                    instruction=f"Write a short post about {topic}.",
+                )
             )
             row_adapters.append(w)
     params = SamplingParams(temperature=0, max_new_tokens=new_tokens, max_weighted_chars=None)

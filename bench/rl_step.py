@@ -41,11 +41,11 @@ def reward(texts: list[str]) -> list[float]:
 def bench_vibeforge(home: Path, steps: int, bots: int) -> dict:
     import torch
 
+    from vibeforge.learn.prompt import render
     from vibeforge.learn.rl import GRPOConfig, PolicyTrainer
     from vibeforge.models.adapters import AdapterStore
     from vibeforge.models.bank import AdapterBank
     from vibeforge.models.base import load_base
-    from vibeforge.models.generate import prompt_ids
     from vibeforge.models.lora import LoraSpec
 
     torch.manual_seed(0)
@@ -60,7 +60,7 @@ def bench_vibeforge(home: Path, steps: int, bots: int) -> dict:
             group_size=G, max_new_tokens=NEW_TOKENS, kl_coef=0.04, learning_rate=1e-4, seed=0
         ),
     )
-    prompt = prompt_ids(base.tokenizer, persona=PERSONA, instruction=INSTRUCTION)
+    prompt = render(base.tokenizer, persona=PERSONA, instruction=INSTRUCTION)
     prompts = [(n, prompt) for n in names]
     trainer.step(prompts, reward_fn=lambda bot, texts: reward(list(texts)))  # warm-up
     times, completions, tokens = [], 0, 0

@@ -16,9 +16,9 @@ from vibeforge.distill.pipeline import run_distill
 from vibeforge.distill.spawn import SpawnConfig, spawn_bot
 from vibeforge.domain import CandidateStatus
 from vibeforge.errors import AlreadyExistsError
+from vibeforge.learn.prompt import bot_prompt
 from vibeforge.loop.cycle import run_round
 from vibeforge.loop.executors import make_executor
-from vibeforge.loop.prompts import bot_prompt
 from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
@@ -39,7 +39,7 @@ def test_spawn_from_the_nearest_elder_end_to_end(tmp_path, embedder) -> None:
             bots=bots,
             per_bot=12,
             predict=reward_model_predictor(rt.home),
-            prompt_for=lambda b: bot_prompt(bank.base.tokenizer, bot=b, context=[]),
+            prompt_for=lambda b: bot_prompt(bank.base.tokenizer, persona=b.persona),
             max_new_tokens=16,
             seed=0,
         )

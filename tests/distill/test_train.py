@@ -163,14 +163,14 @@ def test_distill_run_versions_elders_and_retrains_on_drift(ecosystem, embedder, 
 def test_context_examples_train_on_the_prompt_that_shows_the_timeline(tmp_path) -> None:
     from dataclasses import replace
 
-    from vibeforge.distill.elders import niche_prompt
     from vibeforge.distill.train import _encode
+    from vibeforge.learn.prompt import elder_prompt
 
     base = load_model("tiny-test-elder", home=tmp_path)
     plain = _examples(4)[0]
     shown = replace(plain, context=("gate change again", "lost my bag"))
     (p_plain, c_plain), (p_shown, c_shown) = _encode(base, [plain, shown], max_tokens=96)
     assert c_plain == c_shown  # the same post is learnt, after a different prompt
-    assert p_plain == niche_prompt(base.tokenizer, niches=[plain.niche])
-    assert p_shown == niche_prompt(base.tokenizer, niches=[plain.niche], context=shown.context)
+    assert p_plain == elder_prompt(base.tokenizer, niches=[plain.niche])
+    assert p_shown == elder_prompt(base.tokenizer, niches=[plain.niche], context=shown.context)
     assert len(p_shown) > len(p_plain)

@@ -16,7 +16,7 @@ def test_length_and_empty() -> None:
 
 
 def test_posts_that_repeat_the_prompts_instruction_fail() -> None:
-    from vibeforge.loop.prompts import instruction
+    from vibeforge.learn.prompt import instruction
 
     texts = [
         instruction([]),

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from vibeforge.domain import SamplingTrace
+from vibeforge.learn.prompt import TEMPLATE, bot_prompt, render
 from vibeforge.learn.rl import (
     GRPOConfig,
     PolicyTrainer,
@@ -16,7 +17,6 @@ from vibeforge.learn.rl import (
 )
 from vibeforge.models.adapters import AdapterStore
 from vibeforge.models.bank import AdapterBank
-from vibeforge.models.generate import prompt_ids
 from vibeforge.models.testing import random_lora, tiny_base
 
 
@@ -51,7 +51,7 @@ def test_update_raises_the_logprob_of_above_mean_samples(bank) -> None:
     trainer = PolicyTrainer(
         bank, GRPOConfig(group_size=2, max_new_tokens=8, learning_rate=5e-3, kl_coef=0.0, seed=0)
     )
-    prompt = prompt_ids(bank.base.tokenizer, persona="p")
+    prompt = bot_prompt(bank.base.tokenizer, persona="p")
     [group] = trainer.sample([("sky", prompt)])
     good, bad = group
     samples = [
@@ -90,7 +90,7 @@ def test_update_raises_the_logprob_of_above_mean_samples(bank) -> None:
 def test_kl_is_zero_when_the_adapter_equals_the_base(bank) -> None:
     bank.create("fresh")  # B = 0: identical to the base model
     trainer = PolicyTrainer(bank, GRPOConfig(group_size=4, max_new_tokens=6, seed=1))
-    prompt = prompt_ids(bank.base.tokenizer)
+    prompt = bot_prompt(bank.base.tokenizer)
     report = trainer.step(
         [("fresh", prompt)], reward_fn=lambda bot, texts: [float(len(t)) for t in texts]
     )
@@ -105,7 +105,7 @@ def test_one_step_trains_several_bots_in_one_batch(bank) -> None:
     trainer = PolicyTrainer(
         bank, GRPOConfig(group_size=3, max_new_tokens=6, seed=2, learning_rate=1e-3)
     )
-    prompt = prompt_ids(bank.base.tokenizer)
+    prompt = bot_prompt(bank.base.tokenizer)
     report = trainer.step(
         [("a", prompt), ("b", prompt)],
         reward_fn=lambda bot, texts: [t.count("a") + len(t) * 0.01 for t in texts],
@@ -145,7 +145,7 @@ def test_bad_configs_say_how_to_fix(kwargs, needle) -> None:
 
 def test_a_seeded_trainer_draws_fresh_samples_each_step_and_repeats_across_runs(bank) -> None:
     bank.create("sky")
-    prompt = prompt_ids(bank.base.tokenizer, persona="p")
+    prompt = bot_prompt(bank.base.tokenizer, persona="p")
     config = GRPOConfig(group_size=3, max_new_tokens=8, seed=5)
 
     def draws(trainer: PolicyTrainer) -> list[list[list[int]]]:
@@ -158,7 +158,14 @@ def test_a_seeded_trainer_draws_fresh_samples_each_step_and_repeats_across_runs(
 
 def test_micro_batches_give_the_full_batch_update(tmp_path) -> None:
     """Accumulating micro-batches must land on the same weights as one batch."""
-    prompt = prompt_ids(tiny_base(seed=0).tokenizer)
+    # the prompt this test was calibrated on (the system line before learn.prompt): an Adam
+    # element with a near-zero gradient moves by up to ~1e-5 with the summation order, so
+    # the tolerance below holds for a given workload rather than for any prompt
+    prompt = render(
+        tiny_base(seed=0).tokenizer,
+        persona="You post on social media.",
+        instruction=TEMPLATE.instruction,
+    )
     results = []
     for micro in (64, 1):
         bank = AdapterBank(tiny_base(seed=0), AdapterStore(tmp_path / f"m{micro}"))

@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from vibeforge.errors import NotFoundError
+from vibeforge.learn.prompt import render
 from vibeforge.models.adapters import TENSORS, AdapterCorruptError, AdapterStore
 from vibeforge.models.bank import AdapterBank, BankConfig
-from vibeforge.models.generate import SamplingParams, generate, prompt_ids
+from vibeforge.models.generate import SamplingParams, generate
 from vibeforge.models.testing import random_lora
 
 GREEDY = SamplingParams(temperature=0, max_new_tokens=8, max_weighted_chars=None)
@@ -86,7 +87,7 @@ def test_files_load_in_peft_with_the_same_outputs(tiny, tmp_path: Path) -> None:
     version = AdapterStore(tmp_path).save("sky", weights, base_model="tiny")
     config = json.loads((Path(version.path) / "adapter_config.json").read_text())
     assert config["peft_type"] == "LORA" and config["r"] == 4
-    ids = torch.tensor([prompt_ids(tiny.tokenizer, instruction="hello there")])
+    ids = torch.tensor([render(tiny.tokenizer, persona="", instruction="hello there")])
     with torch.no_grad(), tiny.runtime.use([weights]):
         ours = tiny.model(input_ids=ids).logits
     peft_model = PeftModel.from_pretrained(copy.deepcopy(tiny.model), version.path)
@@ -111,7 +112,7 @@ def test_bank_keeps_at_most_capacity_resident_and_reloads_on_demand(tiny, tmp_pa
     assert bank.loads == 4 and bank.resident() == ["c", "b"]
     assert _same(reloaded, store.load("b").weights)
     # a batch over more bots than the capacity still runs, each row with its own adapter
-    prompt = prompt_ids(tiny.tokenizer, instruction="go")
+    prompt = render(tiny.tokenizer, persona="", instruction="go")
     out = bank.generate([("a", prompt), ("b", prompt), ("c", prompt), (None, prompt)], GREEDY)
     for bot, got in zip(("a", "b", "c"), out, strict=False):
         [alone] = generate(

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from vibeforge.errors import NotFoundError
+from vibeforge.learn.prompt import bot_prompt
 from vibeforge.models.base import (
     EXPORT_META,
     WEIGHTS_FILE,
@@ -18,7 +19,7 @@ from vibeforge.models.base import (
     resolve,
     sha256_file,
 )
-from vibeforge.models.generate import SamplingParams, generate, prompt_ids
+from vibeforge.models.generate import SamplingParams, generate
 
 
 def test_resolve_accepts_names_folders_gguf_files_and_hub_ids(tmp_path: Path) -> None:
@@ -61,7 +62,7 @@ def test_a_prepared_export_loads_and_a_corrupt_one_is_refused(tiny, tmp_path: Pa
     assert loaded.eos_ids == tiny.eos_ids
     for a, b in zip(loaded.model.parameters(), tiny.model.parameters(), strict=True):
         assert torch.equal(a, b)
-    prompt = prompt_ids(tiny.tokenizer)
+    prompt = bot_prompt(tiny.tokenizer)
     greedy = SamplingParams(temperature=0, max_new_tokens=6)
     assert (
         generate(loaded, prompts=[prompt], adapters=[None], params=greedy)[0].token_ids

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from vibeforge.models.generate import SamplingParams, generate, prompt_ids, score
+from vibeforge.learn.prompt import render
+from vibeforge.models.generate import SamplingParams, generate, score
 from vibeforge.models.lora import LoraSpec, init_lora
 from vibeforge.models.testing import random_lora
 from vibeforge.models.text import weighted_length
@@ -17,7 +18,10 @@ GREEDY = SamplingParams(temperature=0, max_new_tokens=16, max_weighted_chars=Non
 
 def _prompts(base, n: int) -> list[list[int]]:  # type: ignore[no-untyped-def]
     # different lengths, so the batch is left-padded
-    return [prompt_ids(base.tokenizer, instruction="post about " + "x" * (3 * i)) for i in range(n)]
+    return [
+        render(base.tokenizer, persona="", instruction="post about " + "x" * (3 * i))
+        for i in range(n)
+    ]
 
 
 def test_mixed_batch_gives_each_row_what_its_adapter_gives_alone(tiny) -> None:  # type: ignore[no-untyped-def]
@@ -134,18 +138,6 @@ def test_sampling_params_say_how_to_fix_bad_values(kwargs, fix) -> None:  # type
 def test_mismatched_rows_are_refused(tiny) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="one per row"):
         generate(tiny, prompts=_prompts(tiny, 2), adapters=[None])
-
-
-def test_models_without_a_chat_template_get_a_plain_prompt(tiny) -> None:  # type: ignore[no-untyped-def]
-    import copy
-
-    plain = copy.deepcopy(tiny.tokenizer)
-    plain.chat_template = None
-    ids = prompt_ids(plain, persona="a pilot", instruction="Say hi.")
-    assert plain.decode(ids) == "a pilot\n\nSay hi.\nPost:"
-    chat = tiny.tokenizer.decode(prompt_ids(tiny.tokenizer, persona="a pilot"))
-    assert chat.startswith("<|im_start|>system\na pilot<|im_end|>")
-    assert chat.endswith("<|im_start|>assistant\n")
 
 
 def test_rows_sharing_a_prompt_share_its_prefill_with_the_same_results(tiny) -> None:  # type: ignore[no-untyped-def]

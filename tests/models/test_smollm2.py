@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from vibeforge.learn.prompt import bot_prompt, render
 from vibeforge.models.base import EXPORT_META, WEIGHTS_FILE, load_base, prepare, sha256_file
-from vibeforge.models.generate import SamplingParams, generate, prompt_ids
+from vibeforge.models.generate import SamplingParams, generate
 from vibeforge.models.testing import random_lora
 from vibeforge.models.text import weighted_length
 
@@ -50,7 +51,8 @@ def test_mixed_batch_equals_each_adapter_alone_on_smollm2(smol) -> None:  # type
     rows = [adapters[0], None, adapters[1], adapters[2]]
     topics = ["airport delays", "new phones", "the big match", "coffee"]
     prompts = [
-        prompt_ids(smol.tokenizer, instruction=f"Write a short post about {t}.") for t in topics
+        render(smol.tokenizer, persona="", instruction=f"Write a short post about {t}.")
+        for t in topics
     ]
     greedy = SamplingParams(temperature=0, max_new_tokens=12)
     mixed = generate(smol, prompts=prompts, adapters=rows, params=greedy)
@@ -64,7 +66,7 @@ def test_mixed_batch_equals_each_adapter_alone_on_smollm2(smol) -> None:  # type
 
 
 def test_sampled_posts_end_or_fit_the_cap(smol) -> None:  # type: ignore[no-untyped-def]
-    prompt = prompt_ids(smol.tokenizer, persona="You joke about flight delays.")
+    prompt = bot_prompt(smol.tokenizer, persona="You joke about flight delays.")
     params = SamplingParams(temperature=0.8, max_new_tokens=60, max_weighted_chars=80, seed=1)
     out = generate(smol, prompts=[prompt] * 4, adapters=[None] * 4, params=params)
     for g in out:

@@ -91,8 +91,8 @@ def _sample(ctx: typer.Context, engine: Any, per_bot: int, home: Any) -> dict[st
     from vibeforge.distill.dataset import reward_model_predictor
     from vibeforge.distill.outputs import sample_outputs
     from vibeforge.domain import BotStatus
+    from vibeforge.learn.prompt import bot_prompt
     from vibeforge.loop.build import make_bank, shared_base_model
-    from vibeforge.loop.prompts import bot_prompt
     from vibeforge.store import queries as q
     from vibeforge.store import session_scope
 
@@ -107,7 +107,7 @@ def _sample(ctx: typer.Context, engine: Any, per_bot: int, home: Any) -> dict[st
             bots=ready,
             per_bot=per_bot,
             predict=reward_model_predictor(home),
-            prompt_for=lambda b: bot_prompt(bank.base.tokenizer, bot=b, context=[]),
+            prompt_for=lambda b: bot_prompt(bank.base.tokenizer, persona=b.persona),
         )
 
 

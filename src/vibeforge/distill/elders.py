@@ -8,8 +8,9 @@
                          datasets/d0002.jsonl              its composite datasets
                          .checkpoint/state.pt              an unfinished training run
 
-The elder's prompt carries its niche tag in the system line, so one elder learns each niche of
-its subset as a conditional distribution and can be asked for any of them, or a mix.
+The elder's prompt (learn.prompt.elder_prompt) carries its niche tag in the system line, so one
+elder learns each niche of its subset as a conditional distribution and can be asked for any of
+them, or a mix.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,6 @@ META = "elder.json"
 LORA_FILE = "adapter_model.safetensors"
 FULL_FILE = "model.safetensors"
 _VERSION = re.compile(r"^v(\d{4,})$")
-DEFAULT_INSTRUCTION = "Write one short post for your timeline."
 # tiny models built from a config, for tests: (seed, layers, hidden)
 TINY_MODELS = {"tiny-test": (0, 2, 64), "tiny-test-elder": (1, 2, 96)}
 
@@ -63,33 +63,6 @@ class ElderVersion:
     niche_centroids: dict[str, list[float]] = field(default_factory=dict)
     lora: dict[str, Any] | None = None  # the LoRA spec's PEFT config
     created_at: str = ""
-
-
-def niche_prompt(
-    tokenizer: Any, *, niches: Sequence[str], context: Sequence[str] = ()
-) -> list[int]:
-    """The elder's prompt: the niche tag(s) in the system line, optional example posts."""
-    from vibeforge.models.generate import prompt_ids
-
-    tag = ", ".join(niches)
-    words = " and ".join(n.replace("_", " ").replace("-", " ") for n in niches)
-    persona = f"[niche: {tag}] You post on social media about {words}."
-    if context:
-        lines = "\n".join(f"- {t[:200]}" for t in context)
-        instruction = (
-            f"Recent posts on your timeline:\n{lines}\nWrite one new short post in the same vibe."
-        )
-    else:
-        instruction = DEFAULT_INSTRUCTION
-    return prompt_ids(tokenizer, persona=persona, instruction=instruction)
-
-
-_TAG = re.compile(r"\[niche:[^\]]*\]\s*")
-
-
-def strip_tags(text: str) -> str:
-    """An elder's post without niche tags it echoed (they are control text, never content)."""
-    return _TAG.sub("", text).strip()
 
 
 def load_model(spec: str, *, home: Path) -> Base:

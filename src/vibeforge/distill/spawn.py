@@ -6,7 +6,8 @@ warm      the elder writes `warm_examples` posts, each prompt tagged with those 
           showing a few posts of the new timeline; the guard drops failing ones, and
           copies (an 8-word run shared with the posts it was shown) and repeats are dropped
 train     the new bot's adapter is SFT-trained on the kept posts (learn.vibe), on the bots'
-          base model, and saved as version 1 of kind "spawn"
+          base model, each prompt showing posts of the new timeline as act's will, and saved
+          as version 1 of kind "spawn"
 hand off  the bot is created active, with parent_elder and the adapter's lineage (elder,
           version, niches, distance, warm-start file) recorded; the loop takes it from
           there like any bot (its next SFT starts after the timeline posts seen here)
@@ -30,10 +31,11 @@ from sqlalchemy import Engine
 
 from vibeforge.config import check_name
 from vibeforge.distill.cluster import centroid, cosine_distance
-from vibeforge.distill.elders import ElderStore, ElderVersion, niche_prompt, strip_tags
+from vibeforge.distill.elders import ElderStore, ElderVersion
 from vibeforge.domain import AdapterVersion, Bot, Post
 from vibeforge.embedding import Embedder
 from vibeforge.errors import AlreadyExistsError, NotFoundError, VibeforgeError
+from vibeforge.learn.prompt import elder_prompt, strip_tags
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -174,7 +176,7 @@ def warm_start_texts(
             rng.sample(list(timeline), min(config.context_posts, len(timeline)))
             for _ in range(size)
         ]
-        prompts = [niche_prompt(base.tokenizer, niches=niches, context=c) for c in shown]
+        prompts = [elder_prompt(base.tokenizer, niches=niches, context=c) for c in shown]
         params = SamplingParams(
             max_new_tokens=config.max_new_tokens,
             temperature=config.temperature,
@@ -302,6 +304,7 @@ def spawn_bot(
     result = train_vibe(
         base=bank.base,
         posts=synthetic,
+        timeline=texts,  # its prompts show the new timeline's posts, as the loop's will
         config=VibeConfig(
             persona=persona,
             lr=config.sft_lr,

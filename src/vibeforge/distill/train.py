@@ -1,7 +1,7 @@
 """Training an elder on a composite dataset, conditioned on each example's niche tag.
 
     data      each example is the assistant's answer to the elder's prompt for its niche
-              (elders.niche_prompt: the tag, and the example's timeline posts if it has any);
+              (learn.prompt.elder_prompt: the tag, and the example's timeline posts if any);
               loss only on the post's tokens and its end token
     order     a fixed schedule of batches for every epoch, drawn from the seed up front, so a
               resumed run continues with exactly the batches an uninterrupted one would see
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.dataset import Example
-from vibeforge.distill.elders import niche_prompt
+from vibeforge.learn.prompt import TEMPLATE, elder_prompt
 
 if TYPE_CHECKING:
     import torch
@@ -57,10 +57,10 @@ def _encode(
     out = []
     for e in examples:
         if e.context:
-            prompt = niche_prompt(base.tokenizer, niches=[e.niche], context=e.context)
+            prompt = elder_prompt(base.tokenizer, niches=[e.niche], context=e.context)
         else:
             if e.niche not in tag_only:
-                tag_only[e.niche] = niche_prompt(base.tokenizer, niches=[e.niche])
+                tag_only[e.niche] = elder_prompt(base.tokenizer, niches=[e.niche])
             prompt = tag_only[e.niche]
         ids = base.tokenizer(e.text.strip(), add_special_tokens=False)["input_ids"]
         if ids:
@@ -251,6 +251,7 @@ def train_elder(
         "tokens_per_s": round(tokens / elapsed, 1) if elapsed > 0 and tokens else None,
         "lr": config.learning_rate,
         "method": config.method,
+        "prompt_version": TEMPLATE.version,
     }
     log.info("elder training: %d steps, loss %.3f -> %.3f", len(batches), before, after)
     return TrainResult(weights=weights, metrics=metrics)

@@ -195,11 +195,11 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
     example of its dataset counts as a copy of what it learned from.
     """
     from vibeforge.distill.dataset import DatasetStore
-    from vibeforge.distill.elders import ElderStore, niche_prompt, strip_tags
+    from vibeforge.distill.elders import ElderStore
     from vibeforge.distill.pipeline import elder_records
     from vibeforge.distill.spawn import copies
     from vibeforge.learn.guard import run_guard
-    from vibeforge.loop.prompts import bot_prompt
+    from vibeforge.learn.prompt import bot_prompt, elder_prompt, strip_tags
     from vibeforge.models.generate import SamplingParams, generate
 
     rt = world.rt
@@ -221,7 +221,7 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
         shown[niche] = [rng.sample(timeline, k) for _ in range(cfg.eval_posts)]
         tokenizer = bank.base.tokenizer
         rows = [
-            (b.name, bot_prompt(tokenizer, bot=b, context=c))
+            (b.name, bot_prompt(tokenizer, persona=b.persona, context=c))
             for i, c in enumerate(shown[niche])
             for b in [bots[i % len(bots)]]
         ]
@@ -235,8 +235,8 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
             say(f"(a) {niche}: fresh posts from elder {record.name}")
             tok = base.tokenizer
             asks = {
-                "elder": [niche_prompt(tok, niches=[niche], context=c) for c in shown[niche]],
-                "elder_tag_only": [niche_prompt(tok, niches=[niche])] * cfg.eval_posts,
+                "elder": [elder_prompt(tok, niches=[niche], context=c) for c in shown[niche]],
+                "elder_tag_only": [elder_prompt(tok, niches=[niche])] * cfg.eval_posts,
             }
             for who, prompts in asks.items():
                 gens = generate(

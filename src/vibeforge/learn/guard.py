@@ -6,7 +6,8 @@
     length         X-weighted length <= 280 (URLs count 23, wide characters 2)
     pii            the scrubber finds no handle, URL, email, phone or name left in the text
     echo           not the prompt's own wording ("Write one short post ...", "[niche: ...]"):
-                   small models sometimes answer with the instruction instead of a post
+                   small models sometimes answer with the instruction instead of a post; the
+                   pattern comes from the prompt template (learn.prompt.echo_pattern)
 
 Checks are small callables registered by name, so a platform or a user can add their own.
 The RL step turns failed checks into penalties; the act step drops failed candidates.
@@ -19,16 +20,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from vibeforge.learn import prompt
 from vibeforge.models.text import MAX_WEIGHTED_LENGTH, weighted_length
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
-# the instructions bots and elders are prompted with (loop/prompts.py, distill/elders.py)
-_ECHO = re.compile(
-    r"\bwrite (?:one|a)(?: more| new)? short (?:post|message|tweet)"
-    r"|\brecent posts on your timeline|\bin the same vibe\b|\[niche:",
-    re.IGNORECASE,
-)
 
 
 class MemorizationIndex(Protocol):
@@ -172,9 +168,10 @@ def _pii(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
 
 @register_check("echo")
 def _echo(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
+    pattern = prompt.echo_pattern(prompt.TEMPLATE)  # looked up now: the template in use
     out = []
     for t in texts:
-        found = _ECHO.search(t)
+        found = pattern.search(t)
         out.append(Verdict(found is None, {"echo": found.group(0)} if found else {}))
     return out
 

@@ -3,8 +3,10 @@
     data    the posts newer than the last version's training window, plus a replay sample of
             older ones (replay_ratio × new), so the adapter follows a drifting niche without
             forgetting what still holds
-    format  each post is the assistant's answer to the bot's post prompt (the model's chat
-            template, as at generation time); loss only on the post's tokens and its end token
+    format  each post is the assistant's answer to the bot's prompt exactly as act and RL
+            build it (learn.prompt.bot_prompt): the bot's persona, and `context_posts` other
+            posts of its timeline drawn by seed, newest first; loss only on the post's tokens
+            and its end token
     step    AdamW on the adapter's A/B only (the base stays frozen), shuffled batches, `epochs`
             passes, gradient norm clipped to 1
     eval    mean token loss on held-out new posts before and after; the loss curve, token
@@ -23,11 +25,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from vibeforge.models.generate import DEFAULT_INSTRUCTION, prompt_ids, score
+from vibeforge.learn.prompt import TEMPLATE, bot_prompt, sample_context
+from vibeforge.models.generate import score
 from vibeforge.models.lora import LoraSpec, LoraWeights, init_lora
 from vibeforge.privacy.patterns import postable
 
 if TYPE_CHECKING:
+    import torch
+
     from vibeforge.domain import AdapterVersion, Post
     from vibeforge.models.bank import AdapterBank
     from vibeforge.models.base import Base
@@ -49,8 +54,8 @@ class VibeConfig:
     max_replay: int = 256  # cap on replayed posts
     holdout: float = 0.1  # share of new posts held out for the before/after loss
     min_posts: int = 4  # fewer new posts than this: nothing to learn yet
-    persona: str = ""  # system line of the bot's prompt, as used at generation
-    instruction: str = DEFAULT_INSTRUCTION
+    persona: str = ""  # the bot's persona, as its prompts at generation carry it
+    context_posts: int = 3  # timeline posts each prompt shows, as act's (LoopConfig.context_posts)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -68,6 +73,8 @@ class VibeConfig:
             raise ValueError(f"holdout ({self.holdout}) must be within [0, 0.5); 0.1 is typical")
         if self.min_posts < 1:
             raise ValueError(f"min_posts ({self.min_posts}) must be >= 1")
+        if self.context_posts < 0:
+            raise ValueError(f"context_posts ({self.context_posts}) must be >= 0; act shows 3")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,43 +103,86 @@ def _utc(when: datetime) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _examples(base: Base, texts: Sequence[str], config: VibeConfig) -> list[list[int]]:
-    eos = base.tokenizer.eos_token_id
+@dataclass(frozen=True, slots=True)
+class Example:
+    prompt: list[int]  # the bot's prompt, as act and RL sample it
+    completion: list[int]  # the post's tokens and the end token
+    context: tuple[str, ...]  # the timeline posts the prompt shows
+
+
+def sft_examples(
+    base: Base, texts: Sequence[str], *, timeline: Sequence[str], config: VibeConfig
+) -> list[Example]:
+    """One example per non-empty post of `texts`, its prompt showing posts of `timeline`.
+
+    `timeline` is newest first, as act reads it; each post is shown `context_posts` others of
+    it (never a copy of itself), drawn from a seed and the post's text, so the same posts over
+    the same timeline give the same examples.
+    """
+    tok = base.tokenizer
+    eos = int(tok.eos_token_id)
+    shown = [t for t in (postable(x) for x in timeline) if t]  # as Runtime.timeline_texts
     out = []
     for text in texts:
         text = postable(text)  # placeholders are scrubbing artefacts, not the niche's vibe
         if not text:
             continue
-        ids = base.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if ids:
-            out.append([int(i) for i in ids[: config.max_post_tokens - 1]] + [int(eos)])
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        if not ids:
+            continue
+        pool = [t for t in shown if _fold(t) != _fold(text)]
+        rng = random.Random(f"{config.seed}:{text}")
+        context = sample_context(pool, k=config.context_posts, rng=rng)
+        out.append(
+            Example(
+                prompt=bot_prompt(tok, persona=config.persona, context=context),
+                completion=[int(i) for i in ids[: config.max_post_tokens - 1]] + [eos],
+                context=tuple(context),
+            )
+        )
     return out
 
 
-def _loss(base: Base, weights: LoraWeights, prompt: list[int], batch: Sequence[list[int]]):  # type: ignore[no-untyped-def]
-    """Mean token negative log-likelihood of `batch` completions after `prompt`."""
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _loss(base: Base, weights: LoraWeights, batch: Sequence[Example]) -> torch.Tensor:
+    """Mean token negative log-likelihood of the examples' completions after their prompts."""
     scores = score(
-        base, prompts=[prompt] * len(batch), completions=batch, adapters=[weights] * len(batch)
+        base,
+        prompts=[e.prompt for e in batch],
+        completions=[e.completion for e in batch],
+        adapters=[weights] * len(batch),
     )
     return -(scores.logprobs.sum() / scores.mask.sum())
 
 
 def heldout_loss(
-    base: Base, weights: LoraWeights, texts: Sequence[str], config: VibeConfig
+    base: Base,
+    weights: LoraWeights,
+    texts: Sequence[str],
+    config: VibeConfig,
+    *,
+    timeline: Sequence[str] | None = None,
 ) -> float:
-    """Mean token loss of `texts` as posts under `weights` (no gradients)."""
+    """Mean token loss of `texts` as posts under `weights` (no gradients).
+
+    Their prompts show posts of `timeline` (newest first; default: `texts` themselves).
+    """
     import torch
 
-    examples = _examples(base, texts, config)
+    examples = sft_examples(
+        base, texts, timeline=texts if timeline is None else timeline, config=config
+    )
     if not examples:
         raise ValueError("no non-empty posts to evaluate")
-    prompt = prompt_ids(base.tokenizer, persona=config.persona, instruction=config.instruction)
     total, count = 0.0, 0
     with torch.no_grad():
         for i in range(0, len(examples), config.batch_size):
             batch = examples[i : i + config.batch_size]
-            n = sum(len(e) for e in batch)
-            total += float(_loss(base, weights, prompt, batch)) * n
+            n = sum(len(e.completion) for e in batch)
+            total += float(_loss(base, weights, batch)) * n
             count += n
     return total / count
 
@@ -144,9 +194,12 @@ def train_vibe(
     previous: tuple[AdapterVersion, LoraWeights] | None = None,
     config: VibeConfig | None = None,
     progress: Progress | None = None,
+    timeline: Sequence[str] | None = None,
 ) -> VibeResult | None:
     """Train the next adapter version from `previous` (or a fresh adapter) on new posts.
 
+    The prompts show posts of `timeline` (newest first), by default the other `posts`: spawn
+    passes the new timeline's posts, as its training posts are an elder's, not the timeline's.
     Returns None when fewer than `min_posts` posts are newer than the previous window.
     """
     import torch
@@ -166,11 +219,16 @@ def train_vibe(
     else:
         weights = init_lora(base.model, config.lora, seed=config.seed)
     weights.requires_grad_(True)
+    if timeline is None:  # newest first, as the store lists a timeline (stable for ties)
+        timeline = [p.text for p in sorted(posts, key=lambda p: _utc(p.created_at), reverse=True)]
     held_texts = [p.text for p in held if postable(p.text)]
-    before = heldout_loss(base, weights, held_texts, config) if held_texts else None
+    before = (
+        heldout_loss(base, weights, held_texts, config, timeline=timeline) if held_texts else None
+    )
 
-    examples = _examples(base, [p.text for p in train_new + replay], config)
-    prompt = prompt_ids(base.tokenizer, persona=config.persona, instruction=config.instruction)
+    examples = sft_examples(
+        base, [p.text for p in train_new + replay], timeline=timeline, config=config
+    )
     steps_per_epoch = -(-len(examples) // config.batch_size)
     total = steps_per_epoch * config.epochs
     if config.max_steps is not None:
@@ -190,13 +248,13 @@ def train_vibe(
                 if step >= total:
                     break
                 batch = examples[i : i + config.batch_size]
-                loss = _loss(base, weights, prompt, batch)
+                loss = _loss(base, weights, batch)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(weights.parameters(), 1.0)
                 optimizer.step()
-                post_tokens += sum(len(e) for e in batch)
-                tokens += sum(len(e) + len(prompt) for e in batch)
+                post_tokens += sum(len(e.completion) for e in batch)
+                tokens += sum(len(e.completion) + len(e.prompt) for e in batch)
                 curve.append(round(float(loss.detach()), 5))
                 step += 1
                 if progress:
@@ -205,7 +263,9 @@ def train_vibe(
         base.model.eval()
     elapsed = time.perf_counter() - started
     weights.requires_grad_(False)
-    after = heldout_loss(base, weights, held_texts, config) if held_texts else None
+    after = (
+        heldout_loss(base, weights, held_texts, config, timeline=timeline) if held_texts else None
+    )
     metrics = {
         "loss_curve": curve,
         "heldout_loss_before": before,
@@ -218,6 +278,8 @@ def train_vibe(
         "post_tokens": post_tokens,  # tokens the loss is on
         "tokens_per_s": round(tokens / elapsed, 1) if elapsed > 0 else None,
         "lr": config.lr,
+        "prompt_version": TEMPLATE.version,  # the prompts it was trained on (learn.prompt)
+        "context_posts": config.context_posts,
     }
     log.info("vibe SFT: %d steps, held-out loss %s -> %s", step, before, after)
     return VibeResult(

@@ -24,8 +24,8 @@ from vibeforge.domain import (
     PublicationStatus,
     SamplingTrace,
 )
+from vibeforge.learn.prompt import bot_prompt
 from vibeforge.loop.outbox import publish_pending
-from vibeforge.loop.prompts import bot_prompt
 from vibeforge.loop.runtime import Runtime
 from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
@@ -108,7 +108,7 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
         for bot in due:
             context = list(rt.timeline_texts(bot.timeline, limit=rt.config.context_posts))
             bank.get_or_create(bot.name)
-            prompt = bot_prompt(bank.base.tokenizer, bot=bot, context=context)
+            prompt = bot_prompt(bank.base.tokenizer, persona=bot.persona, context=context)
             requests.extend([(bot.name, prompt)] * k)
         params = SamplingParams(
             max_new_tokens=rt.config.max_new_tokens, temperature=rt.config.temperature

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from vibeforge.domain import Bot, CandidateStatus
+from vibeforge.learn.prompt import bot_prompt, sample_context
 from vibeforge.learn.reward import score
 from vibeforge.loop.observe import post_rewards
-from vibeforge.loop.prompts import bot_prompt
 from vibeforge.loop.runtime import Runtime
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
@@ -61,7 +61,11 @@ def sft(rt: Runtime, bot: Bot, report: LearnReport) -> None:
         bot=bot.name,
         posts=posts,
         config=VibeConfig(
-            persona=bot.persona, max_steps=rt.config.sft_max_steps, min_posts=1, seed=rt.config.seed
+            persona=bot.persona,
+            context_posts=rt.config.context_posts,
+            max_steps=rt.config.sft_max_steps,
+            min_posts=1,
+            seed=rt.config.seed,
         ),
     )
     if version is not None:
@@ -111,8 +115,8 @@ def refit_reward_model(rt: Runtime, bot: Bot, report: LearnReport) -> None:
 
 def sampled_prompt(rt: Runtime, bot: Bot, timeline: Sequence[str], rng: random.Random) -> list[int]:
     """The bot's prompt showing `context_posts` posts drawn at random from its `timeline`."""
-    sample = rng.sample(list(timeline), min(rt.config.context_posts, len(timeline)))
-    return bot_prompt(rt.bank().base.tokenizer, bot=bot, context=sample)
+    sample = sample_context(timeline, k=rt.config.context_posts, rng=rng)
+    return bot_prompt(rt.bank().base.tokenizer, persona=bot.persona, context=sample)
 
 
 def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> None:

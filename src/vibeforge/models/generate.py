@@ -32,11 +32,6 @@ if TYPE_CHECKING:
     from vibeforge.models.base import Base
     from vibeforge.models.lora import LoraWeights
 
-DEFAULT_INSTRUCTION = "Write one short post for your timeline."
-# a short system line: without one, chat templates insert their own long default (SmolLM2's
-# is 20 tokens), which every prompt, SFT example and RL sample would pay for
-DEFAULT_PERSONA = "You post on social media."
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SamplingParams:
@@ -71,25 +66,6 @@ class Generation:
     finish_reason: str  # eos | max_tokens | length (the X-weighted cap)
 
 
-def prompt_ids(
-    tokenizer: Any, *, persona: str = "", instruction: str = DEFAULT_INSTRUCTION
-) -> list[int]:
-    """Token ids of a chat prompt that asks for one post, with the model's chat template.
-
-    Models without a chat template (base, not instruct, checkpoints) get a plain text prompt.
-    """
-    if not getattr(tokenizer, "chat_template", None):
-        text = f"{persona}\n\n{instruction}\nPost:" if persona else f"{instruction}\nPost:"
-        return [int(i) for i in tokenizer(text)["input_ids"]]
-    messages = [
-        {"role": "system", "content": persona or DEFAULT_PERSONA},
-        {"role": "user", "content": instruction},
-    ]
-    out = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-    ids = out["input_ids"] if hasattr(out, "keys") else out
-    return [int(i) for i in ids]
-
-
 def _left_pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
     import torch
 
@@ -111,7 +87,9 @@ def _check(prompts: Sequence[Sequence[int]], adapters: Sequence[Any]) -> None:
     if len(prompts) != len(adapters):
         raise ValueError(f"{len(prompts)} prompts but {len(adapters)} adapters; pass one per row")
     if any(len(p) == 0 for p in prompts):
-        raise ValueError("empty prompt: every row needs at least one token (use prompt_ids)")
+        raise ValueError(
+            "empty prompt: every row needs at least one token (see learn.prompt.bot_prompt)"
+        )
 
 
 def _sample(
