@@ -24,10 +24,11 @@ from vibeforge.analytics import queries as aq
 from vibeforge.analytics.text import mentions
 from vibeforge.analytics.trends import BurstConfig, TrendEvent
 from vibeforge.domain import Bot, Publication, Timeline, TimelineKind
-from vibeforge.loop.build import TINY_TEST_MODEL, SandboxRuntimeSpec
+from vibeforge.loop.build import SandboxRuntimeSpec
 from vibeforge.loop.cycle import ingest_all
 from vibeforge.loop.observe import observe
 from vibeforge.loop.outbox import publish_pending
+from vibeforge.models.testing import TINY_TEST_MODEL
 from vibeforge.store import make_engine, session_scope, upgrade
 from vibeforge.store import queries as q
 

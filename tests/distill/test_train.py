@@ -8,9 +8,10 @@ from tests.distill.conftest import add_outputs
 
 from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.dataset import Example
-from vibeforge.distill.elders import ElderStore, load_model
+from vibeforge.distill.elders import ElderStore
 from vibeforge.distill.pipeline import elder_records, run_distill
 from vibeforge.distill.train import train_elder
+from vibeforge.models.registry import load_model
 from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from vibeforge.domain import Bot, Timeline, TimelineKind
-from vibeforge.loop.build import TINY_TEST_MODEL, SandboxRuntimeSpec
+from vibeforge.loop.build import SandboxRuntimeSpec
 from vibeforge.loop.config import LoopConfig
+from vibeforge.models.testing import TINY_TEST_MODEL
 from vibeforge.store import make_engine, session_scope, upgrade
 from vibeforge.store import queries as q
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vibeforge.loop.build import TINY_TEST_MODEL
 from vibeforge.loop.demo import QUICK, run_demo
 from vibeforge.loop.report import write_report
+from vibeforge.models.testing import TINY_TEST_MODEL
 
 
 def test_demo_runs_reports_and_writes_html(tmp_path) -> None:
