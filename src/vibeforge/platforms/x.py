@@ -24,7 +24,16 @@ from typing import Any, Literal
 
 import httpx
 
-from vibeforge.domain import Account, Metrics, Post, PostRef, Timeline, TimelineKind
+from vibeforge.domain import (
+    Account,
+    Metrics,
+    Post,
+    PostRef,
+    Timeline,
+    TimelineKind,
+    post_id_key,
+    post_id_newer,
+)
 from vibeforge.platforms import x_parse
 from vibeforge.platforms.base import (
     AuthError,
@@ -353,7 +362,7 @@ class XClient:
         for page in self._pages(
             path, endpoint=endpoint, params=params, account=account, max_posts=max_posts
         ):
-            fresh = [p for p in page if since_id is None or _id_gt(p.id, since_id)]
+            fresh = [p for p in page if since_id is None or post_id_newer(p.id, since_id)]
             out.extend(fresh)
             if len(fresh) < len(page):  # reached what we had already seen
                 break
@@ -394,7 +403,7 @@ class XClient:
                 account=handle,
                 min_results=1,
             )
-        posts.sort(key=lambda p: (p.created_at, _id_key(p.id)), reverse=True)
+        posts.sort(key=lambda p: (p.created_at, post_id_key(p.id)), reverse=True)
         return posts[:max_posts]
 
     def list_members(self, *, list_id: str, max_users: int = 1000) -> list[Account]:
@@ -526,14 +535,6 @@ class XClient:
             "DELETE", f"/2/tweets/{post_id}", endpoint="DELETE /2/tweets/:id", account=account
         )
         return bool((body.get("data") or {}).get("deleted"))
-
-
-def _id_key(post_id: str) -> tuple[int, str]:
-    return (int(post_id), "") if post_id.isdigit() else (0, post_id)
-
-
-def _id_gt(a: str, b: str) -> bool:
-    return _id_key(a) > _id_key(b)
 
 
 register_platform("x", XClient)
