@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from vibeforge.paths import Home
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -59,12 +61,12 @@ def main() -> None:
     import torch
 
     from vibeforge.harness.distill_experiment import ExperimentConfig, run_experiment
-    from vibeforge.models.base import prepare
+    from vibeforge.models.registry import ensure_prepared
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     for model in (args.bot_model, args.elder_model):
-        prepare(model, home=args.home)
+        ensure_prepared(model, home=args.home)
     config = ExperimentConfig(
         niches=tuple(args.niches.split(",")),
         bots_per_niche=args.bots_per_niche,
@@ -91,7 +93,7 @@ def main() -> None:
 
     result = run_experiment(
         args.home / f"bench-distill-{args.seed}",
-        models=args.home / "models",
+        models=Home(args.home).models,
         config=config,
         say=say,
     )

@@ -180,9 +180,9 @@ def main() -> None:
 
         base = tiny_base()
     else:
-        from vibeforge.models.base import load_base
+        from vibeforge.models.registry import load_model
 
-        base = load_base(args.model, home=args.home)
+        base = load_model(args.model, home=args.home)
     out: dict = {
         "model": base.name,
         "load_s": round(time.perf_counter() - started, 2),

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from vibeforge.paths import Home
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -61,7 +63,7 @@ def main() -> None:
             q.create_timeline(s, timeline=timeline)
         config = ScrubConfig(ner=not args.no_ner, name_rules=not args.no_name_rules)
         scrubber = Scrubber(config).load()
-        index = MemorizationIndex.open(home / "memorization")
+        index = MemorizationIndex.open(Home(home).memorization)
 
         t0 = time.perf_counter()
         raw = client.timeline(source=timeline, max_posts=100_000)

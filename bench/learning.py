@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from vibeforge.paths import Home
+
 # OpenMP keeps its default wait policy: on a quiet machine OMP_WAIT_POLICY=PASSIVE makes every
 # small matmul wait ~0.2 ms for sleeping threads (a LoRA step does thousands); set it when other
 # processes compete for the cores
@@ -82,20 +84,20 @@ class LearningConfig:
 def _fresh(root: Path, *, models: Path) -> None:
     """Empty `root`, keeping the sandbox's embedding cache (the corpus embeds once); the base
     models come from `models` (prepared once, not per run)."""
-    keep = root / "sandbox" / "embeddings"
+    keep = Home(root).sandbox_world.embeddings
     parked = root.parent / f".{root.name}-embeddings"
     if keep.exists():
         shutil.rmtree(parked, ignore_errors=True)
         keep.rename(parked)
-    if (root / "models").is_symlink():
-        (root / "models").unlink()
+    if Home(root).models.is_symlink():
+        Home(root).models.unlink()
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     if parked.exists():
-        (root / "sandbox").mkdir()
+        Home(root).sandbox.mkdir()
         parked.rename(keep)
     models.mkdir(parents=True, exist_ok=True)
-    (root / "models").symlink_to(models.resolve(), target_is_directory=True)
+    Home(root).models.symlink_to(models.resolve(), target_is_directory=True)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -149,7 +151,7 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
     config = config or LearningConfig()
     started = time.perf_counter()
     root = home / "learning"
-    _fresh(root, models=home / "models")
+    _fresh(root, models=Home(home).models)
     bot_name = "learnbot"
     sandbox = start_sandbox(
         home=root,
@@ -165,7 +167,7 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
             raise ValueError(
                 f"world {config.world!r} has no niche {config.niche!r}: {sorted(lists)}"
             )
-        db_url = f"sqlite:///{root / 'vibeforge.db'}"
+        db_url = Home(root).database_url
         engine = make_engine(db_url)
         upgrade(engine)
         sandbox.create_account(bot_name, niche=config.niche, followers=config.followers)

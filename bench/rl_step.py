@@ -25,6 +25,8 @@ import platform
 import time
 from pathlib import Path
 
+from vibeforge.paths import Home
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -45,11 +47,11 @@ def bench_vibeforge(home: Path, steps: int, bots: int) -> dict:
     from vibeforge.learn.rl import GRPOConfig, PolicyTrainer
     from vibeforge.models.adapters import AdapterStore
     from vibeforge.models.bank import AdapterBank
-    from vibeforge.models.base import load_base
     from vibeforge.models.lora import LoraSpec
+    from vibeforge.models.registry import load_model
 
     torch.manual_seed(0)
-    base = load_base("smollm2-135m", home=home)
+    base = load_model("smollm2-135m", home=home)
     bank = AdapterBank(base, AdapterStore(home / "bench-adapters"))
     names = [f"bot{i}" for i in range(bots)]
     for name in names:
@@ -87,7 +89,7 @@ def bench_trl(home: Path, steps: int) -> dict:
     from trl import GRPOConfig, GRPOTrainer
 
     torch.manual_seed(0)
-    path = home / "models" / "smollm2-135m"
+    path = Home(home).models / "smollm2-135m"
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     prompt = [{"role": "system", "content": PERSONA}, {"role": "user", "content": INSTRUCTION}]
@@ -165,11 +167,11 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from vibeforge.models.base import prepare
+    from vibeforge.models.registry import ensure_prepared
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    prepare("smollm2-135m", home=args.home)
+    ensure_prepared("smollm2-135m", home=args.home)
     out: dict = {
         "workload": {
             "model": "SmolLM2-135M-Instruct",

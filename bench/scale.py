@@ -22,6 +22,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from vibeforge.paths import Home
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -110,13 +112,12 @@ def main() -> None:
     if args.one is not None:
         with tempfile.TemporaryDirectory(prefix="vibeforge-scale-") as tmp:
             home = Path(tmp)
-            (home / "models").symlink_to((args.home / "models").resolve(), target_is_directory=True)
+            Home(home).models.symlink_to(Home(args.home).models.resolve(), target_is_directory=True)
             print(json.dumps(run(args.one, rounds=args.rounds, model=args.model, home=home)))
         return
-    from vibeforge.models.base import prepare, resolve
+    from vibeforge.models.registry import ensure_prepared
 
-    if args.model != "tiny-test" and resolve(args.model, home=args.home).export_dir is not None:
-        prepare(args.model, home=args.home)
+    ensure_prepared(args.model, home=args.home)  # once here, not in each count's process
     results = []
     for n in args.bots:  # each count in a fresh process, so its memory is its own
         cmd = [sys.executable, __file__, "--one", str(n), "--rounds", str(args.rounds)]

@@ -23,6 +23,9 @@ from pathlib import Path
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# The tiny test models are a model plugin (vibeforge.models.testing), registered by name the way
+# real plugins are; set here so this process and every `vibeforge` process a test starts see them.
+os.environ["VIBEFORGE_PLUGINS"] = "vibeforge.models.testing"
 
 
 def _pg_bindir() -> Path | None:
@@ -148,7 +151,7 @@ def cli(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
 
     monkeypatch.chdir(tmp_path)
     for var in list(os.environ):
-        if var.startswith("VIBEFORGE_"):
+        if var.startswith("VIBEFORGE_") and var != "VIBEFORGE_PLUGINS":
             monkeypatch.delenv(var)
 
     def run(*args: str) -> tuple[int, str, str]:

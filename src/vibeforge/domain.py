@@ -60,6 +60,23 @@ class Metrics:
         )
 
 
+def post_id_key(post_id: str) -> tuple[int, int, str]:
+    """Sort key of post ids, oldest first: the one order cursors, timelines and SFT agree on.
+
+    Numeric ids (X's snowflakes, the sandbox's) compare by value and come after every
+    non-numeric id; non-numeric ids compare as strings among themselves; ids of one value
+    spelled differently ("007", "7") compare by spelling, so the order is total.
+    """
+    if post_id.isascii() and post_id.isdigit():  # not "²": str.isdigit takes it, int() not
+        return (1, int(post_id), post_id)
+    return (0, 0, post_id)
+
+
+def post_id_newer(a: str, b: str) -> bool:
+    """Whether post id `a` comes after `b` in `post_id_key` order."""
+    return post_id_key(a) > post_id_key(b)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Post:
     """A post as vibeforge keeps it (ingested: scrubbed text, pseudonymous author)."""

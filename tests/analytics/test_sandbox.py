@@ -24,10 +24,12 @@ from vibeforge.analytics import queries as aq
 from vibeforge.analytics.text import mentions
 from vibeforge.analytics.trends import BurstConfig, TrendEvent
 from vibeforge.domain import Bot, Publication, Timeline, TimelineKind
-from vibeforge.loop.build import TINY_TEST_MODEL, RuntimeSpec
+from vibeforge.loop.build import RuntimeSpec
 from vibeforge.loop.cycle import ingest_all
 from vibeforge.loop.observe import observe
 from vibeforge.loop.outbox import publish_pending
+from vibeforge.models.testing import TINY_TEST_MODEL
+from vibeforge.paths import Home
 from vibeforge.store import make_engine, session_scope, upgrade
 from vibeforge.store import queries as q
 
@@ -104,7 +106,7 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Run]]:
     def _start(timeline_for: Callable[[Any], Timeline], **world: Any) -> Run:
         sb = start_sandbox(home=tmp_path, world="tiny", seed=0, speed=0, **world)
         running.append(sb)
-        db_url = f"sqlite:///{tmp_path / 'vibeforge.db'}"
+        db_url = Home(tmp_path).database_url
         engine = make_engine(db_url)
         upgrade(engine)
         sb.create_account("skybot", niche="airlines", followers=300)

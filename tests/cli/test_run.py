@@ -23,6 +23,7 @@ def _cli(tmp_path: Path, *args: str, env: dict[str, str], timeout: float = 900):
 @pytest.fixture
 def project(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIBEFORGE_")}
+    env["VIBEFORGE_PLUGINS"] = os.environ["VIBEFORGE_PLUGINS"]  # the tiny test models
     env["VIBEFORGE_HOME"] = str(tmp_path / "home")
     (tmp_path / "vibeforge.yaml").write_text(
         "timelines:\n  - {name: airlines, kind: list, source: '1500000'}\n"

@@ -19,6 +19,7 @@ from vibeforge.errors import AlreadyExistsError
 from vibeforge.learn.prompt import bot_prompt
 from vibeforge.loop.cycle import run_round
 from vibeforge.loop.executors import make_executor
+from vibeforge.paths import Home
 from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
@@ -76,7 +77,7 @@ def test_spawn_from_the_nearest_elder_end_to_end(tmp_path, embedder) -> None:
         assert len(lines) == result.kept and lines[0]["elder"] == result.choice.elder.name
         ranked = [row["predicted_reward"] for row in lines]  # by the timeline's reward model
         assert ranked == sorted(ranked, reverse=True)
-        assert (rt.home / "reward_models" / "skybot2" / "v1.npz").exists()  # handed to the loop
+        assert (Home(rt.home).reward_models("skybot2") / "v1.npz").exists()  # handed to the loop
         with session_scope(rt.engine) as s:
             spawned = q.get_bot(s, name="skybot2")
             [version] = q.list_adapter_versions(s, bot="skybot2")
@@ -119,7 +120,7 @@ def test_distill_cli_plan_run_status_and_spawn(cli, tmp_path) -> None:
             "distill:\n  elder_base: tiny-test-elder\n  embedder: hashing\n  per_bot: 6\n"
             "  epochs: 1\n  lora_rank: 4\n"
         )
-    engine = make_engine(f"sqlite:///{tmp_path / '.vibeforge' / 'vibeforge.db'}")
+    engine = make_engine(Home(tmp_path / ".vibeforge").database_url)
     air, apple = niche_tweets("airlines", limit=200), niche_tweets("apple", limit=200)
     for name, niche, texts in (("sky", "airlines", air[:60]), ("fruit", "apple", apple[:60])):
         add_bot(engine, name, niche)

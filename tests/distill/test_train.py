@@ -8,9 +8,11 @@ from tests.distill.conftest import add_outputs
 
 from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.dataset import Example
-from vibeforge.distill.elders import ElderStore, load_model
+from vibeforge.distill.elders import ElderStore
 from vibeforge.distill.pipeline import elder_records, run_distill
 from vibeforge.distill.train import train_elder
+from vibeforge.models.registry import load_model
+from vibeforge.paths import Home
 from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
@@ -142,7 +144,7 @@ def test_distill_run_versions_elders_and_retrains_on_drift(ecosystem, embedder, 
         "elder-airlines",
         "elder-apple",
     ]
-    _, _, weights = ElderStore(tmp_path / "elders").load("elder-airlines", home=tmp_path)
+    _, _, weights = ElderStore(Home(tmp_path).elders).load("elder-airlines", home=tmp_path)
     assert weights is not None
 
     again = run_distill(ecosystem, home=tmp_path, config=config, embedder=embedder)

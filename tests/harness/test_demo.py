@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from vibeforge.harness.demo import QUICK, run_demo
 from vibeforge.harness.report import write_report
-from vibeforge.loop.build import TINY_TEST_MODEL
+from vibeforge.models.testing import TINY_TEST_MODEL
 
 
 def test_demo_runs_reports_and_writes_html(tmp_path) -> None:

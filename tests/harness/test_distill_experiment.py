@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from vibeforge.harness.distill_experiment import ExperimentConfig, run_experiment
+from vibeforge.paths import Home
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,7 @@ def test_elders_match_their_bots_and_spawned_bots_learn_faster(tmp_path) -> None
     for model in (SMALL.bot_model, SMALL.elder_model):
         prepare(model, home=home)
     torch.manual_seed(0)
-    result = run_experiment(tmp_path / "work", models=home / "models", config=SMALL)
+    result = run_experiment(tmp_path / "work", models=Home(home).models, config=SMALL)
     print(json.dumps(result, indent=2))
     assert result["elders"] and all(e["examples"] > 0 for e in result["elders"])
     chance = 1 / len(SMALL.niches)

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from vibeforge.paths import Home
+
 pytestmark = pytest.mark.slow
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "learning.py"
@@ -54,7 +56,7 @@ def test_rl_from_engagement_runs_end_to_end_on_smollm2(tmp_path: Path) -> None:
     assert out["grpo_steps"] == 3 and len(out["rl_reward_model_curve"]) == 3
     kinds = [kind for _, kind in out["adapter_versions"]]
     assert kinds[0] == "sft" and kinds.count("rl") == 3
-    store = AdapterStore(home / "learning" / "adapters")
+    store = AdapterStore(Home(home / "learning").adapters)
     sft = store.load("learnbot", 1).weights
     last = store.load("learnbot", out["adapter_versions"][-1][0]).weights
     assert any(not torch.equal(sft.tensors[k][1], last.tensors[k][1]) for k in sft.tensors)

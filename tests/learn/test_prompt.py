@@ -70,7 +70,7 @@ def test_sft_shows_each_post_other_timeline_posts_chosen_by_seed(tok) -> None:  
 
     base = tiny_base(seed=0)
     config = VibeConfig(persona="a pilot", context_posts=2, seed=3)
-    texts = TIMELINE[:2] + ["@user"]  # the last is all placeholder: no example
+    texts = [*TIMELINE[:2], "@user"]  # the last is all placeholder: no example
     examples = sft_examples(base, texts, timeline=TIMELINE, config=config)
     assert len(examples) == 2
     for text, e in zip(texts, examples, strict=False):

@@ -21,7 +21,7 @@ from vibeforge.models.adapters import AdapterStore
 from vibeforge.models.bank import AdapterBank
 from vibeforge.models.testing import tiny_base
 from vibeforge.privacy.pseudonym import pseudonymizer
-from vibeforge.privacy.scrub import ScrubConfig, Scrubber
+from vibeforge.privacy.scrub import Scrubber, ScrubConfig
 from vibeforge.store import make_engine, session_scope, upgrade
 from vibeforge.store import queries as q
 

@@ -9,6 +9,7 @@ import pytest
 from vibeforge.domain import Metrics
 from vibeforge.learn.reward import (
     RewardSpec,
+    ages_read,
     due_ages,
     get_reward,
     reward_at_ages,
@@ -67,6 +68,13 @@ def test_due_ages() -> None:
         3600.0
     ]
     assert due_ages(created_at=T0, now=T0 + timedelta(minutes=61), spec=spec, read={3600.0}) == []
+
+
+def test_ages_read_counts_an_observation_within_the_tolerance_of_an_age() -> None:
+    spec = get_reward("likes")  # tolerance 0.25: 1 h covers 45-75 min, 6 h covers 4.5-7.5 h
+    assert ages_read([_m(1.2), _m(3.0)], created_at=T0, spec=spec) == {3600.0}
+    assert ages_read([_m(1.3), _m(7.4)], created_at=T0, spec=spec) == {21600.0}
+    assert ages_read([], created_at=T0, spec=spec) == set()
 
 
 def test_custom_yaml_with_negative_signal(tmp_path) -> None:

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from vibeforge.domain import Bot, Timeline, TimelineKind
-from vibeforge.loop.build import TINY_TEST_MODEL, RuntimeSpec
+from vibeforge.loop.build import RuntimeSpec
 from vibeforge.loop.config import LoopConfig
+from vibeforge.models.testing import TINY_TEST_MODEL
+from vibeforge.paths import Home
 from vibeforge.store import make_engine, session_scope, upgrade
 from vibeforge.store import queries as q
 
@@ -35,7 +37,7 @@ def make_eco(home: Path, *, config: LoopConfig = FAST, db_url: str | None = None
     from vibeforge.sandbox import start_sandbox
 
     sb = start_sandbox(home=home, world="tiny", seed=0, speed=0)
-    db_url = db_url or f"sqlite:///{home / 'vibeforge.db'}"
+    db_url = db_url or Home(home).database_url
     engine = make_engine(db_url)
     upgrade(engine)
     lists = sb.list_ids()

@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from vibeforge.domain import PublicationStatus
 from vibeforge.models.adapters import AdapterStore
+from vibeforge.paths import Home
 from vibeforge.store import make_engine, session_scope
 from vibeforge.store import queries as q
 
@@ -100,7 +101,7 @@ def test_sigkill_at_random_points_loses_nothing(eco, tmp_path) -> None:
             for reward in q.list_rewards(s, bot=bot):
                 history = q.metrics_history(s, post_id=reward.post_id)
                 assert history, f"reward without its observation for {reward.post_id}"
-            store = AdapterStore(eco.home / "adapters")
+            store = AdapterStore(Home(eco.home).adapters)
             versions = store.version_numbers(bot)
             assert versions, f"{bot} never saved an adapter in 20 trials"
             loaded = store.load_good(bot)  # the newest good version loads

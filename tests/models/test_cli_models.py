@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from vibeforge.paths import Home
+
 
 @pytest.fixture
 def cli(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
@@ -40,7 +42,7 @@ def test_models_adapters_lists_versions_with_lineage(cli, tmp_path: Path) -> Non
     from vibeforge.models.testing import random_lora, tiny_base
 
     base = tiny_base()
-    store = AdapterStore(tmp_path / "home" / "adapters")
+    store = AdapterStore(Home(tmp_path / "home").adapters)
     store.save("sky", random_lora(base, seed=1), metrics={"heldout_loss_before": 3.0})
     store.save("sky", random_lora(base, seed=2), parent=1, kind="rl")
     code, out, _ = cli("models", "adapters", "--json")

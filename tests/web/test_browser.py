@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from vibeforge.analytics.trends import TrendEvent
+from vibeforge.paths import Home
 
 TOKEN = "test-dashboard-token-1234"
 TREND = "delayed"
@@ -73,7 +74,7 @@ def short_run(home: Path) -> tuple[str, RunFacts]:
     from vibeforge.store import make_engine, session_scope
     from vibeforge.store import queries as q
 
-    db_url = f"sqlite:///{home / 'vibeforge.db'}"
+    db_url = Home(home).database_url
     eco = make_eco(home, db_url=db_url)
     sb, spec = eco.sandbox, eco.spec
     try:

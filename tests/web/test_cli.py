@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from vibeforge.paths import Home
+
 from .conftest import TOKEN, fill_store
 
 
@@ -23,7 +25,7 @@ def project(cli, tmp_path: Path):  # type: ignore[no-untyped-def]
     assert run("init")[0] == 0
     from vibeforge.store import make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path / '.vibeforge' / 'vibeforge.db'}")
+    engine = make_engine(Home(tmp_path / ".vibeforge").database_url)
     run.facts = fill_store(engine)  # type: ignore[attr-defined]
     engine.dispose()
     return run

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from vibeforge.cli.common import console, ensure_home, state
+from vibeforge.paths import Home
 
 app = typer.Typer(help="Authorize bot accounts on a platform.", no_args_is_help=True)
 
@@ -50,7 +51,7 @@ def auth_x(
         client_secret=csec.get_secret_value() if csec else None,
         token_url=token_url,
     )
-    store = TokenFile(home / "tokens" / f"x-{handle.lstrip('@')}.json")
+    store = TokenFile(Home(home).token_file("x", handle))
     store.save(token)
     console.print(f"stored tokens for @{handle} in {store.path} (refreshed automatically)")
 

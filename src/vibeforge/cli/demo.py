@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from vibeforge.cli.common import console, ensure_home, state
+from vibeforge.paths import Home
 
 
 def demo(
@@ -40,7 +41,7 @@ def demo(
             bar.update(task, completed=done, total=total, description=what)
 
         result = run_demo(home, config=config, progress=progress)
-    result.report = write_report(result, directory=home / "reports")
+    result.report = write_report(result, directory=Home(home).reports)
     table = Table(
         "bot",
         "niche",

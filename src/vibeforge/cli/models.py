@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from vibeforge.cli.common import console, console_err, ensure_home, print_json, state
+from vibeforge.paths import Home
 
 app = typer.Typer(help="Prepare and list base models and adapters.", no_args_is_help=True)
 
@@ -21,7 +22,7 @@ def prepare(
 ) -> None:
     """Dequantise a GGUF model once into safetensors under $VIBEFORGE_HOME/models/."""
     from vibeforge.models.base import export_info
-    from vibeforge.models.base import prepare as prepare_model
+    from vibeforge.models.registry import prepare_model
 
     home = ensure_home(state(ctx).settings().home)
     with console_err.status(f"preparing {name}") as status:
@@ -41,9 +42,9 @@ def list_(
     json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """The known base models: installed, prepared, where."""
-    from vibeforge.models.base import list_models
+    from vibeforge.models.registry import model_rows
 
-    rows = list_models(home=state(ctx).settings().home)
+    rows = model_rows(home=state(ctx).settings().home)
     if json_out:
         print_json(rows)
         return
@@ -71,7 +72,7 @@ def adapters(
 
     from vibeforge.models.adapters import AdapterStore
 
-    store = AdapterStore(state(ctx).settings().home / "adapters")
+    store = AdapterStore(Home(state(ctx).settings().home).adapters)
     bots = [bot] if bot else store.bots()
     versions = [v for b in bots for v in store.versions(b)]
     if json_out:

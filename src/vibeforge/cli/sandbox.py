@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from vibeforge.cli.common import console, ensure_home, print_json, state
+from vibeforge.paths import Home
 
 if TYPE_CHECKING:
     from vibeforge.sandbox.engine import World
@@ -30,7 +31,7 @@ def _world(ctx: typer.Context, speed: float = 0.0) -> World:
     from vibeforge.sandbox.engine import World
     from vibeforge.sandbox.problems import SandboxError
 
-    world = World(home=_home(ctx) / "sandbox", speed=speed)
+    world = World(home=Home(_home(ctx)).sandbox, speed=speed)
     if not world.seeded:
         world.close()
         raise SandboxError("no sandbox world yet; run `vibeforge sandbox seed` first")

@@ -26,6 +26,7 @@ from vibeforge.config.validation import format_validation
 from vibeforge.domain import TimelineKind
 from vibeforge.errors import ConfigError
 from vibeforge.logs import register_secrets
+from vibeforge.paths import Home
 
 DEFAULT_HOME = Path(".vibeforge")
 CONFIG_FILE = "vibeforge.yaml"
@@ -126,7 +127,7 @@ class Settings(_Strict):
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.home / 'vibeforge.db').resolve()}"
+        return Home(self.home).database_url
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict with every secret and database password hidden."""
@@ -199,7 +200,7 @@ def load_settings(
 
 
 def _load_secrets(home: Path, env: dict[str, str]) -> Secrets:
-    file = Path(env.get("VIBEFORGE_SECRETS_FILE", home / "secrets.yaml"))
+    file = Path(env.get("VIBEFORGE_SECRETS_FILE", Home(home).secrets_file))
     values: dict[str, Any] = {}
     if file.exists():
         values = _read_yaml(file)

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,11 +32,13 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
+from vibeforge.atomic import atomic_write_bytes, atomic_write_json, version_numbers
 from vibeforge.distill.cluster import centroid
 from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.outputs import Output, Predictor, bot_outputs
 from vibeforge.errors import NotFoundError
 from vibeforge.learn.guard import shingles
+from vibeforge.paths import Home
 from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
@@ -251,7 +251,7 @@ def reward_model_predictor(home: Path) -> Predictor:
     cache: dict[str, Any] = {}
 
     def predict(bot: str, texts: Sequence[str]) -> Sequence[float] | None:
-        folder = home / "reward_models" / bot
+        folder = Home(home).reward_models(bot)
         if bot not in cache:
             cache[bot] = RewardModel.load(folder) if latest_version(folder) is not None else None
         model = cache[bot]
@@ -267,10 +267,7 @@ class DatasetStore:
         self.root = Path(root)
 
     def versions(self) -> list[int]:
-        if not self.root.is_dir():
-            return []
-        found = (_DATASET.match(p.name) for p in self.root.iterdir())
-        return sorted(int(m.group(1)) for m in found if m)
+        return version_numbers(self.root, pattern=_DATASET, files=True)
 
     def save(
         self, *, subset: str, selection: Selection, extra: Mapping[str, Any] | None = None
@@ -297,8 +294,8 @@ class DatasetStore:
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **dict(extra or {}),
         }
-        atomic_write(path.with_suffix(".json"), json.dumps(manifest, indent=2).encode())
-        atomic_write(path, lines)
+        atomic_write_json(path.with_suffix(".json"), manifest)
+        atomic_write_bytes(path, lines)
         return Dataset(
             subset=subset,
             version=version,
@@ -329,16 +326,3 @@ class DatasetStore:
             examples=examples,
             manifest=manifest,
         )
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -16,19 +16,17 @@ them, or a mix.
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vibeforge.atomic import version_folder, version_numbers, write_version
 from vibeforge.config import check_name
 from vibeforge.errors import NotFoundError, VibeforgeError
 from vibeforge.models.base import sha256_file
+from vibeforge.models.registry import load_model
 
 if TYPE_CHECKING:
     from vibeforge.models.base import Base
@@ -37,9 +35,6 @@ if TYPE_CHECKING:
 META = "elder.json"
 LORA_FILE = "adapter_model.safetensors"
 FULL_FILE = "model.safetensors"
-_VERSION = re.compile(r"^v(\d{4,})$")
-# tiny models built from a config, for tests: (seed, layers, hidden)
-TINY_MODELS = {"tiny-test": (0, 2, 64), "tiny-test-elder": (1, 2, 96)}
 
 
 class ElderCorruptError(VibeforgeError):
@@ -65,22 +60,6 @@ class ElderVersion:
     created_at: str = ""
 
 
-def load_model(spec: str, *, home: Path) -> Base:
-    """A base model by spec (packaged, folder, .gguf, HF id), prepared once when needed."""
-    if spec in TINY_MODELS:
-        from vibeforge.models.testing import tiny_base
-
-        seed, layers, hidden = TINY_MODELS[spec]
-        base = tiny_base(seed=seed, layers=layers, hidden=hidden)
-        base.name = spec
-        return base
-    from vibeforge.models.base import load_base, prepare, resolve
-
-    if resolve(spec, home=home).export_dir is not None:
-        prepare(spec, home=home)
-    return load_base(spec, home=home)
-
-
 class ElderStore:
     """Versioned elders under one root folder (<home>/elders)."""
 
@@ -102,18 +81,14 @@ class ElderStore:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.versions(p.name))
 
     def versions(self, name: str) -> list[int]:
-        folder = self.folder(name)
-        if not folder.is_dir():
-            return []
-        found = (_VERSION.match(p.name) for p in folder.iterdir() if p.is_dir())
-        return sorted(int(m.group(1)) for m in found if m)
+        return version_numbers(self.folder(name))
 
     def record(self, name: str, version: int | None = None) -> ElderVersion:
         versions = self.versions(name)
         if not versions:
             raise NotFoundError(f"elder {name!r} has no version under {self.root}")
         version = versions[-1] if version is None else version
-        path = self.folder(name) / f"v{version:04d}" / META
+        path = version_folder(self.folder(name), version) / META
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
@@ -129,34 +104,23 @@ class ElderStore:
         **fields: Any,
     ) -> ElderVersion:
         """Write a new version: `write(folder)` stores the weights and returns their file name."""
-        folder = self.folder(name)
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
-        try:
-            weights_file = write(tmp)
-            digest = sha256_file(tmp / weights_file)
-            while True:  # another writer may take a number first: retry with the next one
-                version = max(self.versions(name), default=0) + 1
-                target = folder / f"v{version:04d}"
-                record = ElderVersion(
-                    name=name,
-                    version=version,
-                    path=str(target),
-                    sha256=digest,
-                    created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                    **fields,
-                )
-                (tmp / META).write_text(json.dumps(asdict(record), indent=2))
-                try:
-                    os.rename(tmp, target)
-                except OSError:
-                    if target.exists():
-                        continue
-                    raise
-                return record
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+
+        def fill(tmp: Path) -> str:
+            return sha256_file(tmp / write(tmp))
+
+        def seal(tmp: Path, version: int, digest: str) -> ElderVersion:
+            record = ElderVersion(
+                name=name,
+                version=version,
+                path=str(version_folder(self.folder(name), version)),
+                sha256=digest,
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                **fields,
+            )
+            (tmp / META).write_text(json.dumps(asdict(record), indent=2))
+            return record
+
+        return write_version(self.folder(name), fill=fill, seal=seal)
 
     def save_lora(self, name: str, weights: LoraWeights, **fields: Any) -> ElderVersion:
         from safetensors.torch import save_file
@@ -190,11 +154,8 @@ class ElderStore:
                 f"elder {name} v{record.version}: {weights_path.name} is missing or does not "
                 "match its sha256; retrain with 'vibeforge distill run --force'"
             )
-        if record.method == "full":
-            from vibeforge.models.base import load_base
-
-            base = load_base(str(folder), home=home, verify=False)
-            return record, base, None
+        if record.method == "full":  # the version folder is a transformers model folder
+            return record, load_model(str(folder), home=home), None
         from safetensors.torch import load_file
 
         from vibeforge.models.lora import LoraSpec, LoraWeights

@@ -33,11 +33,13 @@ from vibeforge.distill.dataset import (
     timeline_samples,
 )
 from vibeforge.distill.drift import drift_status, snapshot
-from vibeforge.distill.elders import ElderStore, ElderVersion, load_model
+from vibeforge.distill.elders import ElderStore, ElderVersion
 from vibeforge.distill.train import clear_checkpoint, train_elder
 from vibeforge.domain import Elder
 from vibeforge.embedding import Embedder
 from vibeforge.errors import NotFoundError
+from vibeforge.models.registry import load_model
+from vibeforge.paths import Home
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -154,7 +156,7 @@ def train_subset(
     unless given; run_distill computes them once for all subsets.
     """
     say = progress or (lambda what, done, total: None)
-    store = ElderStore(home / "elders")
+    store = ElderStore(Home(home).elders)
     say(f"{subset.name}: composite dataset", 0, 1)
     outputs = gather_outputs(engine, bots=subset.bots, predict=reward_model_predictor(home))
     off_niche: dict[str, int] = {}
@@ -252,7 +254,7 @@ def run_distill(
 ) -> list[Outcome]:
     """Plan, then train every subset that needs it (or the named ones)."""
     plan = make_plan(engine, embedder=embedder, config=config)
-    store = ElderStore(home / "elders")
+    store = ElderStore(Home(home).elders)
     chosen = [plan.subset(name) for name in subsets] if subsets else list(plan.subsets)
     outcomes = []
     centroids = None
@@ -291,7 +293,7 @@ def run_distill(
 
 def elder_records(engine: Engine, *, home: Path) -> list[ElderVersion]:
     """The newest version of every elder the store knows."""
-    store = ElderStore(home / "elders")
+    store = ElderStore(Home(home).elders)
     with session_scope(engine) as s:
         names = [e.name for e in q.list_elders(s)]
     out = []

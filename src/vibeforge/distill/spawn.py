@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import Engine
 
+from vibeforge.atomic import atomic_write_text
 from vibeforge.config import check_name
 from vibeforge.distill.cluster import centroid, cosine_distance
 from vibeforge.distill.elders import ElderStore, ElderVersion
@@ -36,6 +37,7 @@ from vibeforge.domain import AdapterVersion, Bot, Post
 from vibeforge.embedding import Embedder
 from vibeforge.errors import AlreadyExistsError, NotFoundError, VibeforgeError
 from vibeforge.learn.prompt import elder_prompt, strip_tags
+from vibeforge.paths import Home
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -270,7 +272,7 @@ def spawn_bot(
         name=elder,
         nearest_niches=config.nearest_niches,
     )
-    record, elder_base, weights = ElderStore(home / "elders").load(
+    record, elder_base, weights = ElderStore(Home(home).elders).load(
         choice.elder.name, choice.elder.version, home=home
     )
     rows, generated = warm_start_texts(
@@ -352,7 +354,7 @@ def spawn_bot(
     with session_scope(engine) as s:
         q.add_adapter_version(s, adapter=adapter)
     if ranker is not None:  # the loop's reward model for the new bot, until it refits one
-        ranker.save(home / "reward_models" / name)
+        ranker.save(Home(home).reward_models(name))
     log.info("spawned %s from elder %s v%d (%s)", name, record.name, record.version, choice.niches)
     return SpawnResult(
         bot=bot,
@@ -367,9 +369,7 @@ def spawn_bot(
 def _write_warm_start(
     home: Path, *, name: str, record: ElderVersion, rows: list[dict[str, Any]]
 ) -> Path:
-    from vibeforge.distill.dataset import atomic_write
-
-    folder = home / "spawn" / name
+    folder = Home(home).spawn(name)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "warm-start.jsonl"
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -381,5 +381,5 @@ def _write_warm_start(
         + "\n"
         for r in rows
     )
-    atomic_write(path, lines.encode())
+    atomic_write_text(path, lines)
     return path

@@ -19,7 +19,6 @@ reward models and niche assignment judge the elder, see bench/distill.py).
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vibeforge.atomic import atomic_write
 from vibeforge.distill.config import DistillConfig
 from vibeforge.distill.dataset import Example
 from vibeforge.learn.prompt import TEMPLATE, elder_prompt
@@ -123,9 +123,7 @@ def _save_checkpoint(folder: Path, state: dict[str, Any]) -> None:
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{STATE}.tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, folder / STATE)
+    atomic_write(folder / STATE, lambda f: torch.save(state, f))
 
 
 def _load_checkpoint(folder: Path | None, *, fingerprint: dict[str, Any]) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from vibeforge.learn.reward import get_reward, score
 from vibeforge.loop.build import RuntimeSpec
 from vibeforge.loop.config import LoopConfig
 from vibeforge.loop.cycle import STEPS, RoundReport, run_round
+from vibeforge.paths import Home
 from vibeforge.store import make_engine, session_scope, upgrade
 from vibeforge.store import queries as q
 
@@ -126,13 +127,13 @@ def run_demo(
 
     config = config or DemoConfig()
     say = progress or (lambda done, total, what: None)
-    root = home / "demo"
+    root = Home(home).demo.root
     _fresh(root)
     t0 = time.perf_counter()
     say(0, config.rounds, "seeding the sandbox world (first run embeds the corpus)")
     sandbox = start_sandbox(home=root, world=config.world, seed=config.seed, speed=0)
     try:
-        db_url = f"sqlite:///{root / 'vibeforge.db'}"
+        db_url = Home(root).database_url
         engine = make_engine(db_url)
         upgrade(engine)
         lists = sandbox.list_ids()
@@ -201,7 +202,7 @@ def run_demo(
 
 def _fresh(root: Path) -> None:
     """Empty the demo folder, keeping the sandbox's embedding cache (the corpus embeds once)."""
-    keep = root / "sandbox" / "embeddings"
+    keep = Home(root).sandbox_world.embeddings
     parked = root.parent / ".demo-embeddings"
     if keep.exists():
         shutil.rmtree(parked, ignore_errors=True)
@@ -209,7 +210,7 @@ def _fresh(root: Path) -> None:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     if parked.exists():
-        (root / "sandbox").mkdir()
+        Home(root).sandbox.mkdir()
         parked.rename(keep)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from vibeforge.distill.config import DistillConfig
+from vibeforge.paths import Home
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], None]
@@ -72,7 +73,7 @@ class ExperimentConfig:
 
 def _fresh(work: Path) -> None:
     """Empty the work folder, keeping the sandbox's embedding cache (the corpus embeds once)."""
-    keep = work / "sandbox" / "embeddings"
+    keep = Home(work).sandbox_world.embeddings
     parked = work.parent / f".{work.name}-embeddings"
     if keep.exists():
         shutil.rmtree(parked, ignore_errors=True)
@@ -80,7 +81,7 @@ def _fresh(work: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     if parked.exists():
-        (work / "sandbox").mkdir()
+        Home(work).sandbox.mkdir()
         parked.rename(keep)
 
 
@@ -119,10 +120,10 @@ def _grow(work: Path, models: Path, cfg: ExperimentConfig, say: Say) -> _World:
     from vibeforge.store import make_engine, session_scope, upgrade
     from vibeforge.store import queries as q
 
-    (work / "models").symlink_to(models.resolve(), target_is_directory=True)
+    Home(work).models.symlink_to(models.resolve(), target_is_directory=True)
     say("seeding the sandbox world")
     sandbox = start_sandbox(home=work, world="demo", seed=cfg.seed, speed=0, niches=cfg.niches)
-    db_url = f"sqlite:///{work / 'vibeforge.db'}"
+    db_url = Home(work).database_url
     upgrade(make_engine(db_url))
     lists = sandbox.list_ids()
     world = _World(sandbox=sandbox, rt=None)
@@ -226,7 +227,7 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
             for b in [bots[i % len(bots)]]
         ]
         texts[niche]["bots"] = [g.text for g in bank.generate(rows, params)]
-    store = ElderStore(rt.home / "elders")
+    store = ElderStore(Home(rt.home).elders)
     for record in elder_records(rt.engine, home=rt.home):
         _, base, weights = store.load(record.name, home=rt.home)
         examples = DatasetStore(store.datasets(record.name)).load(record.dataset_version).examples

@@ -149,6 +149,12 @@ def reward_at_ages(
     return Scored(value=total / weight_sum, components=components)
 
 
+def ages_read(history: Sequence[Metrics], *, created_at: datetime, spec: RewardSpec) -> set[float]:
+    """The spec's ages some observation already covers (within a·tolerance of age a)."""
+    observed = [(m.observed_at - created_at).total_seconds() for m in history]
+    return {a for a in spec.ages_s if any(abs(o - a) <= a * spec.tolerance_s for o in observed)}
+
+
 def due_ages(
     *, created_at: datetime, now: datetime, spec: RewardSpec, read: set[float]
 ) -> list[float]:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -23,10 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from vibeforge import atomic
+from vibeforge.atomic import atomic_write, atomic_write_json
 from vibeforge.embedding import Embedder, shared_embedder
 
 ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 _URLISH = re.compile(r"https?://|<url>", re.I)
+_VERSION_FILE = re.compile(r"^v(\d+)\.json$")
 
 
 def style_features(texts: Sequence[str]) -> np.ndarray:
@@ -107,14 +108,11 @@ class RewardModel:
         """Write `v<N>.npz` + `v<N>.json` atomically; returns the npz path."""
         directory.mkdir(parents=True, exist_ok=True)
         stem = directory / f"v{self.info.version}"
-        for suffix, write in (
-            (".npz", lambda f: np.savez(f, weights=self.weights, bias=np.float32(self.bias))),
-            (".json", lambda f: f.write(json.dumps(asdict(self.info), indent=2).encode())),
-        ):
-            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, stem.with_suffix(suffix))
+        atomic_write(
+            stem.with_suffix(".npz"),
+            lambda f: np.savez(f, weights=self.weights, bias=np.float32(self.bias)),
+        )
+        atomic_write_json(stem.with_suffix(".json"), asdict(self.info))
         return stem.with_suffix(".npz")
 
     @classmethod
@@ -136,8 +134,8 @@ class RewardModel:
 
 
 def latest_version(directory: Path) -> int | None:
-    versions = [int(p.stem[1:]) for p in directory.glob("v*.json") if p.stem[1:].isdigit()]
-    return max(versions) if versions else None
+    """The newest version saved in `directory` (its `.json` is written last), or None."""
+    return atomic.latest_version(directory, pattern=_VERSION_FILE, files=True)
 
 
 def _ridge(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from vibeforge.domain import post_id_key
 from vibeforge.learn.prompt import TEMPLATE, bot_prompt, sample_context
 from vibeforge.models.generate import score
 from vibeforge.models.lora import LoraSpec, LoraWeights, init_lora
@@ -89,7 +90,7 @@ def select_posts(
     posts: Sequence[Post], *, since: datetime | None, config: VibeConfig
 ) -> tuple[list[Post], list[Post]]:
     """(new posts after `since`, a replay sample of older ones), oldest first."""
-    ordered = sorted(posts, key=lambda p: (_utc(p.created_at), p.id))
+    ordered = sorted(posts, key=lambda p: (_utc(p.created_at), post_id_key(p.id)))
     cut = _utc(since) if since is not None else None
     new = [p for p in ordered if cut is None or _utc(p.created_at) > cut]
     old = [p for p in ordered if cut is not None and _utc(p.created_at) <= cut]

@@ -7,7 +7,6 @@ Secrets (the pseudonymisation key, API tokens) come from settings; a key is gene
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -19,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from sqlalchemy import Engine
 
+from vibeforge.atomic import atomic_write_text
 from vibeforge.loop import platform_kinds  # noqa: F401  (registers the "x" and "sandbox" kinds)
 from vibeforge.loop.config import LoopConfig
 from vibeforge.loop.runtime import Runtime
+from vibeforge.paths import Home
 from vibeforge.platforms.ledger import CallLedger
 from vibeforge.platforms.registry import PlatformContext, platform_factory
 from vibeforge.store import queries as q
@@ -36,7 +37,7 @@ def pseudonym_key(home: Path, configured: str | None = None) -> str:
     """The HMAC key for author pseudonyms: configured, else created once beside the data."""
     if configured:
         return configured
-    path = home / "secrets.yaml"
+    path = Home(home).secrets_file
     data: dict[str, Any] = {}
     if path.exists():
         data = yaml.safe_load(path.read_text()) or {}
@@ -44,9 +45,7 @@ def pseudonym_key(home: Path, configured: str | None = None) -> str:
             return str(data["pseudonym_key"])
     data["pseudonym_key"] = secrets.token_hex(32)
     home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        yaml.safe_dump(data, f)
+    atomic_write_text(path, yaml.safe_dump(data), mode=0o600)
     return str(data["pseudonym_key"])
 
 
@@ -69,24 +68,14 @@ def shared_base_model(models: list[str], *, default: str = "smollm2-135m") -> st
     return chosen
 
 
-TINY_TEST_MODEL = "tiny-test"  # a 2-layer model built from a config (tests; no weights)
-
-
 def make_bank(*, model: str, home: Path, capacity: int = 64) -> Any:
     """Load the base model and an adapter bank under `home/adapters`."""
     from vibeforge.models.adapters import AdapterStore
     from vibeforge.models.bank import AdapterBank, BankConfig
-    from vibeforge.models.base import load_base, prepare, resolve
+    from vibeforge.models.registry import load_model
 
-    if model == TINY_TEST_MODEL:
-        from vibeforge.models.testing import tiny_base
-
-        base = tiny_base(seed=0)
-    else:
-        if resolve(model, home=home).export_dir is not None:
-            prepare(model, home=home)
-        base = load_base(model, home=home)
-    return AdapterBank(base, AdapterStore(home / "adapters"), BankConfig(capacity=capacity))
+    base = load_model(model, home=home)
+    return AdapterBank(base, AdapterStore(Home(home).adapters), BankConfig(capacity=capacity))
 
 
 def stored_ledger(engine: Engine, config: LoopConfig) -> CallLedger:
@@ -208,5 +197,5 @@ class RuntimeSpec:
             bank_factory=partial(make_bank, model=self.model, home=self.home),
             scrubber=Scrubber(ScrubConfig(ner=self.ner)),
             pseudonymize=pseudonymizer(pseudonym_key(self.home, self.key)),
-            memorization=MemorizationIndex.open(self.home / "memorization"),
+            memorization=MemorizationIndex.open(Home(self.home).memorization),
         )

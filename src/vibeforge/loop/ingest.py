@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from vibeforge.domain import Post, Timeline
+from vibeforge.domain import Post, Timeline, post_id_key
 from vibeforge.platforms.base import Platform
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
@@ -64,7 +64,7 @@ def poll_timeline(
         return report
     raw = platform.timeline(source=timeline, since_id=timeline.since_id, max_posts=max_posts)
     report.fetched = len(raw)
-    newest = max((p.id for p in raw), key=_id_key, default=None)
+    newest = max((p.id for p in raw), key=post_id_key, default=None)
     clean = _scrub(raw, scrubber=scrubber, pseudonymize=pseudonymize)
     with session_scope(engine) as s:
         added = q.add_posts(s, posts=clean, timeline=timeline.name)
@@ -85,7 +85,3 @@ def _scrub(
         for p, r in zip(posts, results, strict=True)
         if r.text.strip()
     ]
-
-
-def _id_key(post_id: str) -> tuple[int, str]:
-    return (int(post_id), "") if post_id.isdigit() else (0, post_id)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from vibeforge.domain import Bot, Reward
-from vibeforge.learn.reward import RewardSpec, reward_at_ages, score
+from vibeforge.learn.reward import RewardSpec, ages_read, due_ages, reward_at_ages, score
 from vibeforge.platforms.base import Platform
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
@@ -45,14 +45,10 @@ def observe(
         due: dict[str, tuple[datetime, float]] = {}
         for post in posts:
             history = q.metrics_history(s, post_id=post.id, platform=post.platform)
-            ages_read = [(m.observed_at - post.created_at).total_seconds() for m in history]
-            age_now = (now - post.created_at).total_seconds()
-            for age in spec.ages_s:
-                window = age * spec.tolerance_s
-                already = any(abs(a - age) <= window for a in ages_read)
-                if not already and age <= age_now <= age + window:
-                    due[post.id] = (post.created_at, age)
-                    break
+            read = ages_read(history, created_at=post.created_at, spec=spec)
+            ages = due_ages(created_at=post.created_at, now=now, spec=spec, read=read)
+            if ages:  # one read per post and call: the earliest age due
+                due[post.id] = (post.created_at, ages[0])
     report = ObserveReport()
     if not due:
         return report

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from vibeforge.domain import AdapterVersion
 from vibeforge.loop.config import LoopConfig
+from vibeforge.paths import Home
 from vibeforge.platforms.base import Platform
 from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
@@ -91,7 +92,7 @@ class Runtime:
         return get_reward(self.config.reward)
 
     def reward_model_dir(self, bot: str) -> Path:
-        return self.home / "reward_models" / bot
+        return Home(self.home).reward_models(bot)
 
     def reward_model(self, bot: str) -> RewardModel | None:
         from vibeforge.learn.reward_model import RewardModel, latest_version

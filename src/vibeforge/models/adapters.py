@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from vibeforge.atomic import version_folder, version_numbers, write_version
 from vibeforge.config import check_name
 from vibeforge.domain import AdapterVersion
 from vibeforge.errors import NotFoundError, VibeforgeError
@@ -33,7 +30,6 @@ log = logging.getLogger(__name__)
 TENSORS = "adapter_model.safetensors"
 CONFIG = "adapter_config.json"
 META = "vibeforge.json"
-_VERSION_DIR = re.compile(r"^v(\d{4,})$")
 
 
 class AdapterCorruptError(VibeforgeError):
@@ -62,14 +58,10 @@ class AdapterStore:
 
     def version_numbers(self, bot: str) -> list[int]:
         """Every version folder of `bot`, oldest first (good or not)."""
-        folder = self.root / check_name(bot, what="bot")
-        if not folder.is_dir():
-            return []
-        found = (_VERSION_DIR.match(p.name) for p in folder.iterdir() if p.is_dir())
-        return sorted(int(m.group(1)) for m in found if m)
+        return version_numbers(self.root / check_name(bot, what="bot"))
 
     def path(self, bot: str, version: int) -> Path:
-        return self.root / check_name(bot, what="bot") / f"v{version:04d}"
+        return version_folder(self.root / check_name(bot, what="bot"), version)
 
     def save(
         self,
@@ -86,42 +78,32 @@ class AdapterStore:
         """Write a new version atomically (temp folder + rename); returns its record."""
         from safetensors.torch import save_file
 
-        folder = self.root / check_name(bot, what="bot")
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
-        try:
+        def fill(tmp: Path) -> str:
             save_file(weights.to_peft_state_dict(), str(tmp / TENSORS), metadata={"format": "pt"})
             (tmp / CONFIG).write_text(
                 json.dumps(weights.spec.peft_config(base_model=base_model), indent=2)
             )
-            digest = sha256_file(tmp / TENSORS)
-            created = datetime.now(UTC)
-            while True:  # another writer may take a number first: retry with the next one
-                version = max(self.version_numbers(bot), default=0) + 1
-                record = AdapterVersion(
-                    bot=bot,
-                    version=version,
-                    path=str(self.path(bot, version)),
-                    sha256=digest,
-                    kind=kind,
-                    parent=parent,
-                    window_start=window_start,
-                    window_end=window_end,
-                    metrics=dict(metrics or {}),
-                    created_at=created,
-                )
-                (tmp / META).write_text(json.dumps(_to_json(record, base_model), indent=2))
-                _fsync_dir(tmp)
-                try:
-                    os.rename(tmp, self.path(bot, version))
-                except OSError:
-                    if self.path(bot, version).exists():
-                        continue
-                    raise
-                return record
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            return sha256_file(tmp / TENSORS)
+
+        created = datetime.now(UTC)
+
+        def seal(tmp: Path, version: int, digest: str) -> AdapterVersion:
+            record = AdapterVersion(
+                bot=bot,
+                version=version,
+                path=str(self.path(bot, version)),
+                sha256=digest,
+                kind=kind,
+                parent=parent,
+                window_start=window_start,
+                window_end=window_end,
+                metrics=dict(metrics or {}),
+                created_at=created,
+            )
+            (tmp / META).write_text(json.dumps(_to_json(record, base_model), indent=2))
+            return record
+
+        return write_version(self.root / check_name(bot, what="bot"), fill=fill, seal=seal)
 
     def record(self, bot: str, version: int) -> AdapterVersion:
         """The metadata of one version (no checksum check)."""
@@ -193,12 +175,6 @@ class AdapterStore:
         if skipped:
             raise AdapterCorruptError(f"bot {bot!r}: no usable adapter version ({skipped[-1]})")
         raise NotFoundError(f"bot {bot!r} has no adapter yet under {self.root}; train it first")
-
-
-def _fsync_dir(folder: Path) -> None:
-    for p in folder.iterdir():
-        with p.open("rb") as f:
-            os.fsync(f.fileno())
 
 
 def _to_json(record: AdapterVersion, base_model: str | None) -> dict[str, Any]:

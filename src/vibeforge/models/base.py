@@ -12,16 +12,15 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vibeforge.atomic import replace_folder
 from vibeforge.errors import NotFoundError, VibeforgeError
+from vibeforge.paths import Home
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -35,6 +34,10 @@ WEIGHTS_FILE = "model.safetensors"
 
 class ModelError(VibeforgeError):
     """A base model cannot be found, prepared or loaded."""
+
+
+class UnknownModelError(NotFoundError):
+    """A model spec names nothing: no packaged model, folder, .gguf file or hub id."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +69,7 @@ class PackagedModel:
     def _assembled(self, *, home: Path | None) -> Path:
         import importlib
 
-        target = (home or Path(".vibeforge")) / "models" / "gguf" / self.gguf
+        target = Home(home or Path(".vibeforge")).gguf(self.gguf)
         if target.exists():
             return target
         try:  # the package's own joiner: it checks every part and the sha256
@@ -129,7 +132,7 @@ class Base:
 
 
 def models_dir(home: Path) -> Path:
-    return home / "models"
+    return Home(home).models
 
 
 def resolve(spec: str, *, home: Path) -> ModelSource:
@@ -156,7 +159,7 @@ def resolve(spec: str, *, home: Path) -> ModelSource:
         return ModelSource(name=spec, kind="dir", location=str(path))
     if spec.count("/") == 1 and not spec.startswith((".", "/")):
         return ModelSource(name=spec, kind="hub", location=spec)
-    raise NotFoundError(
+    raise UnknownModelError(
         f"unknown model {spec!r}: use one of {', '.join(PACKAGED)}, a model folder, "
         "a .gguf file or a hub id such as HuggingFaceTB/SmolLM2-360M-Instruct"
     )
@@ -201,9 +204,7 @@ def prepare(
     say(f"loading and dequantising {gguf_file} (once; takes a while)")
     model, tokenizer = _from_pretrained(location, gguf_file=gguf_file)
     _clear_quantization(model)
-    source.export_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{source.export_dir.name}-", dir=source.export_dir.parent))
-    try:
+    with replace_folder(source.export_dir) as tmp:
         say(f"writing safetensors to {source.export_dir}")
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
@@ -216,13 +217,6 @@ def prepare(
             "created_at": datetime.now(UTC).isoformat(),
         }
         (tmp / EXPORT_META).write_text(json.dumps(meta, indent=2))
-        if source.export_dir.exists():
-            shutil.rmtree(source.export_dir)
-        tmp.chmod(0o755)
-        os.replace(tmp, source.export_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if source.kind == "packaged" and PACKAGED[source.name].assemble:
         (Path(location) / gguf_file).unlink(missing_ok=True)  # joined parts: re-made on demand
     return source.export_dir

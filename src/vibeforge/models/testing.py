@@ -1,15 +1,28 @@
 """A tiny real model for tests: a byte-level tokenizer with a ChatML template, a 2-layer Llama.
 
 Built from a config in a fraction of a second, no download; other parts' tests (RL, distill)
-use it as the base for adapters the same way the real SmolLM2 is used.
+use it as the base for adapters the same way the real SmolLM2 is used. This module is also a
+model plugin (see models.registry): with `VIBEFORGE_PLUGINS=vibeforge.models.testing` the
+names in TINY_MODELS load through `load_model` like any other spec, in this process and in
+the `vibeforge` processes tests start.
 """
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vibeforge.models.base import Base
+    from vibeforge.models.registry import Register
+
+TINY_TEST_MODEL = "tiny-test"  # the bots' tiny base; "tiny-test-elder" is a wider one
+# name -> the shape tiny_base builds
+TINY_MODELS: dict[str, dict[str, int]] = {
+    "tiny-test": {"seed": 0, "layers": 2, "hidden": 64},
+    "tiny-test-elder": {"seed": 1, "layers": 2, "hidden": 96},
+}
 
 CHATML = (
     "{% for message in messages %}"
@@ -20,7 +33,7 @@ CHATML = (
 SPECIAL = ("<pad>", "<|im_start|>", "<|im_end|>")
 
 
-def tiny_tokenizer():  # type: ignore[no-untyped-def]
+def tiny_tokenizer():
     """Byte-level BPE without merges: every UTF-8 byte is a token, plus ChatML specials."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -42,7 +55,7 @@ def tiny_tokenizer():  # type: ignore[no-untyped-def]
     )
 
 
-def tiny_base(*, seed: int = 0, layers: int = 2, hidden: int = 64) -> Base:
+def tiny_base(*, seed: int = 0, layers: int = 2, hidden: int = 64, name: str = "tiny") -> Base:
     """A randomly initialised 2-layer Llama on the byte tokenizer, wrapped as a Base."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -65,11 +78,21 @@ def tiny_base(*, seed: int = 0, layers: int = 2, hidden: int = 64) -> Base:
         initializer_range=0.1,
     )
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config).to(torch.float32)
-    return wrap_base(model, tokenizer, name="tiny")
+    model = LlamaForCausalLM(config).float()
+    return wrap_base(model, tokenizer, name=name)
 
 
-def random_lora(base: Base, *, rank: int = 4, seed: int = 0, scale: float = 0.5):  # type: ignore[no-untyped-def]
+def _load_tiny(name: str, *, home: Path) -> Base:
+    return tiny_base(name=name, **TINY_MODELS[name])  # built from a config: `home` is unused
+
+
+def register_models(register: Register) -> None:
+    """The plugin hook: every tiny model by name."""
+    for name in TINY_MODELS:
+        register(name, partial(_load_tiny, name))
+
+
+def random_lora(base: Base, *, rank: int = 4, seed: int = 0, scale: float = 0.5):
     """An adapter with random A and B (a fresh one has B = 0 and so equals the base model)."""
     import torch
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 import threading
 import time
@@ -21,6 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
+from vibeforge.atomic import atomic_write_json
 from vibeforge.platforms.base import AuthError
 
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
@@ -82,11 +82,7 @@ class TokenFile:
 
     def save(self, token: OAuth2Token) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(asdict(token), f)
-        os.replace(tmp, self.path)
+        atomic_write_json(self.path, asdict(token), indent=None, mode=0o600)
 
 
 class OAuth2UserAuth(httpx.Auth):

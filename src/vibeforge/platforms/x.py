@@ -25,8 +25,18 @@ from typing import Any, Literal
 
 import httpx
 
-from vibeforge.domain import Account, Metrics, Post, PostRef, Timeline, TimelineKind
+from vibeforge.domain import (
+    Account,
+    Metrics,
+    Post,
+    PostRef,
+    Timeline,
+    TimelineKind,
+    post_id_key,
+    post_id_newer,
+)
 from vibeforge.errors import ConfigError
+from vibeforge.paths import Home
 from vibeforge.platforms import x_parse
 from vibeforge.platforms.auth import BearerAuth, OAuth2UserAuth, TokenFile
 from vibeforge.platforms.base import (
@@ -140,7 +150,7 @@ class XClient:
         client_id, client_secret = ctx.secrets.get("client_id"), ctx.secrets.get("client_secret")
         user_auth: dict[str, httpx.Auth] = {h: BearerAuth(t) for h, t in ctx.user_tokens.items()}
         for handle in ctx.handles:
-            tokens = TokenFile(ctx.home / "tokens" / f"x-{handle}.json")
+            tokens = TokenFile(Home(ctx.home).token_file("x", handle))
             if tokens.path.exists() and client_id:
                 user_auth[handle] = OAuth2UserAuth(
                     token=tokens.load(),
@@ -454,7 +464,7 @@ class XClient:
         for page in self._pages(
             path, endpoint=endpoint, params=params, account=account, max_posts=max_posts
         ):
-            fresh = [p for p in page if since_id is None or _id_gt(p.id, since_id)]
+            fresh = [p for p in page if since_id is None or post_id_newer(p.id, since_id)]
             out.extend(fresh)
             if len(fresh) < len(page):  # reached what we had already seen
                 break
@@ -495,7 +505,7 @@ class XClient:
                 account=handle,
                 min_results=1,
             )
-        posts.sort(key=lambda p: (p.created_at, _id_key(p.id)), reverse=True)
+        posts.sort(key=lambda p: (p.created_at, post_id_key(p.id)), reverse=True)
         return posts[:max_posts]
 
     def list_members(self, *, list_id: str, max_users: int = 1000) -> list[Account]:
@@ -611,11 +621,3 @@ class XClient:
             "DELETE", f"/2/tweets/{post_id}", endpoint="DELETE /2/tweets/:id", account=account
         )
         return bool((body.get("data") or {}).get("deleted"))
-
-
-def _id_key(post_id: str) -> tuple[int, str]:
-    return (int(post_id), "") if post_id.isdigit() else (0, post_id)
-
-
-def _id_gt(a: str, b: str) -> bool:
-    return _id_key(a) > _id_key(b)

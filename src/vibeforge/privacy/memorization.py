@@ -26,15 +26,16 @@ readers see a consistent snapshot.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vibeforge.atomic import atomic_write, atomic_write_json
 from vibeforge.errors import VibeforgeError
 from vibeforge.privacy import shingles as sh
 
@@ -232,15 +233,14 @@ class MemorizationIndex:
         assert self.directory is not None
         self.directory.mkdir(parents=True, exist_ok=True)
         for seg in written:
-            _atomic_write(self.directory / _file(seg.id), lambda f, s=seg: _save_segment(f, s))
+            atomic_write(self.directory / _file(seg.id), partial(_save_segment, seg=seg))
         manifest = {
             "format": FORMAT,
             "config": self.config.shape(),
             "next_id": self._next_id,
             "segments": [{"id": s.id, "docs": s.docs} for s in segments],
         }
-        body = json.dumps(manifest, indent=1).encode()
-        _atomic_write(self.directory / MANIFEST, lambda f: f.write(body))
+        atomic_write_json(self.directory / MANIFEST, manifest, indent=1)
         listed = {_file(s.id) for s in segments}
         for path in self.directory.glob("seg-*.npz"):
             if path.name not in listed:
@@ -342,20 +342,3 @@ def _file(seg_id: int) -> str:
 
 def _save_segment(f: Any, seg: _Segment) -> None:
     np.savez(f, ngrams=seg.ngrams, signatures=seg.signatures)
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from vibeforge.embedding import Embedder, SentenceEmbedder
+from vibeforge.paths import SandboxFolder
 from vibeforge.sandbox.clock import SimClock
 from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.sandbox.embed import make_embedder
@@ -73,8 +74,9 @@ class World:
         self, *, home: Path, params: AudienceParams | None = None, speed: float = 1.0
     ) -> None:
         self.home = home
+        self.folder = SandboxFolder(home)
         self.params = params or AudienceParams()
-        self.store = SandboxStore(home / "sandbox.db")
+        self.store = SandboxStore(self.folder.database)
         self.lock = threading.RLock()
         self.speed = speed
         self.clock = SimClock(start_ms=self.store.get_meta("clock_ms", 0), speed=speed)
@@ -105,7 +107,7 @@ class World:
     def embedder(self, name: str | None = None) -> Embedder:
         name = name or self.spec.embedder
         if name not in self._embedders:
-            self._embedders[name] = make_embedder(name, cache_dir=self.home / "embeddings")
+            self._embedders[name] = make_embedder(name, cache_dir=self.folder.embeddings)
         return self._embedders[name]
 
     def seed(self, *, world: str = "demo", seed: int = 0, **overrides: Any) -> None:
@@ -120,7 +122,7 @@ class World:
                 spec=spec,
                 seed=seed,
                 embedder=self.embedder(spec.embedder),
-                audience_path=self.home / "audience.npz",
+                audience_path=self.folder.audience,
             )
             self.clock = SimClock(start_ms=self.store.get_meta("clock_ms"), speed=self.speed)
             self._load()
@@ -135,7 +137,7 @@ class World:
         return self.audience
 
     def _load(self) -> None:
-        path = self.home / "audience.npz"
+        path = self.folder.audience
         if not path.exists():
             raise SandboxError(f"{path} is missing; reseed the world (vibeforge sandbox seed)")
         self.audience = Audience.load(path)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vibeforge.paths import Home
 from vibeforge.sandbox.engine import World
 from vibeforge.sandbox.limits import Authenticator, RateLimiter, RateLimits
 from vibeforge.sandbox.model import AudienceParams
@@ -141,7 +142,7 @@ def open_world(
     """The world under home/sandbox, seeded first when there is none (or when reseed)."""
     if speed < 0:
         raise SandboxError(f"speed ({speed}) must be >= 0; use 0 to freeze the clock")
-    w = World(home=home / "sandbox", params=params, speed=speed)
+    w = World(home=Home(home).sandbox, params=params, speed=speed)
     if reseed or not w.seeded:
         w.seed(world=world, seed=seed, **overrides)
     return w

@@ -32,6 +32,7 @@ from vibeforge.domain import (
     SamplingTrace,
     Timeline,
     TimelineKind,
+    post_id_newer,
 )
 from vibeforge.errors import AlreadyExistsError, NotFoundError, VibeforgeError
 from vibeforge.store.tables import (
@@ -105,15 +106,9 @@ def set_timeline_cursor(
     row = session.get(TimelineRow, name)
     if row is None:
         raise NotFoundError(f"no timeline named {name!r}")
-    if since_id is not None and (row.since_id is None or _id_gt(since_id, row.since_id)):
+    if since_id is not None and (row.since_id is None or post_id_newer(since_id, row.since_id)):
         row.since_id = since_id
     row.last_polled_at = polled_at
-
-
-def _id_gt(a: str, b: str) -> bool:
-    if a.isdigit() and b.isdigit():
-        return int(a) > int(b)
-    return a > b
 
 
 # ---------------------------------------------------------------- bots

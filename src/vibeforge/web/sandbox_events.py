@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from vibeforge.analytics.trends import TrendEvent
+from vibeforge.paths import Home
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
 
 def sandbox_db(home: Path) -> Path:
-    return home / "sandbox" / "sandbox.db"
+    return Home(home).sandbox_world.database
 
 
 def _read(path: Path) -> tuple[list[tuple[str, int, str]], dict[str, str]]:
