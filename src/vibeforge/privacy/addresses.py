@@ -50,15 +50,18 @@ _STREET_SUFFIX = (
 _STREET_WORD = (
     r"(?:Via|Viale|Corso|Piazza|Largo|Vicolo|Calle|C/|Avenida|Avda\.|Av\.|Paseo|Plaza|Rua|"
     r"Travessa|Alameda|Praça|Rodovia|ul\.|al\.|os\.|pl\.|Am|An der|Auf dem|Im|Laan van|"
-    r"ул\.|улица|пр\.|проспект|пер\.|Невский проспект)"
+    r"ул\.|улица|пр\.|проспект|пер\.)"
 )
-_TR_STREET = r"(?:Cad\.|Caddesi|Cd\.|Sok\.|Sokak|Sokağı|Bulvarı|Mah\.|Mahallesi)"
+_STREET_AFTER = (  # street words after the name: Atatürk Cad., Невский проспект
+    r"(?:Cad\.|Caddesi|Cd\.|Sok\.|Sokak|Sokağı|Bulvarı|Mah\.|Mahallesi|"
+    r"проспект|улица|переулок|шоссе|бульвар|набережная)"
+)
 _STREET_FIRST = re.compile(
     rf"(?<![\w-])(?:"
     rf"{_UP}{_W}*{_STREET_SUFFIX}"  # Hauptstraße, Keizersgracht, Lindenallee
     rf"|{_STREET_WORD}\s(?:(?:de|del|della|dei|delle|di|da|das|do|dos|la|las|los|van|der|den)"
     rf"\s)*{_NAME}(?:\s{_NAME}){{0,2}}"  # Via dei Mille, Calle Mayor, ul. Długa
-    rf"|{_NAME}(?:\s{_NAME})?\s{_TR_STREET}"  # Atatürk Cad., Bağdat Caddesi
+    rf"|{_NAME}(?:\s{_NAME})?\s{_STREET_AFTER}"  # Atatürk Cad., Невский проспект
     rf")(?:,?\s(?:д\.|No:?|Nº|nº|n\.)?\s?){_NUM}(?!\d)",
 )
 _TAIL = re.compile(

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from vibeforge.errors import VibeforgeError
 
-FIRST_RANK = 400  # a given name in some country's top 400
+FIRST_RANK = 3000  # a given name in some country's top 3,000
 LAST_RANK = 3000  # a surname in some country's top 3,000
 STOP_LANGUAGES = ("en", "de", "nl", "it", "pl", "fr", "es", "pt", "ru", "tr", "sv", "da")
 _CENSUS = {"first": ("dist.male.first", "dist.female.first"), "last": ("dist.all.last",)}

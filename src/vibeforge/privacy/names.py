@@ -82,7 +82,7 @@ AMBIGUOUS = _words(
     africa america asia austin carolina charlotte china columbus dakota dallas denver florence
     florida georgia houston india jackson lincoln london madison montana nevada orlando paris
     phoenix sydney tampa tennessee victoria virginia washington
-    apple love good info report taxi mercedes tesla berlin milano roma
+    apple love good info report taxi mercedes tesla berlin milano roma eve san new
     """
 )
 # relationship words and titles: the next capitalised (or lowercase) word is a private person,
@@ -112,7 +112,7 @@ GREETING_CUES = _words(
     danke hallo mit getroffen geburtstag glückwunsch
     bedankt dank hoi met gefeliciteerd
     grazie ciao con auguri complimenti
-    dzięki dziękuję cześć z ze najlepszego gratulacje spotkałem spotkałam
+    dzięki dziękuję cześć najlepszego gratulacje spotkałem spotkałam
     merci salut bonjour avec anniversaire bravo rencontré
     gracias hola cumpleaños enhorabuena felicidades encontré
     valeu obrigado obrigada oi olá com aniversário parabéns conheci
@@ -135,10 +135,17 @@ _FUNCTION_WORDS = _words(
     "the a an and or but of to for in on at by from with as is are was were be i you he she we "
     "they it my your his her our their this that these those"
 )
+# words before a place: a lone name guess after them is a place ("en Madrid", "naar Lowlands")
+LOCATIVES = _words(
+    "in to from at near into nach naar uit bij en à au aux em na no w we в из во di da per al "
+    "del aus"
+)
 # lowercase words between the parts of a name ("van der", "del", "dos")
 PARTICLES = _words("van von der den de del della di da dos das do du le la ter ten zu bin al el")
 
-_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*")
+# letters of alphabetic scripts: Han runs are `names_zh.py`'s ("朋友Liu Yang买" -> "Liu Yang")
+_L = r"[^\W\d_\u3040-\u30ff\u4e00-\u9fff]"
+_WORD = re.compile(rf"{_L}(?:{_L}|['’-](?={_L}))*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _PREV_WORD = re.compile(r"([^\W\d_]+)[\s,.]*$")
 _NEXT_WORD = re.compile(r"^[\s,]*([^\W\d_]+)")
@@ -188,10 +195,13 @@ def _all_parts(word: str, names: frozenset[str]) -> bool:
 def load_gazetteer() -> Gazetteer:
     """Census and world name lists (a first call builds the world lists' cache: ~10 s)."""
     census, world = census_names(), world_names()
+    # another language's stop word that is an English given name stays a name ("Kim": who,
+    # in Turkish and Polish); English ones are in COMMON_NAME_WORDS already
+    stop = frozenset(w for w in stop_words() if w not in census["first"])
     return Gazetteer(
         first=census["first"] | world["first"],
         last=census["last"] | world["last"],
-        stop=stop_words(),
+        stop=stop,
     )
 
 
@@ -234,6 +244,8 @@ def name_spans(
             i += 1
             continue
         end, score = _match_at(text, tokens, i, gazetteer)
+        if end == i + 1 and score < SURE and _cue_before(text, tok, cues=LOCATIVES):
+            end = i  # "en Madrid", "flew to Savannah": a lone guess after a locative is a place
         if end > i and not _public(text, tokens[i:end], vocabulary):
             spans.append(Span(tokens[i].start, tokens[end - 1].end, "person", score))
         i = max(end, i + 1)

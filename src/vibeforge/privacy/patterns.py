@@ -78,7 +78,7 @@ _PHONE = re.compile(
     r"(?<![\w+#/.,$€£-])"
     r"(?:(?:\+|\b00)\d{1,3}[\s.-]?)?"  # country code: +44, 001-
     r"(?:\(\d{1,5}\)[\s.-]?)?"  # area code or trunk prefix in parentheses: (555), (0)
-    r"\d{2,12}(?:[\s.-]\d{2,12}){0,4}"  # digit groups with single separators
+    r"\d{1,12}(?:[\s.-]\d{2,12}){0,4}"  # digit groups with single separators: +31 6 1234
     r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?"  # extension
     r"(?![\w])",
     re.IGNORECASE,

@@ -586,10 +586,23 @@ _CF_ODD = dict(zip("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
                     18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23], strict=True))
 
 
+def _cf_part(word: str, *, given: bool) -> str:
+    w = "".join(ch for ch in word.upper() if ch.isalpha() and ch.isascii())
+    cons = [c for c in w if c not in "AEIOU"]
+    vows = [c for c in w if c in "AEIOU"]
+    if given and len(cons) >= 4:
+        return cons[0] + cons[2] + cons[3]
+    return ("".join(cons + vows) + "XXX")[:3]
+
+
 def codice_fiscale() -> str:
-    body = (letters(3) + letters(3) + f"{R.randint(50, 99):02d}" + R.choice("ABCDEHLMPRST")
-            + f"{R.randint(1, 28) + R.choice([0, 40]):02d}" + R.choice(["H501", "F205", "L219",
-                                                                        "F839", "A944"]))
+    """A codice fiscale derived from an Italian name as the real ones are (surname and name
+    consonants, then vowels), with its check letter."""
+    given, surname = R.choice(NAMES["it_IT"][0]).split(" ", 1)
+    body = (_cf_part(surname, given=False) + _cf_part(given, given=True)
+            + f"{R.randint(50, 99):02d}" + R.choice("ABCDEHLMPRST")
+            + f"{R.randint(1, 28) + R.choice([0, 40]):02d}"
+            + R.choice(["H501", "F205", "L219", "F839", "A944"]))
     s = 0
     for i, ch in enumerate(body):
         if i % 2 == 0:
