@@ -44,7 +44,7 @@ _EN_NUMBER_FIRST = re.compile(
 )
 # street-first: a capitalised name with a street word inside it or before it, then a number
 _STREET_SUFFIX = (
-    r"(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|gracht|laan|plein|kade|"
+    r"(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|straat|gracht|laan|plein|kade|"
     r"singel|steeg|dreef|dijk)"
 )
 _STREET_WORD = (

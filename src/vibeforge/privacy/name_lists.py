@@ -26,6 +26,7 @@ from pathlib import Path
 from vibeforge.errors import VibeforgeError
 
 FIRST_RANK = 3000  # a given name in some country's top 3,000
+COMMON_RANK = 400  # a given name in some country's top 400: a name even at a sentence start
 LAST_RANK = 3000  # a surname in some country's top 3,000
 STOP_LANGUAGES = ("en", "de", "nl", "it", "pl", "fr", "es", "pt", "ru", "tr", "sv", "da")
 _CENSUS = {"first": ("dist.male.first", "dist.female.first"), "last": ("dist.all.last",)}
@@ -69,8 +70,9 @@ def cache_dir() -> Path:
     return Path(base) / "vibeforge"
 
 
-def world_names() -> dict[str, frozenset[str]]:
-    """Given names and surnames ranked high in some country (names-dataset), cached."""
+def world_names() -> dict[str, dict[str, int]]:
+    """Given names and surnames ranked high in some country (names-dataset), with their best
+    rank in any country, cached."""
     try:
         version = importlib.metadata.version("names-dataset")
     except importlib.metadata.PackageNotFoundError as exc:
@@ -78,35 +80,49 @@ def world_names() -> dict[str, frozenset[str]]:
             "the multilingual name lists need the PyPI package `names-dataset`; "
             "run `pip install names-dataset` or scrub with ScrubConfig(ner=False)"
         ) from exc
-    path = cache_dir() / f"names-dataset-{version}-f{FIRST_RANK}-l{LAST_RANK}.txt.gz"
+    path = cache_dir() / f"names-dataset-{version}-f{FIRST_RANK}-l{LAST_RANK}.tsv.gz"
     if path.exists():
         first, _, last = gzip.decompress(path.read_bytes()).decode("utf-8").partition("\n\n")
-        return {"first": frozenset(first.split("\n")), "last": frozenset(last.split("\n"))}
+        return {"first": _ranks(first), "last": _ranks(last)}
     spec = importlib.util.find_spec("names_dataset")
     assert spec is not None and spec.origin is not None
     folder = Path(spec.origin).parent / "v3"
-    kept = {}
+    kept: dict[str, dict[str, int]] = {}
     for kind, file, limit in (
         ("first", "first_names.pkl.gz", FIRST_RANK),
         ("last", "last_names.pkl.gz", LAST_RANK),
     ):
         with gzip.open(folder / file, "rb") as f:
             table = pickle.load(f)  # the package's own data file, read as its reader does
-        kept[kind] = frozenset(
-            key(name)
-            for name, info in table.items()
-            if " " not in name and any(r is not None and r <= limit for r in info["rank"].values())
-        )
+        best: dict[str, int] = {}
+        for name, info in table.items():
+            ranks = [r for r in info["rank"].values() if r is not None and r <= limit]
+            if ranks and " " not in name:
+                k = key(name)
+                best[k] = min(best.get(k, limit), *ranks)
+        kept[kind] = best
         del table
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        body = "\n".join(sorted(kept["first"])) + "\n\n" + "\n".join(sorted(kept["last"]))
+        body = "\n\n".join(
+            "\n".join(f"{n}\t{r}" for n, r in sorted(kept[kind].items()))
+            for kind in ("first", "last")
+        )
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(gzip.compress(body.encode("utf-8")))
         tmp.replace(path)
     except OSError:
         pass  # a read-only home: the lists are rebuilt next time
     return kept
+
+
+def _ranks(block: str) -> dict[str, int]:
+    out = {}
+    for line in block.split("\n"):
+        name, _, rank = line.partition("\t")
+        if name:
+            out[name] = int(rank)
+    return out
 
 
 @cache

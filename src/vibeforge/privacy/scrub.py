@@ -10,10 +10,13 @@ Passes over each batch of posts, on the original text:
 2. the name pass (`ner=True`): gazetteers of given names and surnames of many countries with
    context rules (`names.py`), names in Han script (`names_zh.py`), keeping the timeline's
    public vocabulary when one is given (`vocabulary.py`);
-3. optionally (`spacy=True`, or `locations=True`) the spaCy NER model through Presidio for
-   person names the gazetteer lacks and for places, which then veto the name pass's guesses.
-   It costs most of the scrubber's time and its mistakes ("Pfizer", "RT") alter clean posts,
-   so it is off by default.
+3. a veto (`veto=True`): the name pass's weaker guesses (a bare given name without a cue) are
+   dropped where spaCy's NER model sees an organisation, a place or a product ("Samsung",
+   "Chelsea", "France"). spaCy runs only on the posts that have such a guess;
+4. optionally (`spacy=True`, or `locations=True`) the spaCy NER model through Presidio on
+   every post, for person names the gazetteer lacks and for places. It costs most of the
+   scrubber's time and its mistakes ("Pfizer", "RT") alter clean posts, so it is off by
+   default.
 
 Passes 2 and 3 read the structured pass's output (placeholders in place), and their spans are
 mapped back onto the original text.
@@ -52,6 +55,7 @@ class ScrubInputError(VibeforgeError):
 class ScrubConfig:
     ner: bool = True  # replace person names; False: the structured pass only
     spacy: bool = False  # with ner: also spaCy's NER model (slow; see the module docstring)
+    veto: bool = True  # spaCy's organisations and places veto the name pass's guesses
     locations: bool = False  # also replace places (spaCy GPE/LOC) by <location>; runs spaCy
     name_rules: bool = True  # with ner: the gazetteer + context name pass (names.py)
     min_score: float = 0.4  # Presidio results below this score are ignored
@@ -197,6 +201,8 @@ class Scrubber:
                 ]
                 for t, more, where in zip(masked, extra, vetoes, strict=True)
             ]
+        if self.config.veto and not self.uses_spacy:
+            extra = _veto_guesses(masked, extra, batch_size=self.config.batch_size)
         return [
             patterns.merge(spans + patterns.map_back(text, more, spans))
             for text, spans, more in zip(texts, found, extra, strict=True)
@@ -252,6 +258,28 @@ class Scrubber:
             out.append([s for s in spans if s.kind in kinds])
             vetoes.append([s for s in spans if s.kind == "location"])
         return out, vetoes
+
+
+def _veto_guesses(
+    texts: list[str], spans: list[list[Span]], *, batch_size: int
+) -> list[list[Span]]:
+    """Drop guessed names that spaCy sees as an organisation, place or product; spaCy runs
+    only on the texts that have a guess."""
+    from vibeforge.privacy.names import SURE
+    from vibeforge.privacy.ner import non_person_entities
+
+    todo = [i for i, found in enumerate(spans) if any(s.score < SURE for s in found)]
+    if not todo:
+        return spans
+    entities = non_person_entities([texts[i] for i in todo], batch_size=batch_size)
+    out = list(spans)
+    for i, ents in zip(todo, entities, strict=True):
+        out[i] = [
+            s
+            for s in spans[i]
+            if s.score >= SURE or not any(s.start < b and a < s.end for a, b in ents)
+        ]
+    return out
 
 
 def _overlaps(span: Span, others: list[Span]) -> bool:

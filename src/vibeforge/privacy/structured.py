@@ -214,6 +214,8 @@ def _looks_like_handle(
 ) -> bool:
     if len(token) < 3 or token.isdigit():
         return False
+    if token[0].isupper() and token[1:].islower():
+        return False  # "shoutout to Marieke van Dijk": a name, which the name pass takes whole
     if any(ch.isdigit() for ch in token) or "_" in token:
         return True
     if re.search(r"[a-z][A-Z]", token):  # JaneDoe, TheRealBecca
