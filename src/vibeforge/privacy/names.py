@@ -319,17 +319,27 @@ def _match_at(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> tuple[in
     if _after_place_prefix(text, tok):
         return none  # "New York", "San Francisco"
     if first and not common:
-        if not (tail or cued) and g.is_rare_first(tok.word) and _opens(text, tok):
-            return none  # a rarer given name opening a sentence: "Natale a Firenze", "Bayern"
+        if g.is_rare_first(tok.word) and not cued:
+            if not tail and _opens(text, tok):
+                return none  # a rarer given name opening a sentence: "Natale a Firenze"
+            if tail and not any(g.is_last(t.word) and not g.is_common(t.word) for t in tail):
+                return none  # nor before words that are no surname: "Classic Apple"
+            if tail and _census_first(tail[0], g):
+                return none  # the name starts at the next word: "Meet Sarah Jones"
         return after, SURE if tail or cued else GUESS  # rules 1 and 3: "Danielle said"
     named_tail = [t for t in tail if t.word.casefold() not in PARTICLES]
-    if named_tail and g.is_first(named_tail[0].word) and not g.is_common(named_tail[0].word):
-        return none  # the name starts at the next word: "Did Tom Brady", "Boy Eric Kester"
     surname_next = (
         bool(named_tail) and g.is_last(named_tail[0].word) and not g.is_common(named_tail[0].word)
     )
+    next_first = (
+        bool(named_tail) and g.is_first(named_tail[0].word) and not g.is_common(named_tail[0].word)
+    )
+    if next_first and not g.is_rare_first(named_tail[0].word) and not _census_first(tok, g):
+        return none  # the name starts at the next word: "Did Tom Brady", "Meet Sarah Jones"
     if first and surname_next:
-        return after, SURE  # rule 1, a common first name: "Dawn Ruiz"
+        return after, SURE  # rule 1, a common first name: "Dawn Ruiz", "coach Guy Davies"
+    if next_first:
+        return none  # "Boy Eric Kester"
     if surname_next and not common and not g.is_last(tok.word) and not _opens(text, tok):
         return after, GUESS  # rule 2: "coach Rhys Jones"
     if cued and (first or not common):
@@ -360,8 +370,12 @@ def _after_place_prefix(text: str, tok: _Token) -> bool:
 
 
 def _census_first(tok: _Token, g: Gazetteer) -> bool:
-    # stop words that are also given names ("Will", "Ben") still open a full name
-    return tok.capitalised and g.is_first(tok.word) and not g.is_common(tok.word)
+    """A capitalised given name common in some country (census or top 400), even where it is
+    a stop word ("Will", "Ben" still open a full name)."""
+    word = tok.word
+    return tok.capitalised and g.is_first(word) and not g.is_rare_first(word) and not (
+        g.is_common(word)
+    )
 
 
 def _tail(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> list[_Token]:

@@ -34,12 +34,12 @@ KINDS = (
     "url",
     "iban",
     "card",
-    "national_id",
     "ip",
     "address",
     "dob",
     "handle",
-    "phone",
+    "phone",  # before national_id: a phone that passes the NHS mod-11 check is still a phone
+    "national_id",
     "person",
     "location",
 )

@@ -108,6 +108,8 @@ def presidio_spans(text: str) -> list[Span]:
             if r.score >= MIN_SCORE and r.end > r.start:
                 kind = ENTITY_KINDS.get(r.entity_type, "national_id")
                 end = r.end
+                if kind == "ip" and _VERSION.search(text, 0, r.start):
+                    continue  # "version 1.2.3.4", "iOS 8.1.2.1": not an address
                 if kind == "ip" and (port := _PORT.match(text, end)) is not None:
                     end = port.end()  # "198.51.100.7:8080": the port goes with its address
                 spans.append(Span(r.start, end, kind, float(r.score)))
@@ -115,6 +117,9 @@ def presidio_spans(text: str) -> list[Span]:
 
 
 _PORT = re.compile(r":\d{1,5}\b")
+_VERSION = re.compile(
+    r"(?:\b(?:v|ver|version|release|build|update|ios|android|firmware)\.?\s*|\bv)$", re.I
+)
 
 
 # --- obfuscated emails -------------------------------------------------------------------
