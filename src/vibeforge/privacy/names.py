@@ -288,8 +288,8 @@ def _hashtag_names(tok: _Token, g: Gazetteer, vocabulary: Vocabulary | None) -> 
         return out
     for m in parts:
         part = m.group()
-        if len(part) < 3 or not g.is_first(part) or g.is_common(part):
-            continue
+        if len(part) < 3 or not g.is_first(part) or g.is_common(part) or g.is_rare_first(part):
+            continue  # "#TeamCallum", not "#TimeNav", "#InvestWall"
         if vocabulary is not None and vocabulary.is_public(part):
             continue
         # spaCy reads a hashtag as an organisation: the name inside is not its guess to veto
@@ -304,8 +304,10 @@ def _match_at(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> tuple[in
     folded = tok.word.casefold()
     if (folded in _FUNCTION_WORDS or key(folded) in g.stop) and not _census_first(tok, g):
         return none
+    if tok.capitalised and (folded in RELATION_CUES or folded in PLACE_PREFIXES):
+        return none  # a cue or a place's first word, not a name: "Frau Böhm", "Santa Clara"
     first, common = g.is_first(tok.word), g.is_common(tok.word)
-    strong = _cue_before(text, tok, cues=STRONG_CUES)
+    strong = _cue_before(text, tok, cues=STRONG_CUES) or _in_emoji(text, tok)
     if not tok.capitalised:  # rule 5: "thanks jessica", "my friend tyler"
         found = first and not common and _cue_before(text, tok) and tok.word.islower()
         return (i + 1, SURE if strong else GUESS) if found else none
@@ -320,8 +322,8 @@ def _match_at(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> tuple[in
         return none  # "New York", "San Francisco"
     if first and not common:
         if g.is_rare_first(tok.word) and not cued:
-            if not tail and _opens(text, tok):
-                return none  # a rarer given name opening a sentence: "Natale a Firenze"
+            if not tail:
+                return none  # a rarer given name alone: "Natale a Firenze", "in the Balance"
             if tail and not any(g.is_last(t.word) and not g.is_common(t.word) for t in tail):
                 return none  # nor before words that are no surname: "Classic Apple"
             if tail and _census_first(tail[0], g):

@@ -222,7 +222,7 @@ class Scrubber:
             is_word=g.is_word if g is not None else _is_stop_word,
             is_name_run=g.is_name_run if g is not None else _never,
         )
-        return patterns.drop_placeholders(text, spans)
+        return patterns.drop_placeholders(text, structured.prefer_ids_in_context(spans))
 
     def _ner_spans(
         self, texts: list[str], vocabulary: Vocabulary | None

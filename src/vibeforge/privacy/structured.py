@@ -107,6 +107,8 @@ def presidio_spans(text: str) -> list[Span]:
         for r in recognizer.analyze(text, recognizer.supported_entities, None):
             if r.score >= MIN_SCORE and r.end > r.start:
                 kind = ENTITY_KINDS.get(r.entity_type, "national_id")
+                if kind == "national_id" and _context_before(text, r.start, recognizer.context):
+                    kind = "national_id_in_context"
                 end = r.end
                 if kind == "ip" and _VERSION.search(text, 0, r.start):
                     continue  # "version 1.2.3.4", "iOS 8.1.2.1": not an address
@@ -114,6 +116,24 @@ def presidio_spans(text: str) -> list[Span]:
                     end = port.end()  # "198.51.100.7:8080": the port goes with its address
                 spans.append(Span(r.start, end, kind, float(r.score)))
     return spans
+
+
+def _context_before(text: str, start: int, words: list[str] | None) -> bool:
+    before = text[max(0, start - 30) : start].casefold()
+    return any(w.casefold() in before for w in words or ())
+
+
+def prefer_ids_in_context(spans: list[Span]) -> list[Span]:
+    """A checksum-valid ID after its context word ("PESEL 44051401359") is an ID, not the
+    phone the digits also look like; elsewhere a phone outranks it (see `patterns.KINDS`)."""
+    ids = [s for s in spans if s.kind == "national_id_in_context"]
+    out = []
+    for s in spans:
+        if s.kind == "national_id_in_context":
+            out.append(Span(s.start, s.end, "national_id", s.score))
+        elif not (s.kind == "phone" and any(s.start < i.end and i.start < s.end for i in ids)):
+            out.append(s)
+    return out
 
 
 _PORT = re.compile(r":\d{1,5}\b")
@@ -135,7 +155,8 @@ _OBFUSCATED = re.compile(
 _DOT_SPLIT = re.compile(_DOT_WORD)
 _PLAIN_AT = re.compile(r"\s+(?:at|AT)\s+$")
 _MAIL_CUE = re.compile(
-    r"(?:e-?mail|mail|write|contact|reach|cv|resume|questions|send|address|inbox|dm)\W{0,12}$",
+    r"(?:e-?mail|mail|write|contact|reach|cv|resume|questions|send|address|inbox|dm)"
+    r"(?:\s(?:me|us|to))?\W{0,12}$",
     re.IGNORECASE,
 )
 _WORDLIKE = re.compile(r"[^\W\d_]+")
