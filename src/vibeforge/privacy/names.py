@@ -65,6 +65,13 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+# someone's given name somewhere (names-dataset) but a brand, place or word to readers
+WORDS = _words(
+    """
+    apple love good info report taxi mercedes tesla berlin milano roma eve san new
+    natale noël natal navidad nochebuena weihnachten kerst wigilia рождество
+    """
+)
 # first names that are also common words (see the module docstring for how they were chosen)
 AMBIGUOUS = _words(
     """
@@ -82,10 +89,8 @@ AMBIGUOUS = _words(
     africa america asia austin carolina charlotte china columbus dakota dallas denver florence
     florida georgia houston india jackson lincoln london madison montana nevada orlando paris
     phoenix sydney tampa tennessee victoria virginia washington
-    apple love good info report taxi mercedes tesla berlin milano roma eve san new
-    natale noël natal navidad nochebuena weihnachten kerst wigilia рождество
     """
-)
+) | WORDS
 # relationship words and titles: the next capitalised (or lowercase) word is a private person,
 # whatever the timeline's vocabulary says ("my friend Tom", "Frau Böhm", "Sra. Castillo")
 RELATION_CUES = _words(
@@ -136,9 +141,10 @@ _FUNCTION_WORDS = _words(
     "the a an and or but of to for in on at by from with as is are was were be i you he she we "
     "they it my your his her our their this that these those"
 )
+# days and months that are not also surnames ("Joseph May", "Ann March" are names)
 CALENDAR = _words(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may "
-    "june july august september october november december"
+    "monday tuesday wednesday thursday friday saturday sunday january february july september "
+    "october november december"
 )
 # words before a place: a lone name guess after them is a place ("en Madrid", "naar Lowlands")
 LOCATIVES = _words(
@@ -248,6 +254,7 @@ def _tokens(text: str) -> list[_Token]:
 
 SURE = 0.9  # score of a name with a full-name shape or a strong cue: never vetoed
 GUESS = 0.6  # score of a weaker guess, which the scrubber drops where spaCy sees a place
+CONFIRM = 0.3  # score of a candidate the scrubber keeps only where spaCy sees a person
 
 
 def name_spans(
@@ -336,17 +343,18 @@ def _match_at(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> tuple[in
     next_first = (
         bool(named_tail) and g.is_first(named_tail[0].word) and not g.is_common(named_tail[0].word)
     )
-    if next_first and not g.is_rare_first(named_tail[0].word) and not _census_first(tok, g):
-        return none  # the name starts at the next word: "Did Tom Brady", "Meet Sarah Jones"
     if first and surname_next:
-        return after, SURE  # rule 1, a common first name: "Dawn Ruiz", "coach Guy Davies"
+        return after, SURE  # rule 1, a common first name: "Dawn Ruiz", "Harry Brooks"
     if next_first:
-        return none  # "Boy Eric Kester"
+        return none  # the name starts at the next word: "Did Tom Brady", "Boy Eric Kester"
     if surname_next and not common and not g.is_last(tok.word) and not _opens(text, tok):
         return after, GUESS  # rule 2: "coach Rhys Jones"
     if cued and (first or not common):
         # rule 4: "Thanks Mark!", "Mark said", "Thanks Bethan!", "Sian said"
-        return after, SURE if strong else GUESS
+        said = first and not g.is_rare_first(tok.word) and _cue_after(text, tokens[after - 1])
+        return after, SURE if strong or said else GUESS
+    if first and named_tail and not g.is_rare_first(tok.word) and key(tok.word) not in WORDS:
+        return after, CONFIRM  # "Robin Hunt", "Grace Period": a name only if spaCy agrees
     return none
 
 

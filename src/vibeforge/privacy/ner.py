@@ -136,10 +136,15 @@ def load_entity_model() -> Any:
     return spacy.load(spacy_model_dir(), exclude=_SPACY_UNUSED_PIPES)
 
 
-def non_person_entities(texts: list[str], *, batch_size: int = 64) -> list[list[tuple[int, int]]]:
-    """(start, end) of the entities spaCy sees as organisations, places, products … per text."""
+def entity_spans(
+    texts: list[str], *, batch_size: int = 64
+) -> list[tuple[list[tuple[int, int]], list[tuple[int, int]]]]:
+    """Per text: (spans spaCy sees as organisations, places, products …, spans it sees as
+    people)."""
     nlp = load_entity_model()
-    return [
-        [(e.start_char, e.end_char) for e in doc.ents if e.label_ in VETO_LABELS]
-        for doc in nlp.pipe(texts, batch_size=batch_size)
-    ]
+    out = []
+    for doc in nlp.pipe(texts, batch_size=batch_size):
+        others = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in VETO_LABELS]
+        people = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "PERSON"]
+        out.append((others, people))
+    return out

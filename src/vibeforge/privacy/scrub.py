@@ -188,7 +188,7 @@ class Scrubber:
         if self.uses_spacy:
             extra, vetoes = self._ner_spans(masked, vocabulary)
         if self.config.name_rules:
-            from vibeforge.privacy.names import SURE, name_spans
+            from vibeforge.privacy.names import GUESS, SURE, name_spans
             from vibeforge.privacy.names_zh import han_name_spans
 
             extra = [
@@ -198,6 +198,8 @@ class Scrubber:
                     n
                     for n in name_spans(t, self._gazetteer, vocabulary=vocabulary)
                     if n.score >= SURE or not _overlaps(n, where)
+                    # candidates wait for spaCy's word (the veto); the full NER run has its own
+                    if n.score >= GUESS or (self.config.veto and not self.uses_spacy)
                 ]
                 for t, more, where in zip(masked, extra, vetoes, strict=True)
             ]
@@ -263,23 +265,29 @@ class Scrubber:
 def _veto_guesses(
     texts: list[str], spans: list[list[Span]], *, batch_size: int
 ) -> list[list[Span]]:
-    """Drop guessed names that spaCy sees as an organisation, place or product; spaCy runs
-    only on the texts that have a guess."""
-    from vibeforge.privacy.names import SURE
-    from vibeforge.privacy.ner import non_person_entities
+    """Drop guessed names that spaCy sees as an organisation, place or product, and keep
+    candidates only where it sees a person; spaCy runs only on texts with either."""
+    from vibeforge.privacy.names import GUESS, SURE
+    from vibeforge.privacy.ner import entity_spans
 
     todo = [i for i, found in enumerate(spans) if any(s.score < SURE for s in found)]
     if not todo:
         return spans
-    entities = non_person_entities([texts[i] for i in todo], batch_size=batch_size)
+    entities = entity_spans([texts[i] for i in todo], batch_size=batch_size)
     out = list(spans)
-    for i, ents in zip(todo, entities, strict=True):
+    for i, (others, people) in zip(todo, entities, strict=True):
         out[i] = [
             s
             for s in spans[i]
-            if s.score >= SURE or not any(s.start < b and a < s.end for a, b in ents)
+            if s.score >= SURE
+            or (s.score >= GUESS and not _hits(s, others))
+            or (s.score < GUESS and _hits(s, people))
         ]
     return out
+
+
+def _hits(span: Span, ranges: list[tuple[int, int]]) -> bool:
+    return any(span.start < b and a < span.end for a, b in ranges)
 
 
 def _overlaps(span: Span, others: list[Span]) -> bool:
