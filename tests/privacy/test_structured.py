@@ -71,7 +71,10 @@ def test_checksums_are_checked(regex_scrubber: Scrubber) -> None:
         ("party at 742 Evergreen Terrace tonight", "party at <address> tonight"),
         ("moved to 221B Baker Street, London NW1 6XE!", "moved to <address>!"),
         ("Wir sind umgezogen: Hauptstraße 5, 10115 Berlin", "Wir sind umgezogen: <address>"),
-        ("we zijn verhuisd naar Keizersgracht 123, 1015 CJ Amsterdam", "we zijn verhuisd naar <address>"),
+        (
+            "we zijn verhuisd naar Keizersgracht 123, 1015 CJ Amsterdam",
+            "we zijn verhuisd naar <address>",
+        ),
         ("festa da me, Via Roma 10, 00184 Roma", "festa da me, <address>"),
         ("colis bloqué au 12 rue de la Paix, 75002 Paris", "colis bloqué au <address>"),
         ("paczka czeka na ul. Długa 17/4", "paczka czeka na <address>"),

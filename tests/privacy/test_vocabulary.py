@@ -44,9 +44,7 @@ def test_scrubber_keeps_public_names_but_not_private_ones(ner_scrubber: Scrubber
         "my friend <person> said hi"
     )
     # a full name is kept only when each of its words is public
-    assert ner_scrubber.scrub("Sarah Brady said hi", vocabulary=vocab).text == (
-        "<person> said hi"
-    )
+    assert ner_scrubber.scrub("Sarah Brady said hi", vocabulary=vocab).text == ("<person> said hi")
 
 
 def test_thanks_to_a_public_brand_is_kept(ner_scrubber: Scrubber) -> None:

@@ -32,7 +32,10 @@ from vibeforge.privacy.vocabulary import Vocabulary
 
 NOT_PII = frozenset({"public"})
 _MARK = re.compile(r"⟦(\w+):(.*?)⟧", re.DOTALL)
-_TITLES = frozenset("dr mr mrs ms miss mx sr sra jr frau herr mme pani pan sig".split())
+_TITLES = frozenset(
+    {"dr", "mr", "mrs", "ms", "miss", "mx", "sr", "sra", "jr", "frau", "herr", "mme", "pani"}
+    | {"pan", "sig"}
+)
 
 
 @dataclass(frozen=True, slots=True)

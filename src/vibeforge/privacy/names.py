@@ -58,7 +58,7 @@ from vibeforge.privacy.patterns import Span
 if TYPE_CHECKING:
     from vibeforge.privacy.vocabulary import Vocabulary
 
-__all__ = ["GazetteerUnavailableError", "Gazetteer", "key", "load_gazetteer", "name_spans"]
+__all__ = ["Gazetteer", "GazetteerUnavailableError", "key", "load_gazetteer", "name_spans"]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -73,8 +73,9 @@ WORDS = _words(
     """
 )
 # first names that are also common words (see the module docstring for how they were chosen)
-AMBIGUOUS = _words(
-    """
+AMBIGUOUS = (
+    _words(
+        """
     al an angel angle art august autumn baby bell bill brain bud buddy candy carol carry chance
     charity chase cherry christian claire cliff crystal daisy dawn del delta destiny dick don
     drew earl ed else era faith frank fritz gay gene ginger golden grace grant guy ha hai hang
@@ -90,14 +91,17 @@ AMBIGUOUS = _words(
     florida georgia houston india jackson lincoln london madison montana nevada orlando paris
     phoenix sydney tampa tennessee victoria virginia washington
     """
-) | WORDS
+    )
+    | WORDS
+)
 # relationship words and titles: the next capitalised (or lowercase) word is a private person,
 # whatever the timeline's vocabulary says ("my friend Tom", "Frau Böhm", "Sra. Castillo")
 RELATION_CUES = _words(
     """
     sister brother mom mum mother dad father wife husband son daughter friend boyfriend
     girlfriend bf gf aunt uncle cousin grandma grandpa nephew niece boss colleague roommate
-    flatmate neighbor neighbour coach
+    flatmate neighbor neighbour coach rep agent attendant pilot captain driver nurse waiter
+    waitress cashier officer
     mr mrs ms miss mx dr prof sir dame
     freund freundin kollege kollegin schwester bruder mutter vater frau herr
     vriend vriendin collega zus broer meneer mevrouw mevr dhr
@@ -244,11 +248,16 @@ class _Token:
 
 
 def _tokens(text: str) -> list[_Token]:
+    letters = [ch for ch in text if ch.isalpha()]
+    shouting = sum(ch.isupper() for ch in letters) > 0.5 * len(letters)
     out = []
     for m in _WORD.finditer(text):
         word = _POSSESSIVE.sub("", m.group())
-        if word:
-            out.append(_Token(m.start(), m.start() + len(word), word))
+        if not word:
+            continue
+        if len(word) >= 4 and word.isupper() and not shouting:
+            word = word.title()  # one shouted word in a calm post: "rep ALEX" reads "rep Alex"
+        out.append(_Token(m.start(), m.start() + len(word), word))
     return out
 
 
@@ -289,7 +298,7 @@ def _public(text: str, name: list[_Token], vocabulary: Vocabulary | None) -> boo
 
 def _hashtag_names(tok: _Token, g: Gazetteer, vocabulary: Vocabulary | None) -> list[Span]:
     """Known first names inside a CamelCase hashtag: "#ThankYouTyler" -> "Tyler"."""
-    out = []
+    out: list[Span] = []
     parts = list(_CAMEL_PART.finditer(tok.word))
     if len(parts) < 2 and not (parts and parts[0].end() == len(tok.word)):
         return out
@@ -322,9 +331,7 @@ def _match_at(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> tuple[in
     after = i + 1 + len(tail)
     if strong and not common:
         return after, SURE  # rule 4: "my sister Kirsty", "my sister Georgia Lee"
-    cued = (
-        _cue_before(text, tok) or _cue_after(text, tokens[after - 1]) or _in_emoji(text, tok)
-    )
+    cued = _cue_before(text, tok) or _cue_after(text, tokens[after - 1]) or _in_emoji(text, tok)
     if _after_place_prefix(text, tok):
         return none  # "New York", "San Francisco"
     if first and not common:
@@ -383,8 +390,11 @@ def _census_first(tok: _Token, g: Gazetteer) -> bool:
     """A capitalised given name common in some country (census or top 400), even where it is
     a stop word ("Will", "Ben" still open a full name)."""
     word = tok.word
-    return tok.capitalised and g.is_first(word) and not g.is_rare_first(word) and not (
-        g.is_common(word)
+    return (
+        tok.capitalised
+        and g.is_first(word)
+        and not g.is_rare_first(word)
+        and not (g.is_common(word))
     )
 
 
@@ -404,11 +414,11 @@ def _tail(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> list[_Token]
         initial = len(prev.word) == 1 and gap == ". "
         if not (gap == " " or initial):
             break
-        if tok.word.casefold() in PARTICLES and len(pending) < 2:
-            if not tok.capitalised or j + 1 < len(tokens):
-                pending.append(tok)
-                j += 1
-                continue
+        particle = tok.word.casefold() in PARTICLES and len(pending) < 2
+        if particle and (not tok.capitalised or j + 1 < len(tokens)):
+            pending.append(tok)
+            j += 1
+            continue
         if not tok.capitalised:
             break
         if tok.word.casefold() in _FUNCTION_WORDS and not pending:
@@ -417,7 +427,7 @@ def _tail(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> list[_Token]
             break
         if key(tok.word) in CALENDAR:
             break  # "Bank Holiday Monday", "Happy Eve Sunday": a day is not a surname
-        tail += pending + [tok]
+        tail += [*pending, tok]
         pending = []
         named += 1
         j += 1

@@ -67,16 +67,15 @@ def recognizers() -> tuple[tuple[Any, int, bool], ...]:
 
     from vibeforge.privacy.ner import offline_tld_extractor
 
-    class OfflineEmailRecognizer(pr.EmailRecognizer):  # type: ignore[misc]
+    class OfflineEmailRecognizer(pr.EmailRecognizer):
         """Presidio's email recogniser, validating the domain's suffix offline."""
 
         def validate_result(self, pattern_text: str) -> bool:
             return bool(offline_tld_extractor()(pattern_text).fqdn)
 
-    class CardRecognizer(pr.CreditCardRecognizer):  # type: ignore[misc]
-        """Presidio's card recogniser (Luhn-checked) with Mastercard's 2221-2720 range too."""
-
-        PATTERNS = [
+    # Presidio's card recogniser (Luhn-checked), with Mastercard's 2221-2720 range too
+    cards = pr.CreditCardRecognizer(
+        patterns=[
             *pr.CreditCardRecognizer.PATTERNS,
             Pattern(
                 "Mastercard 2-series",
@@ -84,13 +83,14 @@ def recognizers() -> tuple[tuple[Any, int, bool], ...]:
                 0.3,
             ),
         ]
+    )
 
     ids = [(getattr(pr, name)(), 6, False) for name in _NATIONAL_IDS]
     return (
         (OfflineEmailRecognizer(), 0, True),
         (pr.PhoneRecognizer(supported_regions=PHONE_REGIONS), 7, False),
         (pr.IbanRecognizer(), 8, False),
-        (CardRecognizer(), 12, False),
+        (cards, 12, False),
         (pr.IpRecognizer(), 2, False),
         *ids,
     )
@@ -146,7 +146,9 @@ _VERSION = re.compile(
 
 _OPEN, _CLOSE = r"[\[({<]", r"[\])}>]"
 _AT_WORD = rf"(?:\s*{_OPEN}\s*(?:at|@)\s*{_CLOSE}\s*|\s+-at-\s+|\s+(?:at|AT)\s+|\s*[@＠]\s*)"
-_DOT_WORD = rf"(?:\s*{_OPEN}\s*(?:dot|\.)\s*{_CLOSE}\s*|\s+-dot-\s+|\s+(?:dot|DOT)\s+|\s?[.．。]\s?)"
+_DOT_WORD = (
+    rf"(?:\s*{_OPEN}\s*(?:dot|\.)\s*{_CLOSE}\s*|\s+-dot-\s+|\s+(?:dot|DOT)\s+|\s?[.．。]\s?)"
+)
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _OBFUSCATED = re.compile(
     rf"(?<![\w.+-])(?P<local>[\w.+-]{{1,64}})(?P<at>{_AT_WORD})"
@@ -187,7 +189,7 @@ def obfuscated_email_spans(text: str) -> list[Span]:
 
 
 def _spelled_dots(domain: str) -> bool:
-    return any(not d.strip() in (".", "．", "。") for d in _DOT_SPLIT.findall(domain))
+    return any(d.strip() not in (".", "．", "。") for d in _DOT_SPLIT.findall(domain))
 
 
 def _is_email(local: str, labels: list[str]) -> bool:

@@ -21,53 +21,133 @@ R = random.Random(20260521)
 # locale -> (full names, given names used alone) written by hand
 NAMES: dict[str, tuple[list[str], list[str]]] = {
     "en_US": (
-        ["Tyler Brooks", "Shanice Washington", "Brandon O'Connell", "Kayla Nguyen",
-         "Marcus Delgado", "Heather McAllister", "DeShawn Carter", "Amber Kowalczyk"],
+        [
+            "Tyler Brooks",
+            "Shanice Washington",
+            "Brandon O'Connell",
+            "Kayla Nguyen",
+            "Marcus Delgado",
+            "Heather McAllister",
+            "DeShawn Carter",
+            "Amber Kowalczyk",
+        ],
         ["Tyler", "Shanice", "Jaxon", "Brianna", "Dustin", "Kendra", "Colton", "Mackenzie"],
     ),
     "en_GB": (
-        ["Callum Whitfield", "Siobhan Gallagher", "Rhys Pritchard", "Niamh Doherty",
-         "Alistair Fairbairn", "Bethany Hargreaves", "Declan Murphy", "Imogen Ashworth"],
+        [
+            "Callum Whitfield",
+            "Siobhan Gallagher",
+            "Rhys Pritchard",
+            "Niamh Doherty",
+            "Alistair Fairbairn",
+            "Bethany Hargreaves",
+            "Declan Murphy",
+            "Imogen Ashworth",
+        ],
         ["Callum", "Siobhan", "Rhys", "Niamh", "Ewan", "Freya", "Lachlan", "Imogen"],
     ),
     "de_DE": (
-        ["Jürgen Schäfer", "Annika Böhm", "Tobias Wagner", "Kerstin Hoffmann",
-         "Lukas Brandt", "Friederike von der Heide", "Maximilian Krause", "Svenja Lehmann"],
+        [
+            "Jürgen Schäfer",
+            "Annika Böhm",
+            "Tobias Wagner",
+            "Kerstin Hoffmann",
+            "Lukas Brandt",
+            "Friederike von der Heide",
+            "Maximilian Krause",
+            "Svenja Lehmann",
+        ],
         ["Jürgen", "Annika", "Tobias", "Kerstin", "Dörte", "Malte", "Wiebke", "Hannes"],
     ),
     "nl_NL": (
-        ["Sjoerd van der Berg", "Femke de Vries", "Joost Bakker", "Marieke van Dijk",
-         "Bram Janssen", "Anouk Visser", "Thijs de Jong", "Lieke van den Broek"],
+        [
+            "Sjoerd van der Berg",
+            "Femke de Vries",
+            "Joost Bakker",
+            "Marieke van Dijk",
+            "Bram Janssen",
+            "Anouk Visser",
+            "Thijs de Jong",
+            "Lieke van den Broek",
+        ],
         ["Sjoerd", "Femke", "Joost", "Marieke", "Bram", "Anouk", "Thijs", "Lieke"],
     ),
     "it_IT": (
-        ["Giuseppe Esposito", "Chiara Bianchi", "Lorenzo Romano", "Francesca Colombo",
-         "Alessandro Del Piero", "Federica Ricci", "Matteo Gallo", "Giulia Marino"],
+        [
+            "Giuseppe Esposito",
+            "Chiara Bianchi",
+            "Lorenzo Romano",
+            "Francesca Colombo",
+            "Alessandro Del Piero",
+            "Federica Ricci",
+            "Matteo Gallo",
+            "Giulia Marino",
+        ],
         ["Giuseppe", "Chiara", "Lorenzo", "Francesca", "Matteo", "Giulia", "Davide", "Alessia"],
     ),
     "pl_PL": (
-        ["Małgorzata Kowalska", "Krzysztof Nowak", "Agnieszka Wiśniewska", "Tomasz Wójcik",
-         "Katarzyna Kamińska", "Paweł Lewandowski", "Zofia Zielińska", "Grzegorz Szymański"],
+        [
+            "Małgorzata Kowalska",
+            "Krzysztof Nowak",
+            "Agnieszka Wiśniewska",
+            "Tomasz Wójcik",
+            "Katarzyna Kamińska",
+            "Paweł Lewandowski",
+            "Zofia Zielińska",
+            "Grzegorz Szymański",
+        ],
         ["Małgorzata", "Krzysztof", "Agnieszka", "Tomasz", "Kasia", "Paweł", "Zofia", "Grzegorz"],
     ),
     "fr_FR": (
-        ["Amélie Dubois", "Mathieu Lefèvre", "Camille Moreau", "Benoît Girard",
-         "Océane Fournier", "Jean-Baptiste Mercier", "Clémence Lambert", "Thibault Rousseau"],
+        [
+            "Amélie Dubois",
+            "Mathieu Lefèvre",
+            "Camille Moreau",
+            "Benoît Girard",
+            "Océane Fournier",
+            "Jean-Baptiste Mercier",
+            "Clémence Lambert",
+            "Thibault Rousseau",
+        ],
         ["Amélie", "Mathieu", "Camille", "Benoît", "Océane", "Thibault", "Clémence", "Yannick"],
     ),
     "es_ES": (
-        ["Alejandro García", "Lucía Fernández", "Javier Martínez", "Carmen del Río",
-         "Sergio Navarro", "Nerea Jiménez", "Íñigo Etxeberria", "Rocío Castillo"],
+        [
+            "Alejandro García",
+            "Lucía Fernández",
+            "Javier Martínez",
+            "Carmen del Río",
+            "Sergio Navarro",
+            "Nerea Jiménez",
+            "Íñigo Etxeberria",
+            "Rocío Castillo",
+        ],
         ["Alejandro", "Lucía", "Javier", "Nerea", "Sergio", "Rocío", "Íñigo", "Paloma"],
     ),
     "pt_BR": (
-        ["João Pereira", "Mariana Souza", "Thiago Oliveira", "Larissa Carvalho",
-         "Gustavo Ribeiro", "Fernanda Almeida", "Rafael dos Santos", "Juliana Rodrigues"],
+        [
+            "João Pereira",
+            "Mariana Souza",
+            "Thiago Oliveira",
+            "Larissa Carvalho",
+            "Gustavo Ribeiro",
+            "Fernanda Almeida",
+            "Rafael dos Santos",
+            "Juliana Rodrigues",
+        ],
         ["João", "Mariana", "Thiago", "Larissa", "Gustavo", "Fernanda", "Rafael", "Juliana"],
     ),
     "ru_RU": (
-        ["Дмитрий Иванов", "Анна Смирнова", "Сергей Кузнецов", "Екатерина Попова",
-         "Алексей Соколов", "Ольга Лебедева", "Dmitry Volkov", "Natalia Morozova"],
+        [
+            "Дмитрий Иванов",
+            "Анна Смирнова",
+            "Сергей Кузнецов",
+            "Екатерина Попова",
+            "Алексей Соколов",
+            "Ольга Лебедева",
+            "Dmitry Volkov",
+            "Natalia Morozova",
+        ],
         ["Дмитрий", "Анна", "Сергей", "Екатерина", "Алексей", "Ольга", "Наташа", "Игорь"],
     ),
     "zh_CN": (
@@ -75,8 +155,16 @@ NAMES: dict[str, tuple[list[str], list[str]]] = {
         ["王伟", "李娜", "张敏", "刘洋", "Zhang Min", "Chen Jing", "Liu Yang", "Huang Lei"],
     ),
     "tr_TR": (
-        ["Mehmet Yılmaz", "Ayşe Kaya", "Mustafa Demir", "Elif Şahin",
-         "Emre Çelik", "Zeynep Yıldız", "Burak Öztürk", "Selin Aydın"],
+        [
+            "Mehmet Yılmaz",
+            "Ayşe Kaya",
+            "Mustafa Demir",
+            "Elif Şahin",
+            "Emre Çelik",
+            "Zeynep Yıldız",
+            "Burak Öztürk",
+            "Selin Aydın",
+        ],
         ["Mehmet", "Ayşe", "Mustafa", "Elif", "Emre", "Zeynep", "Burak", "Selin"],
     ),
 }
@@ -388,8 +476,11 @@ CLEAN: dict[str, list[str]] = {
 VOCAB_CLEAN = [
     ("de_DE", "Frank hat die besten Croissants in Kreuzberg", {"Frank": 14, "Kreuzberg": 9}),
     ("en_US", "Frank makes the best flat white on 5th street", {"Frank": 11}),
-    ("en_US", "Brady threw for 300 yards and Belichick still frowned",
-     {"Brady": 240, "Belichick": 90}),
+    (
+        "en_US",
+        "Brady threw for 300 yards and Belichick still frowned",
+        {"Brady": 240, "Belichick": 90},
+    ),
     ("en_US", "Tom Brady knew about the balls, no way he didn't", {"Tom": 120, "Brady": 240}),
     ("en_US", "Tim Cook on stage again, same slides as last year", {"Tim": 40, "Cook": 38}),
     ("en_US", "Thanks JetBlue, great crew on this one", {"JetBlue": 300}),
@@ -402,7 +493,11 @@ VOCAB_CLEAN = [
     ("pt_BR", "Neymar machucado de novo, que fase", {"Neymar": 120}),
     ("nl_NL", "Max Verstappen wint weer in Zandvoort", {"Max": 60, "Verstappen": 58}),
     ("pl_PL", "Lewandowski strzelił dwa gole dla Barcelony", {"Lewandowski": 70}),
-    ("en_US", "Coachella lineup with Beyonce and Kendrick announced", {"Beyonce": 44, "Kendrick": 30}),
+    (
+        "en_US",
+        "Coachella lineup with Beyonce and Kendrick announced",
+        {"Beyonce": 44, "Kendrick": 30},
+    ),
 ]
 
 DOMAINS = {
@@ -434,6 +529,7 @@ EMAIL_CUES = {
     "zh_CN": ["请发邮件到{e}", "联系邮箱：{e}", "简历发到 {e}"],
     "tr_TR": ["Bana {e} adresinden ulaşın", "iletişim: {e}", "CV'nizi {e} adresine"],
 }
+
 
 # obfuscations people use (the value is local, domain labels, and suffix labels)
 def obfuscate(local: str, domain: str, style: int) -> str:
@@ -513,8 +609,16 @@ IBAN_SENTENCES = [
     "my iban is {v} if anyone wants to chip in for the gift",
 ]
 
-CARD_PREFIX = [("4", 16), ("51", 16), ("55", 16), ("2221", 16), ("34", 15), ("37", 15),
-               ("6011", 16), ("4", 16)]
+CARD_PREFIX = [
+    ("4", 16),
+    ("51", 16),
+    ("55", 16),
+    ("2221", 16),
+    ("34", 15),
+    ("37", 15),
+    ("6011", 16),
+    ("4", 16),
+]
 CARD_SENTENCES = [
     "lol my card got declined again: {v}",
     "charged twice on {v}, call me back",
@@ -577,13 +681,21 @@ def nino() -> str:
     if first + second in {"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"}:
         return nino()
     d = digits(6)
-    return R.choice([f"{first}{second}{d}{R.choice('ABCD')}",
-                     f"{first}{second} {d[:2]} {d[2:4]} {d[4:]} {R.choice('ABCD')}"])
+    return R.choice(
+        [
+            f"{first}{second}{d}{R.choice('ABCD')}",
+            f"{first}{second} {d[:2]} {d[2:4]} {d[4:]} {R.choice('ABCD')}",
+        ]
+    )
 
 
-_CF_ODD = dict(zip("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                   [1, 0, 5, 7, 9, 13, 15, 17, 19, 21] + [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4,
-                    18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23], strict=True))
+# the codice fiscale's values for characters in odd positions (digits, then A-Z)
+_CF_ODD_DIGITS = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21]
+_CF_ODD_LETTERS = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16]
+_CF_ODD_LETTERS += [10, 22, 25, 24, 23]
+_CF_ODD = dict(
+    zip("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", [*_CF_ODD_DIGITS, *_CF_ODD_LETTERS], strict=True)
+)
 
 
 def _cf_part(word: str, *, given: bool) -> str:
@@ -599,10 +711,14 @@ def codice_fiscale() -> str:
     """A codice fiscale derived from an Italian name as the real ones are (surname and name
     consonants, then vowels), with its check letter."""
     given, surname = R.choice(NAMES["it_IT"][0]).split(" ", 1)
-    body = (_cf_part(surname, given=False) + _cf_part(given, given=True)
-            + f"{R.randint(50, 99):02d}" + R.choice("ABCDEHLMPRST")
-            + f"{R.randint(1, 28) + R.choice([0, 40]):02d}"
-            + R.choice(["H501", "F205", "L219", "F839", "A944"]))
+    body = (
+        _cf_part(surname, given=False)
+        + _cf_part(given, given=True)
+        + f"{R.randint(50, 99):02d}"
+        + R.choice("ABCDEHLMPRST")
+        + f"{R.randint(1, 28) + R.choice([0, 40]):02d}"
+        + R.choice(["H501", "F205", "L219", "F839", "A944"])
+    )
     s = 0
     for i, ch in enumerate(body):
         if i % 2 == 0:
@@ -612,15 +728,28 @@ def codice_fiscale() -> str:
     return body + chr(ord("A") + s % 26)
 
 
-_VD = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-       [2, 3, 4, 0, 1, 7, 8, 9, 5, 6], [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-       [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-       [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-       [8, 7, 6, 5, 9, 3, 2, 1, 0, 4], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]]
-_VP = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-       [5, 8, 0, 3, 7, 9, 6, 1, 4, 2], [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-       [9, 4, 5, 3, 1, 2, 6, 8, 7, 0], [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-       [2, 7, 9, 3, 8, 0, 6, 4, 1, 5], [7, 0, 4, 6, 9, 1, 3, 2, 5, 8]]
+_VD = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+]
+_VP = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+]
 _VINV = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9]
 
 
@@ -634,10 +763,14 @@ def aadhaar() -> str:
 
 
 NATIONAL_IDS = {
-    "en_US": [("my SSN is {v}, is that safe to give the landlord?", ssn),
-              ("SSN {v} on the form, ugh", ssn)],
-    "en_GB": [("NI number {v} for the new job form", nino),
-              ("NHS number {v}, appointment at 3", nhs)],
+    "en_US": [
+        ("my SSN is {v}, is that safe to give the landlord?", ssn),
+        ("SSN {v} on the form, ugh", ssn),
+    ],
+    "en_GB": [
+        ("NI number {v} for the new job form", nino),
+        ("NHS number {v}, appointment at 3", nhs),
+    ],
     "es_ES": [("mi DNI es {v}, me lo piden para todo", nif), ("DNI: {v}", nif)],
     "pl_PL": [("PESEL {v} do formularza", pesel), ("mój pesel to {v}", pesel)],
     "tr_TR": [("TC kimlik no: {v}", tckn), ("kimlik numaram {v}", tckn)],
@@ -652,15 +785,27 @@ PHONES = {
     "nl_NL": ["+31 6 {d8}", "06-{d8}", "+31 (0)20 {d3} {d4}", "06 {d2} {d2} {d2} {d2}"],
     "it_IT": ["+39 347 {d3} {d4}", "347 {d3} {d4}", "+39 06 {d4} {d4}", "333.{d3}.{d4}"],
     "pl_PL": ["+48 512 {d3} {d3}", "512-{d3}-{d3}", "+48 22 {d3} {d2} {d2}", "601 {d3} {d3}"],
-    "fr_FR": ["+33 6 {d2} {d2} {d2} {d2}", "06 {d2} {d2} {d2} {d2}", "06.{d2}.{d2}.{d2}.{d2}",
-              "+33 (0)1 {d2} {d2} {d2} {d2}"],
+    "fr_FR": [
+        "+33 6 {d2} {d2} {d2} {d2}",
+        "06 {d2} {d2} {d2} {d2}",
+        "06.{d2}.{d2}.{d2}.{d2}",
+        "+33 (0)1 {d2} {d2} {d2} {d2}",
+    ],
     "es_ES": ["+34 612 {d2} {d2} {d2}", "612 {d3} {d3}", "+34 91 {d3} {d2} {d2}", "699{d6}"],
     "pt_BR": ["+55 11 9{d4}-{d4}", "(11) 9{d4}-{d4}", "+55 (21) 9{d4}-{d4}", "11 9{d8}"],
-    "ru_RU": ["+7 912 {d3}-{d2}-{d2}", "8 (912) {d3}-{d2}-{d2}", "+7 (495) {d3}-{d2}-{d2}",
-              "+79{d9}"],
+    "ru_RU": [
+        "+7 912 {d3}-{d2}-{d2}",
+        "8 (912) {d3}-{d2}-{d2}",
+        "+7 (495) {d3}-{d2}-{d2}",
+        "+79{d9}",
+    ],
     "zh_CN": ["+86 138 {d4} {d4}", "138{d8}", "+86 10 {d4} {d4}", "139-{d4}-{d4}"],
-    "tr_TR": ["+90 532 {d3} {d2} {d2}", "0532 {d3} {d2} {d2}", "+90 (212) {d3} {d2} {d2}",
-              "0 (532) {d3} {d4}"],
+    "tr_TR": [
+        "+90 532 {d3} {d2} {d2}",
+        "0532 {d3} {d2} {d2}",
+        "+90 (212) {d3} {d2} {d2}",
+        "0 (532) {d3} {d4}",
+    ],
 }
 PHONE_SENTENCES = {
     "en_US": "text me at {v} if you're still selling the ps5",
@@ -681,39 +826,92 @@ PHONE_SENTENCES = {
 def fill_digits(pattern: str) -> str:
     out = pattern
     for n in (9, 8, 6, 4, 3, 2):
-        while "{d%d}" % n in out:
-            out = out.replace("{d%d}" % n, str(R.randint(1, 9)) + digits(n - 1), 1)
+        slot = "{d" + str(n) + "}"
+        while slot in out:
+            out = out.replace(slot, str(R.randint(1, 9)) + digits(n - 1), 1)
     return out
 
 
 ADDRESSES = {
-    "en_US": ["742 Evergreen Terrace", "1600 Pennsylvania Ave NW, Washington, DC 20500",
-              "350 5th Ave, New York, NY 10118", "4059 Mt Lee Dr", "12 Oak Street, Apt 4B",
-              "2211 N First St, San Jose, CA 95131"],
-    "en_GB": ["221B Baker Street", "10 Downing Street, London SW1A 2AA", "Flat 3, 12 Hill Road",
-              "47 Kingsway, Manchester M19 2LL", "8 Castle Lane, Bristol BS1 4DJ"],
-    "de_DE": ["Hauptstraße 5, 10115 Berlin", "Musterstr. 12a", "Am Markt 3, 28195 Bremen",
-              "Lindenallee 44", "Schillerplatz 7, 70173 Stuttgart"],
-    "nl_NL": ["Keizersgracht 123, 1015 CJ Amsterdam", "Dorpsstraat 12", "Oudegracht 231, Utrecht",
-              "Laan van Meerdervoort 50", "Stationsweg 8, 2312 AT Leiden"],
-    "it_IT": ["Via Roma 10, 00184 Roma", "Piazza Navona 45", "Corso Buenos Aires 33, Milano",
-              "Via dei Mille 21", "Viale Europa 120"],
-    "pl_PL": ["ul. Marszałkowska 10/12, 00-590 Warszawa", "al. Jerozolimskie 44",
-              "ul. Floriańska 3, Kraków", "ul. Długa 17/4", "os. Tysiąclecia 28"],
-    "fr_FR": ["12 rue de la Paix, 75002 Paris", "3 bis avenue Victor Hugo", "8 boulevard Haussmann",
-              "27 rue Sainte-Catherine, 33000 Bordeaux", "5 place Bellecour, Lyon"],
-    "es_ES": ["Calle Mayor 5, 28013 Madrid", "C/ Alcalá 20, 3º B", "Avenida de la Constitución 12",
-              "Paseo de Gracia 43, Barcelona", "Plaza de España 1"],
-    "pt_BR": ["Rua Augusta 1500, São Paulo", "Av. Paulista, 1000", "Rua das Flores 250, apto 32",
-              "Avenida Atlântica 1702, Rio de Janeiro", "Travessa do Carmo 15"],
+    "en_US": [
+        "742 Evergreen Terrace",
+        "1600 Pennsylvania Ave NW, Washington, DC 20500",
+        "350 5th Ave, New York, NY 10118",
+        "4059 Mt Lee Dr",
+        "12 Oak Street, Apt 4B",
+        "2211 N First St, San Jose, CA 95131",
+    ],
+    "en_GB": [
+        "221B Baker Street",
+        "10 Downing Street, London SW1A 2AA",
+        "Flat 3, 12 Hill Road",
+        "47 Kingsway, Manchester M19 2LL",
+        "8 Castle Lane, Bristol BS1 4DJ",
+    ],
+    "de_DE": [
+        "Hauptstraße 5, 10115 Berlin",
+        "Musterstr. 12a",
+        "Am Markt 3, 28195 Bremen",
+        "Lindenallee 44",
+        "Schillerplatz 7, 70173 Stuttgart",
+    ],
+    "nl_NL": [
+        "Keizersgracht 123, 1015 CJ Amsterdam",
+        "Dorpsstraat 12",
+        "Oudegracht 231, Utrecht",
+        "Laan van Meerdervoort 50",
+        "Stationsweg 8, 2312 AT Leiden",
+    ],
+    "it_IT": [
+        "Via Roma 10, 00184 Roma",
+        "Piazza Navona 45",
+        "Corso Buenos Aires 33, Milano",
+        "Via dei Mille 21",
+        "Viale Europa 120",
+    ],
+    "pl_PL": [
+        "ul. Marszałkowska 10/12, 00-590 Warszawa",
+        "al. Jerozolimskie 44",
+        "ul. Floriańska 3, Kraków",
+        "ul. Długa 17/4",
+        "os. Tysiąclecia 28",
+    ],
+    "fr_FR": [
+        "12 rue de la Paix, 75002 Paris",
+        "3 bis avenue Victor Hugo",
+        "8 boulevard Haussmann",
+        "27 rue Sainte-Catherine, 33000 Bordeaux",
+        "5 place Bellecour, Lyon",
+    ],
+    "es_ES": [
+        "Calle Mayor 5, 28013 Madrid",
+        "C/ Alcalá 20, 3º B",
+        "Avenida de la Constitución 12",
+        "Paseo de Gracia 43, Barcelona",
+        "Plaza de España 1",
+    ],
+    "pt_BR": [
+        "Rua Augusta 1500, São Paulo",
+        "Av. Paulista, 1000",
+        "Rua das Flores 250, apto 32",
+        "Avenida Atlântica 1702, Rio de Janeiro",
+        "Travessa do Carmo 15",
+    ],
     "ru_RU": ["ул. Тверская, д. 7", "Невский проспект 28", "ул. Ленина 15, кв. 4"],
     "tr_TR": ["Atatürk Cad. No: 15", "Bağdat Caddesi No:120 Kadıköy", "İstiklal Cad. No 45"],
 }
 ADDRESS_SENTENCES = {
-    "en": ["party at my place, {v}, bring snacks", "moved to {v} finally!!",
-           "package stuck at {v} for a week", "anyone near {v}? my cat got out"],
-    "de": ["Party bei mir, {v}, bringt was mit", "Wir sind umgezogen: {v}",
-           "Paket liegt seit Tagen bei {v}"],
+    "en": [
+        "party at my place, {v}, bring snacks",
+        "moved to {v} finally!!",
+        "package stuck at {v} for a week",
+        "anyone near {v}? my cat got out",
+    ],
+    "de": [
+        "Party bei mir, {v}, bringt was mit",
+        "Wir sind umgezogen: {v}",
+        "Paket liegt seit Tagen bei {v}",
+    ],
     "nl": ["feestje bij mij, {v}", "we zijn verhuisd naar {v}", "pakketje ligt bij {v}"],
     "it": ["festa da me, {v}", "ci siamo trasferiti in {v}", "il pacco è fermo in {v}"],
     "pl": ["impreza u mnie, {v}", "przeprowadziłam się na {v}", "paczka czeka na {v}"],
@@ -725,8 +923,12 @@ ADDRESS_SENTENCES = {
 }
 
 DOB = {
-    "en_US": ["born on {d}, now I feel old", "DOB: {d}", "my birthday is {d} btw",
-              "date of birth {d} on the form"],
+    "en_US": [
+        "born on {d}, now I feel old",
+        "DOB: {d}",
+        "my birthday is {d} btw",
+        "date of birth {d} on the form",
+    ],
     "en_GB": ["born {d} and still can't cook", "D.O.B. {d}"],
     "de_DE": ["geboren am {d}", "Geburtsdatum: {d}"],
     "nl_NL": ["geboren op {d}", "geboortedatum {d}"],
@@ -740,10 +942,16 @@ DOB = {
     "tr_TR": ["doğum tarihi: {d}", "{d} doğumluyum"],
 }
 MONTHS = {
-    "en": ["January", "March", "July", "October"], "de": ["März", "Juli"],
-    "fr": ["mars", "juillet"], "es": ["marzo", "julio"], "it": ["marzo", "luglio"],
-    "nl": ["maart", "juli"], "pt": ["março", "julho"], "pl": ["marca", "lipca"],
-    "ru": ["марта", "июля"], "tr": ["Mart", "Temmuz"],
+    "en": ["January", "March", "July", "October"],
+    "de": ["März", "Juli"],
+    "fr": ["mars", "juillet"],
+    "es": ["marzo", "julio"],
+    "it": ["marzo", "luglio"],
+    "nl": ["maart", "juli"],
+    "pt": ["março", "julho"],
+    "pl": ["marca", "lipca"],
+    "ru": ["марта", "июля"],
+    "tr": ["Mart", "Temmuz"],
 }
 
 
@@ -770,8 +978,20 @@ def date_text(locale: str) -> str:
     return f"{d} {month} {y}"
 
 
-HANDLES = ["jsmith", "jane_doe92", "MikeT_", "kaylaxo", "dan.codes", "TheRealBecca",
-           "tomasz_k", "sjoerdvdb", "giuli4", "k8lyn", "jp_rossi", "ahmet1907"]
+HANDLES = [
+    "jsmith",
+    "jane_doe92",
+    "MikeT_",
+    "kaylaxo",
+    "dan.codes",
+    "TheRealBecca",
+    "tomasz_k",
+    "sjoerdvdb",
+    "giuli4",
+    "k8lyn",
+    "jp_rossi",
+    "ahmet1907",
+]
 HANDLE_SENTENCES = [
     "h/t {h} for the link",
     "follow {h} for more of this",
@@ -785,18 +1005,41 @@ HANDLE_SENTENCES = [
     "shoutout to {h} who called it first",
 ]
 
-URLS = ["https://t.co/Xy7Pq2LmZa", "bit.ly/3kLmN0p", "www.example-shop.de/angebot",
-        "https://instagram.com/p/Cx9kLmQ", "http://myblog.wordpress.com/2016/03/trip",
-        "https://www.facebook.com/groups/123456789"]
-URL_SENTENCES = ["pics from the weekend {v}", "Fotos hier: {v}", "la foto è qui {v}",
-                 "mi foto: {v}", "zdjęcia: {v}"]
+URLS = [
+    "https://t.co/Xy7Pq2LmZa",
+    "bit.ly/3kLmN0p",
+    "www.example-shop.de/angebot",
+    "https://instagram.com/p/Cx9kLmQ",
+    "http://myblog.wordpress.com/2016/03/trip",
+    "https://www.facebook.com/groups/123456789",
+]
+URL_SENTENCES = [
+    "pics from the weekend {v}",
+    "Fotos hier: {v}",
+    "la foto è qui {v}",
+    "mi foto: {v}",
+    "zdjęcia: {v}",
+]
 
-IPS = ["192.168.1.12", "203.0.113.45", "10.0.0.138", "198.51.100.7:8080",
-       "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "2001:db8::ff00:42:8329", "fe80::1ff:fe23:4567:890a",
-       "2a02:8108:1c0:5e00::2", "81.2.69.160", "2001:db8:3333:4444:5555:6666:7777:8888"]
-IP_SENTENCES = ["my server at {v} keeps getting hammered", "whitelist {v} pls",
-                "someone from {v} keeps logging into my account", "Router hat die IP {v}",
-                "ssh into {v} and restart it"]
+IPS = [
+    "192.168.1.12",
+    "203.0.113.45",
+    "10.0.0.138",
+    "198.51.100.7:8080",
+    "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+    "2001:db8::ff00:42:8329",
+    "fe80::1ff:fe23:4567:890a",
+    "2a02:8108:1c0:5e00::2",
+    "81.2.69.160",
+    "2001:db8:3333:4444:5555:6666:7777:8888",
+]
+IP_SENTENCES = [
+    "my server at {v} keeps getting hammered",
+    "whitelist {v} pls",
+    "someone from {v} keeps logging into my account",
+    "Router hat die IP {v}",
+    "ssh into {v} and restart it",
+]
 
 
 def mark(kind: str, value: str) -> str:
@@ -851,8 +1094,14 @@ def structured_records() -> list[dict[str, object]]:
             if not f.isascii():
                 f = ["Dmitry Volkov", "Wang Wei", "Li Xiaoming", "Natalia Morozova"][style % 4]
             parts = f.lower().replace("'", "").split()
-            local = R.choice([parts[0] + "." + parts[-1], parts[0][0] + parts[-1],
-                              parts[0] + str(R.randint(70, 99)), parts[0] + "_" + parts[-1]])
+            local = R.choice(
+                [
+                    parts[0] + "." + parts[-1],
+                    parts[0][0] + parts[-1],
+                    parts[0] + str(R.randint(70, 99)),
+                    parts[0] + "_" + parts[-1],
+                ]
+            )
             local = local.translate(str.maketrans("äöüßéèêëáíóúñç", "aouseeeeaiounc"))
             domain = domains[style % len(domains)]
             value = obfuscate(local, domain, style)
@@ -870,14 +1119,19 @@ def structured_records() -> list[dict[str, object]]:
             sentence = IBAN_SENTENCES[(i + len(out)) % len(IBAN_SENTENCES)]
             out.append(record(locale, sentence.format(v=mark("iban", value)), ["iban"]))
     for i in range(40):
-        out.append(record("en_US" if i % 2 else "de_DE",
-                          CARD_SENTENCES[i % len(CARD_SENTENCES)].format(v=mark("card", card_text())),
-                          ["card"]))
+        out.append(
+            record(
+                "en_US" if i % 2 else "de_DE",
+                CARD_SENTENCES[i % len(CARD_SENTENCES)].format(v=mark("card", card_text())),
+                ["card"],
+            )
+        )
     for locale, items in NATIONAL_IDS.items():
         for i in range(6):
             sentence, make = items[i % len(items)]
-            out.append(record(locale, sentence.format(v=mark("national_id", make())),
-                              ["national_id"]))
+            out.append(
+                record(locale, sentence.format(v=mark("national_id", make())), ["national_id"])
+            )
     for locale, addresses in ADDRESSES.items():
         sentences = ADDRESS_SENTENCES[locale[:2]]
         for i, address in enumerate(addresses):
@@ -894,22 +1148,31 @@ def structured_records() -> list[dict[str, object]]:
         )
         tags = ["handle", "with_at" if "@{h}" in sentence else "no_at"]
         out.append(record("en_US", text, tags))
-    for i, url in enumerate(URLS * 3):
-        out.append(record("en_US", URL_SENTENCES[i % len(URL_SENTENCES)].format(v=mark("url", url)),
-                          ["url"]))
-    for i, ip in enumerate(IPS * 4):
-        out.append(record("en_US", IP_SENTENCES[i % len(IP_SENTENCES)].format(v=mark("ip", ip)),
-                          ["ip", "ipv6" if ":" in ip.split(":8080")[0] else "ipv4"]))
+    for url in URLS:
+        for sentence in URL_SENTENCES:
+            out.append(record("en_US", sentence.format(v=mark("url", url)), ["url"]))
+    for ip in IPS:
+        for sentence in IP_SENTENCES:
+            out.append(
+                record(
+                    "en_US",
+                    sentence.format(v=mark("ip", ip)),
+                    ["ip", "ipv6" if ":" in ip.split(":8080")[0] else "ipv4"],
+                )
+            )
     return out
 
 
 def clean_records() -> list[dict[str, object]]:
     out = [record(loc, text, ["clean"]) for loc, texts in CLEAN.items() for text in texts]
     # dates that are not birth dates stay
-    for loc, text in [("en_US", "concert moved to 03/12/2026, doors at 7"),
-                      ("de_DE", "Am 12.03.2026 ist Stadtfest"), ("fr_FR", "rendez-vous le 14 juillet 2026"),
-                      ("es_ES", "el 12 de marzo de 2026 hay huelga"),
-                      ("en_GB", "released 2016-03-12, still the best album")]:
+    for loc, text in [
+        ("en_US", "concert moved to 03/12/2026, doors at 7"),
+        ("de_DE", "Am 12.03.2026 ist Stadtfest"),
+        ("fr_FR", "rendez-vous le 14 juillet 2026"),
+        ("es_ES", "el 12 de marzo de 2026 hay huelga"),
+        ("en_GB", "released 2016-03-12, still the best album"),
+    ]:
         out.append(record(loc, text, ["clean", "date"]))
     for loc, text, vocab in VOCAB_CLEAN:
         out.append(record(loc, text, ["clean", "vocabulary"], vocabulary=vocab))
