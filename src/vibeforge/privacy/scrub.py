@@ -2,19 +2,29 @@
 
 Passes over each batch of posts, on the original text:
 
-1. a regex pass (always on, microseconds a post) for @handles, URLs, emails and phone numbers;
-2. an NER pass (`ner=True`) through Presidio and spaCy for person names (and locations when
-   `locations=True`), with Presidio's own email, phone, URL and @handle recognizers as a second
-   opinion on the structured kinds. spaCy is loaded lazily, once per Scrubber, on first use;
-3. a name pass (`ner=True` and `name_rules=True`): a census-name gazetteer with context rules
-   (`names.py`) for the names the small model misses ("Thanks Mark!", "Brittany said").
+1. the structured pass (always on): the regex pass (`patterns.py`: @handles, URLs, emails,
+   phones), Presidio's recognisers called directly (`structured.py`: phones in international
+   formats, IBANs, card numbers, IP addresses, national IDs, emails), obfuscated emails and
+   handles without the @ (`structured.py`), street addresses and dates of birth in context
+   (`addresses.py`);
+2. the name pass (`ner=True`): gazetteers of given names and surnames of many countries with
+   context rules (`names.py`), names in Han script (`names_zh.py`), keeping the timeline's
+   public vocabulary when one is given (`vocabulary.py`);
+3. a veto (`veto=True`): the name pass's weaker guesses (a bare given name without a cue) are
+   dropped where spaCy's NER model sees an organisation, a place or a product ("Samsung",
+   "Chelsea", "France"). spaCy runs only on the posts that have such a guess;
+4. optionally (`spacy=True`, or `locations=True`) the spaCy NER model through Presidio on
+   every post, for person names the gazetteer lacks and for places. It costs most of the
+   scrubber's time and its mistakes ("Pfizer", "RT") alter clean posts, so it is off by
+   default.
 
-Passes 2 and 3 read the regex pass's output (placeholders in place), and their spans are
+Passes 2 and 3 read the structured pass's output (placeholders in place), and their spans are
 mapped back onto the original text.
 
-The spans of both passes are united and replaced by placeholders (see `patterns.PLACEHOLDERS`:
-`@user`, `<url>`, `<email>`, `<phone>`, `<person>`, `<location>`). A `ScrubResult` carries the
-scrubbed text and how many of each kind were replaced, never the values themselves.
+The spans of all passes are united and replaced by placeholders (see `patterns.PLACEHOLDERS`:
+`@user`, `<url>`, `<email>`, `<phone>`, `<iban>`, `<card>`, `<id>`, `<ip>`, `<address>`,
+`<dob>`, `<person>`, `<location>`). A `ScrubResult` carries the scrubbed text and how many of
+each kind were replaced, never the values themselves.
 
     scrubber = Scrubber(ScrubConfig(ner=True))
     [r.text for r in scrubber.scrub_many(["thanks @jane_doe, call John at 555-201-7788"])]
@@ -27,11 +37,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vibeforge.errors import VibeforgeError
 from vibeforge.privacy import patterns
 from vibeforge.privacy.patterns import Span
+
+if TYPE_CHECKING:
+    from vibeforge.privacy.vocabulary import Vocabulary
 
 
 class ScrubInputError(VibeforgeError):
@@ -40,9 +53,11 @@ class ScrubInputError(VibeforgeError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScrubConfig:
-    ner: bool = True  # run Presidio + spaCy for names; False: the regex pass only (fast)
-    locations: bool = False  # also replace places (spaCy GPE/LOC) by <location>
-    name_rules: bool = True  # with ner: also the gazetteer + context name pass (names.py)
+    ner: bool = True  # replace person names; False: the structured pass only
+    spacy: bool = False  # with ner: also spaCy's NER model (slow; see the module docstring)
+    veto: bool = True  # spaCy's organisations and places veto the name pass's guesses
+    locations: bool = False  # also replace places (spaCy GPE/LOC) by <location>; runs spaCy
+    name_rules: bool = True  # with ner: the gazetteer + context name pass (names.py)
     min_score: float = 0.4  # Presidio results below this score are ignored
     batch_size: int = 64  # texts per spaCy pipe batch
     max_chars: int = 100_000  # longer texts are refused (X's longest posts are 25,000)
@@ -58,7 +73,7 @@ class ScrubConfig:
     @property
     def kinds(self) -> tuple[str, ...]:
         """The kinds this configuration replaces."""
-        kinds = list(patterns.STRUCTURED)
+        kinds = [*patterns.STRUCTURED, *patterns.IDENTIFIERS]
         if self.ner:
             kinds.append("person")
             if self.locations:
@@ -92,9 +107,13 @@ class Scrubber:
         self._gazetteer: Any = None
         self._lock = threading.Lock()
 
+    @property
+    def uses_spacy(self) -> bool:
+        return self.config.ner and (self.config.spacy or self.config.locations)
+
     def load(self) -> Scrubber:
-        """Load the NER model now (it is otherwise loaded on the first NER batch)."""
-        if self.config.ner and self._analyzer is None:
+        """Load the name lists (and spaCy if configured) now, not on the first batch."""
+        if self.uses_spacy and self._analyzer is None:
             with self._lock:
                 if self._analyzer is None:
                     from vibeforge.privacy.ner import load_analyzer
@@ -113,21 +132,29 @@ class Scrubber:
         other._gazetteer = self._gazetteer
         return other
 
-    def scrub(self, text: str) -> ScrubResult:
-        return self.scrub_many([text])[0]
+    def scrub(self, text: str, *, vocabulary: Vocabulary | None = None) -> ScrubResult:
+        return self.scrub_many([text], vocabulary=vocabulary)[0]
 
-    def scrub_many(self, texts: Sequence[str]) -> list[ScrubResult]:
-        """Scrub a batch of texts; the output is aligned with the input."""
+    def scrub_many(
+        self, texts: Sequence[str], *, vocabulary: Vocabulary | None = None
+    ) -> list[ScrubResult]:
+        """Scrub a batch of texts; the output is aligned with the input.
+
+        `vocabulary`: the public vocabulary of the timeline the texts come from (see
+        `vocabulary.Vocabulary`); names it holds are kept.
+        """
         cleaned = self._check(texts)
         results = []
-        for text, spans in zip(cleaned, self._spans(cleaned), strict=True):
+        for text, spans in zip(cleaned, self._spans(cleaned, vocabulary), strict=True):
             out, counts = patterns.replace_spans(text, spans)
             results.append(ScrubResult(out, MappingProxyType(dict(counts))))
         return results
 
-    def spans_many(self, texts: Sequence[str]) -> list[list[Span]]:
+    def spans_many(
+        self, texts: Sequence[str], *, vocabulary: Vocabulary | None = None
+    ) -> list[list[Span]]:
         """Merged PII spans of each text (offsets into the text after `clean_unicode`)."""
-        return self._spans(self._check(texts))
+        return self._spans(self._check(texts), vocabulary)
 
     def find(self, text: str) -> list[str]:
         """Kinds of PII still present in `text` (empty when clean): the guard's PII re-check."""
@@ -148,31 +175,60 @@ class Scrubber:
             out.append(patterns.clean_unicode(text))
         return out
 
-    def _spans(self, texts: list[str]) -> list[list[Span]]:
-        found = [patterns.merge(patterns.regex_spans(t)) for t in texts]
+    def _spans(self, texts: list[str], vocabulary: Vocabulary | None) -> list[list[Span]]:
+        if self.config.ner and texts:
+            self.load()
+        found = [patterns.merge(self._structured(t)) for t in texts]
         if not (self.config.ner and texts):
             return found
-        # NER reads the regex pass's output, so "mail a@b.co https://x.y" is never one "name"
+        # names read the structured pass's output, so "mail a@b.co https://x.y" is never a name
         masked = [patterns.replace_spans(t, s)[0] for t, s in zip(texts, found, strict=True)]
-        extra, vetoes = self._ner_spans(masked)
+        extra: list[list[Span]] = [[] for _ in masked]
+        vetoes: list[list[Span]] = [[] for _ in masked]
+        if self.uses_spacy:
+            extra, vetoes = self._ner_spans(masked, vocabulary)
         if self.config.name_rules:
-            from vibeforge.privacy.names import SURE, name_spans
+            from vibeforge.privacy.names import GUESS, SURE, name_spans
+            from vibeforge.privacy.names_zh import han_name_spans
 
             extra = [
                 more
+                + han_name_spans(t)
                 + [
                     n
-                    for n in name_spans(t, self._gazetteer)
+                    for n in name_spans(t, self._gazetteer, vocabulary=vocabulary)
                     if n.score >= SURE or not _overlaps(n, where)
+                    # candidates wait for spaCy's word (the veto); the full NER run has its own
+                    if n.score >= GUESS or (self.config.veto and not self.uses_spacy)
                 ]
                 for t, more, where in zip(masked, extra, vetoes, strict=True)
             ]
+        if self.config.veto and not self.uses_spacy:
+            extra = _veto_guesses(masked, extra, batch_size=self.config.batch_size)
         return [
             patterns.merge(spans + patterns.map_back(text, more, spans))
             for text, spans, more in zip(texts, found, extra, strict=True)
         ]
 
-    def _ner_spans(self, texts: list[str]) -> tuple[list[list[Span]], list[list[Span]]]:
+    def _structured(self, text: str) -> list[Span]:
+        from vibeforge.privacy import addresses, structured
+
+        spans = patterns.regex_spans(text)
+        spans += structured.presidio_spans(text)
+        spans += structured.obfuscated_email_spans(text)
+        spans += addresses.address_spans(text)
+        spans += addresses.dob_spans(text)
+        g = self._gazetteer
+        spans += structured.bare_handle_spans(
+            text,
+            is_word=g.is_word if g is not None else _is_stop_word,
+            is_name_run=g.is_name_run if g is not None else _never,
+        )
+        return patterns.drop_placeholders(text, structured.prefer_ids_in_context(spans))
+
+    def _ner_spans(
+        self, texts: list[str], vocabulary: Vocabulary | None
+    ) -> tuple[list[list[Span]], list[list[Span]]]:
         """(PII spans, place spans) of each text; places veto the name pass's guesses."""
         from vibeforge.privacy.ner import ENTITY_KINDS, LANGUAGE
 
@@ -197,7 +253,8 @@ class Scrubber:
             spans = [
                 Span(r.start, r.end, ENTITY_KINDS[r.entity_type], float(r.score))
                 for r in results
-                if r.end > r.start and not _unlikely_name(r.entity_type, text[r.start : r.end])
+                if r.end > r.start
+                and not _unlikely_name(r.entity_type, text[r.start : r.end], vocabulary)
             ]
             spans = patterns.drop_placeholders(text, spans)
             out.append([s for s in spans if s.kind in kinds])
@@ -205,10 +262,54 @@ class Scrubber:
         return out, vetoes
 
 
+def _veto_guesses(
+    texts: list[str], spans: list[list[Span]], *, batch_size: int
+) -> list[list[Span]]:
+    """Drop guessed names that spaCy sees as an organisation, place or product, and keep
+    candidates only where it sees a person; spaCy runs only on texts with either."""
+    from vibeforge.privacy.names import GUESS, SURE
+    from vibeforge.privacy.ner import entity_spans
+
+    todo = [i for i, found in enumerate(spans) if any(s.score < SURE for s in found)]
+    if not todo:
+        return spans
+    entities = entity_spans([texts[i] for i in todo], batch_size=batch_size)
+    out = list(spans)
+    for i, (others, people) in zip(todo, entities, strict=True):
+        out[i] = [
+            s
+            for s in spans[i]
+            if s.score >= SURE
+            or (s.score >= GUESS and not _hits(s, others))
+            or (s.score < GUESS and _hits(s, people))
+        ]
+    return out
+
+
+def _hits(span: Span, ranges: list[tuple[int, int]]) -> bool:
+    return any(span.start < b and a < span.end for a, b in ranges)
+
+
 def _overlaps(span: Span, others: list[Span]) -> bool:
     return any(span.start < o.end and o.start < span.end for o in others)
 
 
-def _unlikely_name(entity: str, value: str) -> bool:
-    # the small model tags seat, gate and flight numbers ("Seat 9F", "UA508") as people
-    return entity == "PERSON" and any(ch.isdigit() for ch in value)
+def _unlikely_name(entity: str, value: str, vocabulary: Vocabulary | None) -> bool:
+    if entity != "PERSON":
+        return False
+    # the small model tags seat, gate and flight numbers ("Seat 9F", "UA508") as people,
+    # and "RT"; a name whose every word is the timeline's vocabulary is public
+    words = value.split()
+    if any(ch.isdigit() for ch in value) or value.isupper():
+        return True
+    return vocabulary is not None and all(vocabulary.is_public(w) for w in words)
+
+
+def _is_stop_word(word: str) -> bool:
+    from vibeforge.privacy.name_lists import key, stop_words
+
+    return key(word) in stop_words()
+
+
+def _never(word: str) -> bool:
+    return False
