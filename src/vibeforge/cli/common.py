@@ -57,7 +57,7 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-def open_engine(ctx: typer.Context, *, require: bool = True):  # type: ignore[no-untyped-def]
+def open_engine(ctx: typer.Context, *, require: bool = True):
     """The store's engine for this invocation; fails with one clear line if unusable."""
     from vibeforge.store import make_engine, require_schema
 

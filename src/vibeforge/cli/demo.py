@@ -27,7 +27,9 @@ def demo(
     settings = state(ctx).settings()
     home = ensure_home(settings.home)
     config = QUICK if quick else DemoConfig()
-    config = replace(config, model=model, seed=seed, **({"days": days} if days else {}))
+    config = replace(config, model=model, seed=seed)
+    if days:
+        config = replace(config, days=days)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -27,20 +27,20 @@ def sync_specs(session: Session, *, settings: Settings) -> list[str]:
                 ),
             )
             created.append(f"timeline {spec.name}")
-    for spec in settings.bots:
+    for bot_spec in settings.bots:
         try:
-            q.get_bot(session, name=spec.name)
+            q.get_bot(session, name=bot_spec.name)
         except NotFoundError:
             q.create_bot(
                 session,
                 bot=Bot(
-                    name=spec.name,
-                    timeline=spec.timeline,
-                    account=spec.account,
-                    persona=spec.persona,
-                    base_model=spec.base_model,
-                    posts_per_day=spec.posts_per_day,
+                    name=bot_spec.name,
+                    timeline=bot_spec.timeline,
+                    account=bot_spec.account,
+                    persona=bot_spec.persona,
+                    base_model=bot_spec.base_model,
+                    posts_per_day=bot_spec.posts_per_day,
                 ),
             )
-            created.append(f"bot {spec.name}")
+            created.append(f"bot {bot_spec.name}")
     return created

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from vibeforge.domain import Metrics
 
@@ -101,7 +102,9 @@ def get_reward(name_or_path: str) -> RewardSpec:
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict) or "weights" not in data:
             raise ValueError(f"{path}: expected a mapping with 'weights:' (and optional 'ages_s:')")
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        kwargs: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
         kwargs.setdefault("name", path.stem)
         return RewardSpec(**kwargs)
     raise ValueError(
@@ -111,10 +114,8 @@ def get_reward(name_or_path: str) -> RewardSpec:
 
 def score(metrics: Metrics, *, spec: RewardSpec, followers: int | None = None) -> Scored:
     """The reward of one observation: weighted counts per reach."""
-    reach = metrics.impression_count
-    if not reach:
-        reach = followers or 0
-    reach = max(float(reach), spec.reach_floor)
+    counted = metrics.impression_count or followers or 0
+    reach = max(float(counted), spec.reach_floor)
     scale = 1000.0 if spec.per_mille else 1.0
     components = {k: w * getattr(metrics, k) / reach * scale for k, w in spec.weights.items()}
     return Scored(value=math.fsum(components.values()), components=components)

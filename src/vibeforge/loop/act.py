@@ -128,7 +128,7 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
     return reports
 
 
-def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard) -> None:  # type: ignore[no-untyped-def]
+def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard) -> None:
     texts = [postable(g.text) for g in gens]  # no scrubbing placeholders reach the platform
     report.generated = len(texts)
     with session_scope(rt.engine) as s:

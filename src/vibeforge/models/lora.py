@@ -18,7 +18,7 @@ PEFT's layout (adapter_config.json + adapter_model.safetensors) so they work wit
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -225,7 +225,7 @@ class LoraRuntime:
                 self._linears[path] = linear
                 self._handles.append(linear.register_forward_hook(self._hook(path)))
 
-    def _hook(self, path: str):  # type: ignore[no-untyped-def]
+    def _hook(self, path: str) -> Callable[..., Any]:
         def hook(module: nn.Module, args: tuple[Any, ...], output: torch.Tensor) -> Any:
             plan = self._plans.get(path)
             if plan is None:

@@ -164,6 +164,7 @@ def generate_posts(n: int, *, seed: int = 0) -> list[PlantedPost]:
             elif callable(filler):
                 value = filler(rng)
             else:
+                assert filler is not None, f"template slot {slot!r} has no filler"
                 value = rng.choice(filler)
             text.append(value)
             pos += len(value)

@@ -100,7 +100,8 @@ def load_analyzer() -> tuple[Any, Any]:
         """Loads the model from a path with only its NER pipe: no download, no GPU probe."""
 
         def load(self) -> None:
-            self.nlp = {LANGUAGE: spacy.load(model_dir, exclude=_SPACY_UNUSED_PIPES)}
+            # presidio declares `nlp` as None until loaded
+            self.nlp = {LANGUAGE: spacy.load(model_dir, exclude=_SPACY_UNUSED_PIPES)}  # type: ignore[assignment]
 
     ner_config = NerModelConfiguration(
         model_to_presidio_entity_mapping=_SPACY_LABELS,
