@@ -86,18 +86,26 @@ def seed(ctx: typer.Context, world: str = WORLD, seed: int = SEED) -> None:
 @app.command()
 def info(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """The world, its clock, lists and tokens (the tokens are secrets: local use only)."""
-    from vibeforge.sandbox.clock import iso
+    from vibeforge.sandbox.clock import iso, resume_ms
+    from vibeforge.sandbox.problems import SandboxError
+    from vibeforge.sandbox.store import SandboxStore
 
-    w = _world(ctx)
-    data = {
-        "world": w.store.get_meta("world"),
-        "seed": w.seed_value,
-        "now": iso(w.now_ms()),
-        "lists": {r[1]: str(r[0]) for r in w.store.all("SELECT id, niche FROM lists")},
-        "admin_token": w.role_token("admin"),
-        "app_token": w.role_token("app"),
-    }
-    w.close()
+    # read the store, not a World: opening one would re-anchor the clock of a running server
+    store = SandboxStore(_home(ctx) / "sandbox" / "sandbox.db")
+    try:
+        if store.get_meta("world") is None:
+            raise SandboxError("no sandbox world yet; run `vibeforge sandbox seed` first")
+        tokens = dict(store.all("SELECT role, token FROM tokens WHERE role != 'user'"))
+        data = {
+            "world": store.get_meta("world"),
+            "seed": store.get_meta("seed", 0),
+            "now": iso(resume_ms(store.get_meta("clock_ms", 0), store.get_meta("clock_anchor"))),
+            "lists": {r[1]: str(r[0]) for r in store.all("SELECT id, niche FROM lists")},
+            "admin_token": tokens["admin"],
+            "app_token": tokens["app"],
+        }
+    finally:
+        store.close()
     if as_json:
         print_json(data)
     else:

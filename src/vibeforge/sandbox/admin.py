@@ -3,22 +3,91 @@ trend events, create bot accounts, and read the hidden engagement truth (for eva
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from vibeforge.sandbox.api import Ctx, body_json, parse_id, route
-from vibeforge.sandbox.clock import iso, parse_iso
+from vibeforge.sandbox.api import MAX_ID, Ctx, body_json, parse_id, route
+from vibeforge.sandbox.clock import MAX_JUMP_S, MAX_SPEED, iso, parse_iso
 from vibeforge.sandbox.limits import Principal
-from vibeforge.sandbox.problems import SandboxError, invalid, not_found
+from vibeforge.sandbox.problems import SandboxError, invalid, invalid_fields, not_found
+from vibeforge.sandbox.world import WorldSpec
+
+HOUR_S = 3600
 
 
-def _number(data: dict[str, Any], name: str, default: float | None = None) -> float:
-    value = data.get(name, default)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise invalid(f"`{name}` must be a number", parameter=name, value=value)
-    return float(value)
+class _Body(BaseModel):
+    # JSON numbers only (no "1" strings, no true for 1), finite (no NaN, no 1e400 = inf)
+    model_config = ConfigDict(strict=True, allow_inf_nan=False, extra="ignore")
+
+
+class SeedBody(_Body):
+    world: str = "demo"
+    seed: int = Field(0, ge=0, le=MAX_ID)
+    overrides: dict[str, Any] = Field(default_factory=dict)  # WorldSpec fields; it checks them
+
+    @field_validator("overrides")
+    @classmethod
+    def _known(cls, value: dict[str, Any]) -> dict[str, Any]:
+        fields = set(WorldSpec.__dataclass_fields__) - {"name"}
+        if unknown := sorted(set(value) - fields):
+            raise ValueError(f"unknown fields {unknown}; world fields are {sorted(fields)}")
+        return value
+
+
+class AdvanceBody(_Body):
+    seconds: float = Field(0.0, ge=0, le=MAX_JUMP_S)
+    hours: float = Field(0.0, ge=0, le=MAX_JUMP_S / HOUR_S)
+
+
+class SpeedBody(_Body):
+    speed: float = Field(ge=0, le=MAX_SPEED)
+
+
+class TrendBody(_Body):
+    niche: str
+    text: str = ""
+    at: str | None = None  # ISO 8601; else now + in_hours
+    in_hours: float = Field(0.0, ge=0, le=MAX_JUMP_S / HOUR_S)
+    strength: float = Field(1.0, gt=0, le=5)
+
+
+class AccountBody(_Body):
+    username: str = Field(pattern=r"^[A-Za-z0-9_]{1,15}$")
+    niche: str | None = None
+    followers: int = Field(0, ge=0, le=10_000_000)
+    follow_niche: bool = True
+
+
+class EvaluateBody(_Body):
+    texts: list[str] = Field(min_length=1, max_length=1000)
+    author_id: int | str
+    at: str | None = None
+
+
+B = TypeVar("B", bound=_Body)
+
+
+async def _parse(request: Request, model: type[B]) -> B:
+    """The JSON body as `model`, or a 400 naming every field that is wrong."""
+    try:
+        return model.model_validate(body_json(await request.body()))
+    except ValidationError as exc:
+        raise invalid_fields(
+            [
+                (".".join(str(part) for part in e["loc"]) or "body", e["msg"], e.get("input"))
+                for e in exc.errors()
+            ]
+        ) from None
+
+
+def _time(value: str, name: str) -> int:
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise invalid(f"`{name}` must be an ISO 8601 time", parameter=name, value=value) from None
 
 
 async def _guard(call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -59,16 +128,8 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
         }
 
     async def seed(request: Request, p: Principal) -> tuple[int, Any]:
-        data = body_json(await request.body())
-        overrides = data.get("overrides") or {}
-        if not isinstance(overrides, dict):
-            raise invalid("`overrides` must be an object of WorldSpec fields")
-        await _guard(
-            world.seed,
-            world=str(data.get("world", "demo")),
-            seed=int(_number(data, "seed", 0)),
-            **overrides,
-        )
+        body = await _parse(request, SeedBody)
+        await _guard(world.seed, world=body.world, seed=body.seed, **body.overrides)
         ctx.auth.forget()
         # the world's tokens are new: hand back the admin token that now works
         return 201, {"admin_token": world.role_token("admin"), "app_token": world.role_token("app")}
@@ -81,34 +142,27 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
         return 201, {"admin_token": world.role_token("admin"), "app_token": world.role_token("app")}
 
     async def advance(request: Request, p: Principal) -> tuple[int, Any]:
-        data = body_json(await request.body())
-        seconds = _number(data, "seconds", 0) + 3600 * _number(data, "hours", 0)
-        now = await _guard(world.advance, seconds)
+        body = await _parse(request, AdvanceBody)
+        now = await _guard(world.advance, body.seconds + HOUR_S * body.hours)
         return 200, {"now": iso(now)}
 
     async def speed(request: Request, p: Principal) -> tuple[int, Any]:
-        data = body_json(await request.body())
-        await _guard(world.clock.set_speed, _number(data, "speed"))
-        world.speed = world.clock.speed
+        body = await _parse(request, SpeedBody)
+        await _guard(world.set_speed, body.speed)
         return 200, {"speed": world.clock.speed, "now": iso(world.now_ms())}
 
     async def add_trend(request: Request, p: Principal) -> tuple[int, Any]:
-        data = body_json(await request.body())
-        if "at" in data:
-            try:
-                at_ms = parse_iso(str(data["at"]))
-            except ValueError:
-                raise invalid(
-                    "`at` must be an ISO 8601 time", parameter="at", value=data["at"]
-                ) from None
+        body = await _parse(request, TrendBody)
+        if body.at is not None:
+            at_ms = _time(body.at, "at")
         else:
-            at_ms = world.now_ms() + int(3_600_000 * _number(data, "in_hours", 0))
+            at_ms = world.now_ms() + int(3_600_000 * body.in_hours)
         result = await _guard(
             world.add_trend,
-            niche=str(data.get("niche")),
-            text=str(data.get("text", "")),
+            niche=body.niche,
+            text=body.text,
             at_ms=at_ms,
-            strength=_number(data, "strength", 1.0),
+            strength=body.strength,
         )
         return 201, {**result, "at": iso(at_ms)}
 
@@ -122,20 +176,15 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
         }
 
     async def create_account(request: Request, p: Principal) -> tuple[int, Any]:
-        data = body_json(await request.body())
-        handle = data.get("username")
-        if not isinstance(handle, str) or not handle.replace("_", "").isalnum() or len(handle) > 15:
-            raise invalid(
-                "`username` must be 1-15 letters, digits or '_'", parameter="username", value=handle
-            )
+        body = await _parse(request, AccountBody)
         uid, token = await _guard(
             world.create_account,
-            handle=handle,
-            niche=data.get("niche"),
-            followers=int(_number(data, "followers", 0)),
-            follow_niche=bool(data.get("follow_niche", True)),
+            handle=body.username,
+            niche=body.niche,
+            followers=body.followers,
+            follow_niche=body.follow_niche,
         )
-        return 201, {"id": str(uid), "username": handle, "token": token}
+        return 201, {"id": str(uid), "username": body.username, "token": token}
 
     async def token(request: Request, p: Principal) -> tuple[int, Any]:
         try:
@@ -152,15 +201,10 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
         return 200, {"data": found}
 
     async def evaluate(request: Request, p: Principal) -> tuple[int, Any]:
-        data = body_json(await request.body())
-        texts = data.get("texts")
-        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-            raise invalid(
-                "`texts` must be a non-empty list of strings", parameter="texts", value=texts
-            )
-        author = parse_id(str(data.get("author_id")), "author_id")
-        at = parse_iso(str(data["at"])) if data.get("at") else None
-        results = await _guard(world.evaluate, texts=texts, author_id=author, at_ms=at)
+        body = await _parse(request, EvaluateBody)
+        author = parse_id(str(body.author_id), "author_id")
+        at = _time(body.at, "at") if body.at else None
+        results = await _guard(world.evaluate, texts=body.texts, author_id=author, at_ms=at)
         return 200, {"data": results}
 
     add("/admin/world", "GET", info)

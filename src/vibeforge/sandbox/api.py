@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -83,8 +84,13 @@ def route(
     return run
 
 
+MAX_ID = 2**63 - 1  # X's ids are unsigned 64-bit in form but fit a signed one (SQLite's INTEGER)
+_ID = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() also accepts '²'
+_TOKEN = re.compile(r"[0-9a-z]{1,13}")  # base 36 of an id below 2**63
+
+
 def parse_id(value: str | None, name: str) -> int:
-    if value is None or not value.isdigit() or len(value) > 19:
+    if value is None or not _ID.fullmatch(value) or int(value) > MAX_ID:
         raise invalid(
             f"The `{name}` query parameter value [{value}] is not valid",
             parameter=name,
@@ -108,7 +114,7 @@ def max_results(query: Any, *, lo: int, hi: int, default: int) -> int:
     raw = query.get("max_results")
     if raw is None:
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    if not _ID.fullmatch(raw) or not lo <= int(raw) <= hi:
         raise invalid(
             f"The `max_results` query parameter value [{raw}] is not between {lo} and {hi}",
             parameter="max_results",
@@ -127,14 +133,13 @@ def encode_token(post_id: int) -> str:
 
 
 def decode_token(token: str) -> int:
-    try:
-        return int(token, 36)
-    except ValueError:
+    if not _TOKEN.fullmatch(token) or int(token, 36) > MAX_ID:
         raise invalid(
-            f"The `pagination_token` query parameter value [{token}] is not valid",
+            f"The `pagination_token` query parameter value [{token[:40]}] is not valid",
             parameter="pagination_token",
-            value=token,
-        ) from None
+            value=token[:40],
+        )
+    return int(token, 36)
 
 
 def body_json(raw: bytes) -> dict[str, Any]:
@@ -142,6 +147,8 @@ def body_json(raw: bytes) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid(f"Request body is not valid JSON: {exc}") from None
+    except RecursionError:  # nesting deeper than the parser's stack
+        raise invalid("Request body nests too deeply") from None
     if not isinstance(data, dict):
         raise invalid("Request body must be a JSON object")
     return data

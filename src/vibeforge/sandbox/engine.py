@@ -18,7 +18,7 @@ import numpy as np
 
 from vibeforge.embedding import Embedder, SentenceEmbedder
 from vibeforge.paths import SandboxFolder
-from vibeforge.sandbox.clock import SimClock
+from vibeforge.sandbox.clock import SimClock, resume_ms
 from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.sandbox.embed import make_embedder
 from vibeforge.sandbox.ids import API_SEQUENCE_BASE, snowflake
@@ -79,12 +79,14 @@ class World:
         self.store = SandboxStore(self.folder.database)
         self.lock = threading.RLock()
         self.speed = speed
-        self.clock = SimClock(start_ms=self.store.get_meta("clock_ms", 0), speed=speed)
+        start = resume_ms(self.store.get_meta("clock_ms", 0), self.store.get_meta("clock_anchor"))
+        self.clock = SimClock(start_ms=start, speed=speed)
         self._embedders: dict[str, Embedder] = {}
         self.audience: Audience | None = None
         self._api_seq = 0
         if self.store.get_meta("world") is not None:
             self._load()
+            self.save_clock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -126,6 +128,7 @@ class World:
             )
             self.clock = SimClock(start_ms=self.store.get_meta("clock_ms"), speed=self.speed)
             self._load()
+            self.save_clock()
             self.flush()
             emb = self._embedders.get(spec.embedder)
             if isinstance(emb, SentenceEmbedder):
@@ -152,12 +155,15 @@ class World:
             vecs = np.stack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
             self.index.add([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], vecs)
 
-    def save_clock(self) -> None:
+    def save_clock(self, *, running: bool = True) -> None:
+        """Persist the time, and while running the anchor a crash-restart resumes from."""
         self.store.set_meta("clock_ms", self.clock.now_ms())
+        # a clean stop drops the anchor: the next start resumes here, not after the downtime
+        self.store.set_meta("clock_anchor", self.clock.anchor() if running else None)
 
     def close(self) -> None:
         if self.audience is not None:
-            self.save_clock()
+            self.save_clock(running=False)
         for emb in self._embedders.values():
             if isinstance(emb, SentenceEmbedder):
                 emb.flush()
@@ -171,6 +177,11 @@ class World:
         self.save_clock()
         self.flush()
         return now
+
+    def set_speed(self, speed: float) -> None:
+        self.clock.set_speed(speed)
+        self.speed = speed
+        self.save_clock()
 
     # -- accounts ----------------------------------------------------------------------------
     def followers_mask(self, user_id: int) -> np.ndarray:

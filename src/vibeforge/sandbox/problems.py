@@ -60,6 +60,24 @@ def invalid(message: str, *, parameter: str | None = None, value: Any = None) ->
     )
 
 
+def invalid_fields(problems: list[tuple[str, str, Any]]) -> ApiError:
+    """A 400 naming each bad field: (parameter, what is wrong, the value given)."""
+    return ApiError(
+        400,
+        "Invalid Request",
+        "One or more parameters to your request was invalid.",
+        type_=PROBLEMS + "invalid-request",
+        errors=[
+            {"message": f"`{name}`: {why}", "parameters": {name: [str(value)[:100]]}}
+            for name, why, value in problems
+        ],
+    )
+
+
+def payload_too_large(limit: int) -> ApiError:
+    return ApiError(413, "Payload Too Large", f"The request body is larger than {limit} bytes.")
+
+
 def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
 

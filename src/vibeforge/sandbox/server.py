@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from vibeforge.paths import Home
+from vibeforge.sandbox.bodylimit import MAX_BODY_BYTES, BodyLimit
 from vibeforge.sandbox.engine import World
 from vibeforge.sandbox.limits import Authenticator, RateLimiter, RateLimits
 from vibeforge.sandbox.model import AudienceParams
 from vibeforge.sandbox.problems import SandboxError
 
 
-def create_app(world: World, *, limits: RateLimits | None = None) -> Any:
+def create_app(
+    world: World, *, limits: RateLimits | None = None, max_body_bytes: int = MAX_BODY_BYTES
+) -> Any:
     """A FastAPI app serving `world`: X API v2 under /2, admin routes under /admin."""
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
@@ -47,6 +50,7 @@ def create_app(world: World, *, limits: RateLimits | None = None) -> Any:
         )
 
     app.add_exception_handler(StarletteHTTPException, unknown)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.state.ctx = ctx
     return app
 

@@ -39,6 +39,18 @@ class WorldSpec:
     embedder: str = "minilm"
 
     def __post_init__(self) -> None:
+        # overrides arrive as JSON from the admin API: check types and upper bounds too, so a
+        # float count or 1e300 members is refused instead of failing (or filling memory) later
+        for name, kind in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ValueError(f"{name} ({value!r}) must be {_KIND_WORDS[kind]}")
+        for name, hi in _UPPER.items():
+            value = getattr(self, name)
+            if not value <= hi:  # also false for NaN
+                raise ValueError(f"{name} ({value}) must be <= {hi:g}")
+        if not all(isinstance(n, str) for n in self.niches):
+            raise ValueError(f"niches {self.niches!r} must be niche names")
         unknown = [n for n in self.niches if n not in NICHES]
         if unknown or not self.niches:
             raise ValueError(f"niches {unknown or '()'} invalid; choose from {', '.join(NICHES)}")
@@ -59,6 +71,25 @@ class WorldSpec:
     def to_dict(self) -> dict:
         return asdict(self)
 
+
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str,
+    "tweets_per_niche": int,
+    "humans_per_niche": int,
+    "members_per_niche": int,
+    "history_days": (int, float),
+    "horizon_days": (int, float),
+    "generalist_share": (int, float),
+    "embedder": str,
+}
+_KIND_WORDS = {str: "a string", int: "an integer", (int, float): "a number"}
+_UPPER = {  # far above any world that fits this machine's memory and an hour of seeding
+    "tweets_per_niche": 100_000,
+    "humans_per_niche": 10_000,
+    "members_per_niche": 1_000_000,
+    "history_days": 3650.0,
+    "horizon_days": 3650.0,
+}
 
 WORLDS: dict[str, WorldSpec] = {
     "demo": WorldSpec(name="demo", niches=("airlines", "apple", "self_driving")),
@@ -83,6 +114,8 @@ def world_spec(name: str, **overrides: object) -> WorldSpec:
     if name not in WORLDS:
         raise ValueError(f"unknown world {name!r}; choose from {', '.join(WORLDS)}")
     data: dict[str, Any] = {**WORLDS[name].to_dict(), **overrides}
+    if not isinstance(data["niches"], list | tuple):
+        raise ValueError(f"niches ({data['niches']!r}) must be a list of niche names")
     data["niches"] = tuple(data["niches"])
     try:
         return WorldSpec(**data)

@@ -1,0 +1,61 @@
+"""Refuse request bodies over a size before they are read in full (413 in X's shape).
+
+A declared `Content-Length` over the limit is answered at once, without reading the body; a
+chunked body is counted as it arrives and refused as soon as it passes the limit, so a huge
+upload never reaches JSON parsing or text weighing (which would hold the event loop).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from vibeforge.sandbox.problems import payload_too_large
+
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any X request (a post is at most 280 weighted chars)
+
+Scope = dict[str, Any]
+
+
+class BodyLimit:
+    """ASGI middleware: bodies over `max_bytes` get 413 Payload Too Large."""
+
+    def __init__(self, app: Any, *, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # an ApiError: the route answers it like any other error in X's shape
+                    raise payload_too_large(self.max_bytes)
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps(payload_too_large(self.max_bytes).body()).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
