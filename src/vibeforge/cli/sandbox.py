@@ -95,7 +95,8 @@ def info(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> N
     try:
         if store.get_meta("world") is None:
             raise SandboxError("no sandbox world yet; run `vibeforge sandbox seed` first")
-        tokens = dict(store.all("SELECT role, token FROM tokens WHERE role != 'user'"))
+        rows = store.all("SELECT role, token FROM tokens WHERE role != 'user'")
+        tokens: dict[str, str] = {str(r[0]): str(r[1]) for r in rows}
         data = {
             "world": store.get_meta("world"),
             "seed": store.get_meta("seed", 0),
