@@ -34,11 +34,12 @@ CHILD = textwrap.dedent(
     spec = pickle.load(open(sys.argv[1], "rb"))
     rounds = int(sys.argv[2])
     rt = spec()
+    url, admin = spec.context.base_url, spec.context.secrets["admin_token"]
     for i in range(rounds):
         run_round(rt)
         print("round", i, flush=True)
-        httpx.post(f"{spec.base_url}/admin/clock/advance", json={"hours": 3},
-                   headers={"Authorization": f"Bearer {spec.admin_token}"}, timeout=30)
+        httpx.post(f"{url}/admin/clock/advance", json={"hours": 3},
+                   headers={"Authorization": f"Bearer {admin}"}, timeout=30)
     """
 )
 
