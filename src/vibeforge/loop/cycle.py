@@ -1,6 +1,7 @@
 """One round of the loop over a set of bots: ingest → observe → learn → act.
 
-    ingest   each followed timeline that is due, once, whatever the number of its bots
+    ingest   each followed timeline that is due, once, whatever the number of its bots; a
+             timeline whose poll fails is logged and reported, and the others go on
     observe  each bot's own posts reaching a reward age: metrics read, rewards stored
     learn    per bot: vibe SFT and reward-model refit when enough new data; then RL for every
              ready bot in one mixed-adapter batch
@@ -17,13 +18,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import OperationalError
+
 from vibeforge.domain import Bot, BotStatus
-from vibeforge.errors import VibeforgeError
+from vibeforge.errors import StoreUnavailableError, VibeforgeError
 from vibeforge.loop import act as act_step
 from vibeforge.loop import learn as learn_step
 from vibeforge.loop.ingest import IngestReport, poll_timeline
 from vibeforge.loop.observe import ObserveReport, observe
 from vibeforge.loop.runtime import Runtime
+from vibeforge.platforms.base import AuthError, BudgetExceeded, PlatformUnavailable, RateLimited
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -53,22 +57,51 @@ def active_bots(rt: Runtime, names: Sequence[str] | None = None) -> list[Bot]:
     return [b for b in bots if names is None or b.name in names]
 
 
+# failures of the platform or the store as a whole, not of one timeline: they end the round
+# (the supervisor backs off on outages) instead of being charged to each timeline in turn
+ROUND_ERRORS: tuple[type[Exception], ...] = (
+    PlatformUnavailable,
+    RateLimited,
+    AuthError,
+    BudgetExceeded,
+    StoreUnavailableError,
+    OperationalError,
+)
+
+
 def ingest_all(rt: Runtime, bots: Sequence[Bot]) -> list[IngestReport]:
     names = sorted({b.timeline for b in bots if b.timeline})
     with session_scope(rt.engine) as s:
         timelines = [q.get_timeline(s, name=n) for n in names]
-    return [
-        poll_timeline(
-            rt.engine,
-            platform=rt.platform,
-            timeline=t,
-            scrubber=rt.scrubber,
-            pseudonymize=rt.pseudonymize,
-            now=rt.clock(),
-            index=rt.memorization,
-        )
-        for t in timelines
-    ]
+    reports = []
+    for t in timelines:
+        try:
+            report = poll_timeline(
+                rt.engine,
+                platform=rt.platform,
+                timeline=t,
+                scrubber=rt.scrubber,
+                pseudonymize=rt.pseudonymize,
+                now=rt.clock(),
+                index=rt.memorization,
+            )
+        except ROUND_ERRORS:
+            raise
+        except Exception as exc:  # one timeline's failure must not starve the others
+            report = IngestReport(timeline=t.name, error=_describe(exc))
+            log.error(
+                "timeline %s: ingest failed (%s); the other timelines go on", t.name, report.error
+            )
+            log.debug("timeline %s: ingest failure", t.name, exc_info=exc)
+        reports.append(report)
+    return reports
+
+
+def _describe(exc: Exception) -> str:
+    """The error's kind, and its message only where it is ours (never posts' content)."""
+    if isinstance(exc, VibeforgeError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
 
 
 STEPS = ("ingest", "observe", "learn", "act")

@@ -2,13 +2,21 @@
 
 One poll per timeline, whatever the number of bots that follow it (they all read the stored
 posts). Polls are incremental by `since_id`; posts are deduplicated by id and content hash.
-Raw text never reaches the store: it is scrubbed first and authors are replaced by keyed
+Raw text never reaches the store: every string of a post is normalised first
+(`privacy.patterns.normalise_text`: no NUL or other control characters, no lone surrogates,
+the same on every backend), then the text is scrubbed and authors are replaced by keyed
 pseudonyms. The cursor advances in the same transaction as the posts, so a crash repeats a
 poll rather than skipping posts.
+
+One bad post never stops its timeline: a post the scrubber refuses (`ScrubInputError`, e.g.
+over `max_chars`), one without an id or an author, or one whose values the database still
+refuses is skipped, counted in `IngestReport.rejected` and logged without its content; the
+rest of the poll is stored and the cursor moves past it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -16,11 +24,15 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from vibeforge.domain import Post, Timeline, post_id_key
 from vibeforge.platforms.base import Platform
+from vibeforge.privacy.patterns import normalise_text
+from vibeforge.privacy.scrub import ScrubInputError
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
+from vibeforge.store.tables import PostRow
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +51,8 @@ class IngestReport:
     fetched: int = 0
     stored: int = 0
     skipped: bool = False  # not due yet
+    rejected: int = 0  # posts skipped: unscrubbable or unstorable (logged without content)
+    error: str | None = None  # why the poll failed (set by cycle.ingest_all, which goes on)
 
 
 def due(timeline: Timeline, *, now: datetime) -> bool:
@@ -64,24 +78,134 @@ def poll_timeline(
         return report
     raw = platform.timeline(source=timeline, since_id=timeline.since_id, max_posts=max_posts)
     report.fetched = len(raw)
-    newest = max((p.id for p in raw), key=post_id_key, default=None)
-    clean = _scrub(raw, scrubber=scrubber, pseudonymize=pseudonymize)
-    with session_scope(engine) as s:
-        added = q.add_posts(s, posts=clean, timeline=timeline.name)
-        q.set_timeline_cursor(s, name=timeline.name, since_id=newest, polled_at=now)
+    normalised = [normalise_post(p) for p in raw]
+    # the cursor passes skipped posts too (those with an id it can hold): they are not refetched
+    newest = max((p.id for p in normalised if _id_fits(p.id)), key=post_id_key, default=None)
+    posts: list[Post] = []
+    for post in normalised:
+        problem = _unstorable(post)
+        if problem:
+            _reject(report, problem)
+        else:
+            posts.append(post)
+    clean = _scrub(posts, scrubber=scrubber, pseudonymize=pseudonymize, report=report)
+    added = _store(engine, clean, timeline=timeline.name, newest=newest, now=now, report=report)
     report.stored = len(added)
     if index is not None and added:
         index.add([p.text for p in added])
-    log.info("timeline %s: fetched %d, stored %d new", timeline.name, report.fetched, report.stored)
+    log.info(
+        "timeline %s: fetched %d, stored %d new%s",
+        timeline.name,
+        report.fetched,
+        report.stored,
+        f", skipped {report.rejected} bad" if report.rejected else "",
+    )
     return report
 
 
+def normalise_post(post: Post) -> Post:
+    """The post with every string field through `normalise_text` (values from the platform).
+
+    Strings that do not fit the store's columns are dropped where they are optional (a reply
+    or quote reference, the language); `_unstorable` refuses the post when its id does not fit.
+    """
+    changes: dict[str, Any] = {
+        f.name: normalise_text(value)
+        for f in dataclasses.fields(post)
+        if isinstance(value := getattr(post, f.name), str)
+    }
+    for name in _OPTIONAL:
+        value = changes.get(name, getattr(post, name))
+        if not isinstance(value, str) or not value or len(value) > _LIMITS[name]:
+            changes[name] = None
+    return replace(post, **changes)
+
+
+_LIMITS = {  # the store's column widths (PostgreSQL refuses longer values)
+    name: int(getattr(PostRow.__table__.c[column].type, "length", 0) or 0)
+    for name, column in (
+        ("id", "post_id"),
+        ("in_reply_to_id", "in_reply_to_id"),
+        ("quote_of_id", "quote_of_id"),
+        ("lang", "lang"),
+    )
+}
+_OPTIONAL = ("in_reply_to_id", "quote_of_id", "lang")
+
+
+def _id_fits(post_id: str) -> bool:
+    return bool(post_id.strip()) and len(post_id) <= _LIMITS["id"]
+
+
+def _unstorable(post: Post) -> str | None:
+    """Why a normalised post cannot be stored (never its content), or None."""
+    if not _id_fits(post.id):
+        return f"no post id, or one longer than {_LIMITS['id']} characters"
+    if not post.author_id.strip():
+        return "no author id"
+    return None
+
+
+def _reject(report: IngestReport, reason: str) -> None:
+    report.rejected += 1
+    log.warning("timeline %s: skipped a post (%s)", report.timeline, reason)
+
+
 def _scrub(
-    posts: Sequence[Post], *, scrubber: Scrubber, pseudonymize: Callable[[str], str]
+    posts: Sequence[Post],
+    *,
+    scrubber: Scrubber,
+    pseudonymize: Callable[[str], str],
+    report: IngestReport,
 ) -> list[Post]:
-    results = scrubber.scrub_many([p.text for p in posts])
+    texts = [p.text for p in posts]
+    try:
+        results: list[Any] = list(scrubber.scrub_many(texts))
+    except ScrubInputError:  # one text refused: find it, scrub the others one by one
+        results = []
+        for text in texts:
+            try:
+                results.append(scrubber.scrub_many([text])[0])
+            except ScrubInputError as exc:
+                _reject(report, f"the scrubber refused it: {exc}")
+                results.append(None)
     return [
-        replace(p, text=r.text, author_id=pseudonymize(p.author_id))
+        replace(p, text=normalise_text(r.text), author_id=pseudonymize(p.author_id))
         for p, r in zip(posts, results, strict=True)
-        if r.text.strip()
+        if r is not None and r.text.strip()
     ]
+
+
+def _store(
+    engine: Engine,
+    posts: list[Post],
+    *,
+    timeline: str,
+    newest: str | None,
+    now: datetime,
+    report: IngestReport,
+) -> list[Post]:
+    """Store the posts and advance the cursor in one transaction.
+
+    If the database refuses a value anyway (`DataError`), each post is stored in a transaction
+    of its own, those refused are skipped, and the cursor advances after them: the posts are
+    never behind the cursor, so a crash in between repeats the poll.
+    """
+    try:
+        with session_scope(engine) as s:
+            added = q.add_posts(s, posts=posts, timeline=timeline)
+            q.set_timeline_cursor(s, name=timeline, since_id=newest, polled_at=now)
+        return added
+    except DataError:
+        if not posts:
+            raise
+    added = []
+    for post in posts:
+        try:
+            with session_scope(engine) as s:
+                added += q.add_posts(s, posts=[post], timeline=timeline)
+        except DataError as exc:
+            _reject(report, f"the database refused it: {type(exc.orig).__name__}")
+    with session_scope(engine) as s:
+        q.set_timeline_cursor(s, name=timeline, since_id=newest, polled_at=now)
+    return added

@@ -1,5 +1,6 @@
 """Privacy: de-personalisation at the ingest boundary and the regurgitation guard's index.
 
+    normalise_text(untrusted platform text) -> text fit to store           (patterns.py)
     Scrubber(ScrubConfig(ner=True)).scrub_many(texts, vocabulary=...) -> list[ScrubResult]
                                                                              (scrub.py)
     Vocabulary(key=...).observe_many((author, text) pairs)                  (vocabulary.py)
@@ -27,6 +28,7 @@ _EXPORTS = {
     "MemorizationIndex": "memorization",
     "MemorizationIndexError": "memorization",
     "Verdict": "memorization",
+    "normalise_text": "patterns",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -104,6 +104,34 @@ def clean_unicode(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+# control characters (Unicode category Cc: C0, DEL, C1) other than tab and newline
+_LINE_BREAKS = re.compile(r"\r\n?")
+_SPACING_CONTROLS = re.compile(r"[\x0b\x0c\x1c-\x1f\x85]")  # str.isspace: words stay apart
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def normalise_text(text: str) -> str:
+    """Untrusted platform text as the store keeps it, the same on every backend.
+
+    Applied at the ingest boundary to every string of a platform post (text, ids, author id,
+    language), before scrubbing, so the scrubber sees what will be stored ("jane\\x00@mail.com"
+    is an email once the NUL is gone):
+
+    - `\\r\\n` and a lone `\\r` become `\\n` (one line-break convention);
+    - lone surrogates become U+FFFD (`clean_unicode`; they cannot be encoded as UTF-8);
+    - control characters that Python counts as whitespace (VT, FF, the separators
+      U+001C-U+001F, NEL) become a space, so the words around them stay apart;
+    - every other control character (NUL, the rest of C0, DEL, C1) is removed: PostgreSQL
+      refuses NUL in text, and none of them is meant to be read.
+
+    Tab, newline and everything outside category Cc are kept. Idempotent.
+    """
+    text = clean_unicode(text)
+    text = _LINE_BREAKS.sub("\n", text)
+    text = _SPACING_CONTROLS.sub(" ", text)
+    return _CONTROLS.sub("", text)
+
+
 def regex_spans(text: str, *, kinds: Iterable[str] = STRUCTURED) -> list[Span]:
     """Every handle, URL, email and phone span the regex pass finds (unmerged)."""
     wanted = set(kinds)
