@@ -15,7 +15,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from vibeforge.store import approvals, session_scope
 from vibeforge.store import queries as q
 from vibeforge.web.render import render
-from vibeforge.web.security import COOKIE, TokenAuth, form_fields, require_write, safe_next
+from vibeforge.web.security import (
+    COOKIE,
+    LoginThrottle,
+    TokenAuth,
+    client_address,
+    form_fields,
+    lockout_message,
+    require_write,
+    safe_next,
+)
 
 router = APIRouter()
 
@@ -28,15 +37,29 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> Response:
     auth: TokenAuth = request.app.state.auth
+    throttle: LoginThrottle = request.app.state.throttle
+    client = client_address(request)
     fields = await form_fields(request)
     target = safe_next(fields.get("next"))
+    wait = throttle.retry_after(client)  # checked first: a lockout holds even the right token
+    if wait is not None:
+        page = render(
+            request,
+            "login.html",
+            {"title": "Log in", "next": target, "error": lockout_message(wait)},
+            status=429,
+        )
+        page.headers["Retry-After"] = str(wait)
+        return page
     if not auth.token_ok(fields.get("token")):
+        throttle.failure(client)
         return render(
             request,
             "login.html",
             {"title": "Log in", "next": target, "error": "wrong token"},
             status=401,
         )
+    throttle.success(client)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE, auth.session_value, httponly=True, samesite="strict", path="/", max_age=12 * 3600

@@ -1,7 +1,7 @@
 """The dashboard's app factory: FastAPI + Jinja templates + locally served Chart.js.
 
 `create_app(settings)` opens the store from settings; tests and embedders pass `engine=` and
-`token=` instead. Nothing is created at import time.
+`token=` instead (and `throttle=`, e.g. with a fake clock). Nothing is created at import time.
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ from vibeforge.errors import NotFoundError, VibeforgeError
 from vibeforge.web import actions, pages
 from vibeforge.web.options import DashboardOptions
 from vibeforge.web.render import HERE, error_response, make_templates
-from vibeforge.web.security import OPEN_POSTS, SAFE_METHODS, TokenAuth, new_token
+from vibeforge.web.security import (
+    OPEN_POSTS,
+    SAFE_METHODS,
+    LoginThrottle,
+    TokenAuth,
+    bearer_attempt,
+    client_address,
+    lockout_message,
+    new_token,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -41,6 +50,7 @@ def create_app(
     token: str | None = None,
     options: DashboardOptions | None = None,
     trend_events: TrendEvents | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> FastAPI:
     """The dashboard app over a store; state changes need `token` (or the settings' one)."""
     if engine is None:
@@ -58,6 +68,7 @@ def create_app(
     app = FastAPI(title="vibeforge dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
     app.state.auth = auth
+    app.state.throttle = throttle = throttle or LoginThrottle()
     app.state.options = options or DashboardOptions()
     if trend_events is None and settings is not None and settings.platform.kind == "sandbox":
         from vibeforge.web.sandbox_events import SandboxTrendEvents
@@ -69,12 +80,25 @@ def create_app(
 
     @app.middleware("http")
     async def _guard(request: Request, call_next: Callable[..., Any]) -> Response:
-        if (
+        # a Bearer header is a token attempt on any route (pages show more to the right one)
+        wait = None
+        if bearer_attempt(request):
+            client = client_address(request)
+            wait = throttle.retry_after(client)
+            if wait is None and auth.bearer_ok(request):
+                throttle.success(client)
+            elif wait is None:
+                throttle.failure(client)
+        response: Response
+        if wait is not None:
+            response = error_response(request, 429, lockout_message(wait))
+            response.headers["Retry-After"] = str(wait)
+        elif (
             request.method not in SAFE_METHODS
             and request.url.path not in OPEN_POSTS
             and not (auth.bearer_ok(request) or auth.session_ok(request))
         ):
-            response: Response = error_response(
+            response = error_response(
                 request, 401, "the dashboard token is required for changes; log in first"
             )
             response.headers["WWW-Authenticate"] = "Bearer"

@@ -6,13 +6,25 @@ the token, either as `Authorization: Bearer <token>` (scripts) or as the session
 also carry the CSRF field (an HMAC of the token, rendered into each form), and a cross-origin
 `Origin` header is refused; the cookie is HttpOnly and SameSite=Strict. Nothing here ever
 renders the token itself.
+
+Wrong tokens are throttled per client address (`LoginThrottle`): after `max_failures` wrong
+tokens within `window_s` (at `POST /login` or as a Bearer header), every token attempt from
+that address gets 429 with `Retry-After` for a lockout that doubles with each lockout in a
+row (up to `max_lockout_s`), even with the right token; a right token outside a lockout
+resets the count. Behind a reverse proxy every client has the proxy's address.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from fastapi import HTTPException, Request
@@ -58,6 +70,102 @@ class TokenAuth:
 
     def csrf_ok(self, value: str | None) -> bool:
         return value is not None and hmac.compare_digest(value, self.csrf_value)
+
+
+def bearer_attempt(request: Request) -> bool:
+    """Whether the request offers a token as `Authorization: Bearer` (right or wrong)."""
+    scheme, _, _ = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer"
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+@dataclass
+class _Client:
+    failures: deque[float]  # times of the wrong tokens since the last lockout
+    lockouts: int = 0  # lockouts in a row (each doubles the next)
+    locked_until: float = 0.0
+    last_seen: float = 0.0
+
+
+@dataclass(kw_only=True)
+class LoginThrottle:
+    """Wrong-token throttling per client address, on the server's monotonic clock.
+
+    Memory is bounded: at most `max_clients` addresses are tracked, the least recently seen
+    dropped first; an address quiet for `forget_s` (no wrong token, no lockout) is forgotten.
+    """
+
+    max_failures: int = 5
+    window_s: float = 300.0
+    lockout_s: float = 60.0  # the first lockout; each further one in a row doubles
+    max_lockout_s: float = 3600.0
+    forget_s: float = 3600.0
+    max_clients: int = 4096
+    clock: Callable[[], float] = time.monotonic
+    _clients: OrderedDict[str, _Client] = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_failures < 1 or self.max_clients < 1:
+            raise ValueError("max_failures and max_clients must be >= 1 (e.g. 5 and 4096)")
+        if not 0 < self.lockout_s <= self.max_lockout_s or self.window_s <= 0:
+            raise ValueError("the throttle needs window_s > 0 and 0 < lockout_s <= max_lockout_s")
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds (>= 1) until `client` may try a token again; None when it may now."""
+        with self._lock:
+            entry = self._live(client, self.clock())
+            if entry is None:
+                return None
+            wait = entry.locked_until - self.clock()
+            return max(1, math.ceil(wait)) if wait > 0 else None
+
+    def failure(self, client: str) -> None:
+        """A wrong token from `client`; the `max_failures`-th in the window locks it out."""
+        now = self.clock()
+        with self._lock:
+            entry = self._live(client, now)
+            if entry is None:
+                entry = _Client(failures=deque(maxlen=self.max_failures))
+                self._clients[client] = entry
+                while len(self._clients) > self.max_clients:
+                    self._clients.popitem(last=False)
+            self._clients.move_to_end(client)
+            entry.last_seen = now
+            entry.failures.append(now)
+            if (
+                len(entry.failures) == self.max_failures
+                and now - entry.failures[0] <= self.window_s
+            ):
+                backoff = self.lockout_s * 2.0 ** min(entry.lockouts, 32)
+                entry.locked_until = now + min(self.max_lockout_s, backoff)
+                entry.lockouts += 1
+                entry.failures.clear()
+
+    def success(self, client: str) -> None:
+        """A right token from `client` outside a lockout: its count starts again."""
+        with self._lock:
+            entry = self._clients.get(client)
+            if entry is not None and entry.locked_until <= self.clock():
+                del self._clients[client]
+
+    def tracked(self) -> int:
+        with self._lock:
+            return len(self._clients)
+
+    def _live(self, client: str, now: float) -> _Client | None:
+        entry = self._clients.get(client)
+        if entry is not None and now - max(entry.last_seen, entry.locked_until) > self.forget_s:
+            del self._clients[client]
+            return None
+        return entry
+
+
+def lockout_message(wait: int) -> str:
+    return f"too many wrong tokens from this address; try again in {wait} s"
 
 
 def same_origin(request: Request) -> bool:
