@@ -71,8 +71,12 @@ class Home:
         return self.root / "tokens"
 
     def token_file(self, platform: str, handle: str) -> Path:
-        """The user token of `handle` on `platform` ("@sky" and "sky" name the same file)."""
-        return self.tokens / f"{platform}-{handle.lstrip('@')}.json"
+        """The user token of `handle` on `platform` ("@sky" and "sky" name the same file); a
+        handle that could name another folder is refused."""
+        name = f"{platform}-{handle.lstrip('@')}.json"
+        if "/" in name or "\\" in name or ".." in name or "\x00" in name:
+            raise ValueError(f"refusing a token file name built from {handle!r}")
+        return self.tokens / name
 
     @property
     def adapters(self) -> Path:

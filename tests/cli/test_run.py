@@ -83,3 +83,77 @@ def test_a_bad_loop_setting_exits_2_with_the_fix(tmp_path: Path, project) -> Non
     assert r.returncode == 2
     assert "loop.budget_total_usd: must be >= 0 (got -1)" in r.stderr + r.stdout
     assert "Traceback" not in r.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served_sandbox(tmp_path: Path):
+    """`vibeforge sandbox serve` in its own process and home: (base URL, admin token)."""
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBEFORGE_")}
+    env["VIBEFORGE_HOME"] = str(tmp_path / "served")
+    port = _free_port()
+    exe = Path(sys.executable).parent / "vibeforge"
+    where = tmp_path / "served-cwd"
+    where.mkdir()
+    proc = subprocess.Popen(
+        [str(exe), "sandbox", "serve", "--port", str(port), "--world", "tiny", "--speed", "0"],
+        cwd=where,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{url}/2/openapi.json", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.communicate()[1][-2000:]
+                assert time.monotonic() < deadline, "the sandbox did not come up"
+                time.sleep(0.2)
+        info = _cli(where, "sandbox", "info", "--json", env=env)
+        assert info.returncode == 0, info.stderr
+        yield url, json.loads(info.stdout)["admin_token"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.slow
+def test_run_against_an_external_sandbox(tmp_path: Path, project, served_sandbox) -> None:
+    import httpx
+
+    url, admin = served_sandbox
+    config = tmp_path / "vibeforge.yaml"
+    config.write_text(config.read_text() + f"platform:\n  kind: sandbox\n  base_url: {url}\n")
+    code = _cli(tmp_path, "run", "--rounds", "1", "--world", "tiny", env=project)
+    assert code.returncode == 2 and "--world would be ignored" in code.stderr, code.stderr
+    no_token = _cli(tmp_path, "run", "--rounds", "1", env=project)
+    assert no_token.returncode == 2 and "VIBEFORGE_SANDBOX_ADMIN_TOKEN" in no_token.stderr
+    env = {**project, "VIBEFORGE_SANDBOX_ADMIN_TOKEN": admin}
+    r = _cli(tmp_path, "run", "--rounds", "1", "--interval", "0", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "round 1:" in r.stdout
+    # the loop used the served world: its bot account is there, and no world of its own
+    token = httpx.get(
+        f"{url}/admin/tokens/skybot", headers={"Authorization": f"Bearer {admin}"}, timeout=10
+    )
+    assert token.status_code == 200
+    assert not (Path(project["VIBEFORGE_HOME"]) / "sandbox").exists()
+    ingested = json.loads(_cli(tmp_path, "timeline", "list", "--json", env=env).stdout)
+    assert ingested[0]["source"] == "1500000" and ingested[0]["posts"] > 0

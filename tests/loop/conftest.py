@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,10 +34,18 @@ class Eco:
     home: Path
 
 
-def make_eco(home: Path, *, config: LoopConfig = FAST, db_url: str | None = None) -> Eco:
+def make_eco(
+    home: Path,
+    *,
+    config: LoopConfig = FAST,
+    db_url: str | None = None,
+    sandbox: object | None = None,
+) -> Eco:
+    """Two bots on the tiny world; `sandbox`: one already served (a RemoteSandbox, say)
+    instead of a new one in this process."""
     from vibeforge.sandbox import start_sandbox
 
-    sb = start_sandbox(home=home, world="tiny", seed=0, speed=0)
+    sb: Any = sandbox or start_sandbox(home=home, world="tiny", seed=0, speed=0)
     db_url = db_url or Home(home).database_url
     engine = make_engine(db_url)
     upgrade(engine)

@@ -2,6 +2,8 @@
 
 A child process runs rounds against the sandbox (advancing platform time through the admin
 route after each); the test kills it with SIGKILL after a random delay, 20 times, then checks:
+(on SQLite, on PostgreSQL, and against a sandbox served by `vibeforge sandbox serve` in a
+process of its own, reached through its admin API as `platform.base_url` reaches it)
 no post was published twice, every publication the store confirmed is on the platform once,
 every reward has the metrics observation it came from, every adapter version on disk loads
 (or is a torn write that the bank skips), and a final uninterrupted round completes.
@@ -9,14 +11,22 @@ every reward has the metrics observation it came from, every adapter version on 
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -24,8 +34,11 @@ from sqlalchemy import text
 from vibeforge.domain import PublicationStatus
 from vibeforge.models.adapters import AdapterStore
 from vibeforge.paths import Home
+from vibeforge.sandbox.remote import RemoteSandbox
 from vibeforge.store import make_engine, session_scope
 from vibeforge.store import queries as q
+
+from .conftest import Eco, make_eco
 
 CHILD = textwrap.dedent(
     """
@@ -61,8 +74,106 @@ def _run_child(spec_file, rounds: int, *, kill_after: float | None):
         return -9, out, err
 
 
+@dataclass
+class Chaos:
+    eco: Eco
+    platform_posts: Callable[[str], list[str]]  # a handle's post texts on the platform
+    integrity: Callable[[], None]  # the store's own consistency check
+
+
+def _sqlite_integrity(db_url: str) -> Callable[[], None]:
+    def check() -> None:
+        with make_engine(db_url).connect() as conn:
+            assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+    return check
+
+
+def _in_process_posts(sb: Any) -> Callable[[str], list[str]]:
+    def posts(handle: str) -> list[str]:
+        uid = sb.world.store.one("SELECT id FROM users WHERE username = ?", (handle,))[0]
+        return [
+            r[0] for r in sb.world.store.all("SELECT text FROM posts WHERE author_id = ?", (uid,))
+        ]
+
+    return posts
+
+
+def _served_posts(database: Path) -> Callable[[str], list[str]]:
+    def posts(handle: str) -> list[str]:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+            sql = (
+                "SELECT p.text FROM posts p JOIN users u ON u.id = p.author_id WHERE u.username = ?"
+            )
+            return [r[0] for r in conn.execute(sql, (handle,))]
+
+    return posts
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "served"])
+def chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chaos]:
+    if request.param == "sqlite":
+        eco = make_eco(tmp_path)
+        yield Chaos(eco, _in_process_posts(eco.sandbox), _sqlite_integrity(eco.spec.db_url))
+        eco.sandbox.stop()  # type: ignore[attr-defined]
+    elif request.param == "postgresql":
+        db_url = request.getfixturevalue("postgres_server").create_database()
+        eco = make_eco(tmp_path, db_url=db_url)
+        yield Chaos(eco, _in_process_posts(eco.sandbox), lambda: None)
+        eco.sandbox.stop()  # type: ignore[attr-defined]
+    else:
+        served_home = tmp_path / "served"
+        with _serve_sandbox(served_home) as (url, admin):
+            remote = RemoteSandbox.connect(url, admin)
+            eco = make_eco(tmp_path / "loop", sandbox=remote)
+            database = Home(served_home).sandbox_world.database
+            yield Chaos(eco, _served_posts(database), _sqlite_integrity(eco.spec.db_url))
+            remote.stop()
+
+
+@contextmanager
+def _serve_sandbox(home: Path) -> Iterator[tuple[str, str]]:
+    """`vibeforge sandbox serve` on a free port in a process of its own."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBEFORGE_")}
+    env["VIBEFORGE_HOME"] = str(home)
+    exe = str(Path(sys.executable).parent / "vibeforge")
+    cwd = home.parent
+    args = ["sandbox", "serve", "--port", str(port), "--world", "tiny", "--speed", "0"]
+    proc = subprocess.Popen([exe, *args], cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(url, timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.communicate()[1][-2000:]
+                assert time.monotonic() < deadline, "the served sandbox did not come up"
+                time.sleep(0.2)
+        info = subprocess.run(
+            [exe, "sandbox", "info", "--json"], cwd=cwd, env=env, capture_output=True, text=True
+        )
+        assert info.returncode == 0, info.stderr
+        yield url, json.loads(info.stdout)["admin_token"]
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.mark.slow
-def test_sigkill_at_random_points_loses_nothing(eco, tmp_path) -> None:
+def test_sigkill_at_random_points_loses_nothing(chaos: Chaos, tmp_path: Path) -> None:
+    eco = chaos.eco
     spec_file = tmp_path / "spec.pkl"
     spec_file.write_bytes(pickle.dumps(eco.spec))
     rng = random.Random(7)
@@ -74,17 +185,11 @@ def test_sigkill_at_random_points_loses_nothing(eco, tmp_path) -> None:
     code, _, err = _run_child(spec_file, 1, kill_after=300)
     assert code == 0, f"the loop did not carry on after {kills} kills: {err[-3000:]}"
 
+    chaos.integrity()
     engine = make_engine(eco.spec.db_url)
-    with engine.connect() as conn:
-        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
-    sb = eco.sandbox
     with session_scope(engine) as s:
         for bot in ("skybot", "fruitbot"):
-            uid = sb.world.store.one("SELECT id FROM users WHERE username = ?", (bot,))[0]
-            on_platform = [
-                r[0]
-                for r in sb.world.store.all("SELECT text FROM posts WHERE author_id = ?", (uid,))
-            ]
+            on_platform = chaos.platform_posts(bot)
             dupes = [t for t, n in Counter(on_platform).items() if n > 1]
             assert not dupes, f"{bot} published twice: {dupes}"
             confirmed = q.list_publications(s, bot=bot, statuses=[PublicationStatus.CONFIRMED])

@@ -34,3 +34,8 @@ def test_an_unknown_executor_names_the_known_ones() -> None:
     known = r"unknown executor 'dask'; choose from \['local', 'ray'\]"
     with pytest.raises(ConfigError, match=known):
         make_executor("dask", lambda: None)  # type: ignore[arg-type, return-value]
+
+
+def test_options_under_a_misspelt_executor_are_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"executors\.rey: no such executor"):
+        executor_options("local", {"rey": {"num_cpus": 2}})

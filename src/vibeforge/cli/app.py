@@ -28,6 +28,7 @@ GROUPS = [
     ("timeline", "timeline"),
     ("sandbox", "sandbox"),
     ("models", "models"),
+    ("adapters", "adapters"),
     ("approvals", "approvals"),
     ("auth", "auth"),
     ("distill", "distill"),
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, standalone_mode=False)
+        app(args=args, standalone_mode=False, prog_name="vibeforge")
     except VibeforgeError as exc:
         if debug:
             console_err.print_exception()
@@ -87,14 +88,15 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         console_err.print("aborted")
         raise SystemExit(130) from None
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        if isinstance(exc, click.exceptions.Exit):
-            raise SystemExit(exc.exit_code) from None
+    except Exception as exc:
+        usage = _click_error(exc)
+        if usage is not None:  # a usage error: one line that says what to fix
+            message, code = usage
+            if message:  # empty: the help was shown (a group run without a command)
+                console_err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise SystemExit(code) from None
+        if _exit_code(exc) is not None:
+            raise SystemExit(_exit_code(exc)) from None
         if debug:
             raise
         console_err.print(
@@ -103,3 +105,30 @@ def main(argv: list[str] | None = None) -> None:
             soft_wrap=True,
         )
         raise SystemExit(1) from None
+
+
+def _classes(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _click_error(exc: BaseException) -> tuple[str, int] | None:
+    """(one line, exit code) for a click error, from typer's bundled click or click itself
+    (matched by class name: typer >= 0.20 bundles its own copy whose classes differ)."""
+    classes = _classes(exc)
+    if "ClickException" not in classes:
+        return None
+    message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+    if "UsageError" not in classes:
+        return message, int(getattr(exc, "exit_code", 1))
+    if not message:
+        return "", 2
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None) or "vibeforge"
+    return f"{message} (see '{path} --help')", 2
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    """A click Exit's code (e.g. after --help), or None for any other exception."""
+    if "Exit" in _classes(exc) and hasattr(exc, "exit_code"):
+        return int(exc.exit_code)
+    return None

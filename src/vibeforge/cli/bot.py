@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from vibeforge.cli.common import console, open_engine, print_json
+from vibeforge.cli.common import console, console_err, open_engine, print_json, state
 
 app = typer.Typer(help="Create and manage bots.", no_args_is_help=True)
 
@@ -31,15 +31,24 @@ def create(
     ),
     posts_per_day: float = typer.Option(4.0, "--posts-per-day", min=0.01, max=1000),
     json_out: bool = typer.Option(False, "--json", help="Print the created bot as JSON."),
+    no_check: bool = typer.Option(
+        False, "--no-check", help="Do not look the account up on the platform."
+    ),
 ) -> None:
     """Create a bot that follows a timeline."""
-    from vibeforge.config import check_name
+    from vibeforge.cli.platform_check import check_account
+    from vibeforge.config import check_handle, check_name
     from vibeforge.domain import Bot
     from vibeforge.store import queries as q
     from vibeforge.store import session_scope
 
     check_name(name, what="bot")
+    if account is not None:
+        account = check_handle(account)
     engine = open_engine(ctx)
+    note = None
+    if account is not None and not no_check:
+        note = check_account(state(ctx).settings(), account)
     with session_scope(engine) as session:
         bot = q.create_bot(
             session,
@@ -52,6 +61,8 @@ def create(
                 posts_per_day=posts_per_day,
             ),
         )
+    if note:
+        console_err.print(f"[yellow]note:[/] {note}", highlight=False)
     if json_out:
         print_json(_as_dict(bot))
     else:

@@ -6,7 +6,10 @@ import typer
 
 from vibeforge.cli.common import console, open_engine, print_json, state
 
-app = typer.Typer(help="Database schema: upgrade and status.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: upgrade and status; the pseudonym key it was made with.",
+    no_args_is_help=True,
+)
 
 
 @app.command("upgrade")
@@ -36,3 +39,25 @@ def status_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json"
         print_json(info)
     else:
         console.print(f"{info['url']} at revision {info['revision'] or '(blank: run db upgrade)'}")
+
+
+@app.command("accept-pseudonym-key")
+def accept_pseudonym_key(
+    ctx: typer.Context,
+    yes: bool = typer.Option(False, "--yes", help="Do it without asking."),
+) -> None:
+    """Record the configured pseudonym key as this database's: authors ingested from now on get
+    new pseudonyms that do not link to the ones already stored."""
+    from vibeforge.loop.build import check_pseudonym_key, pseudonym_key, settings_key
+
+    settings = state(ctx).settings()
+    engine = open_engine(ctx)
+    key = pseudonym_key(settings.home, settings_key(settings))
+    if not yes:
+        typer.confirm(
+            "Authors already stored keep their old pseudonyms and will not match new ones. "
+            "Record the current key?",
+            abort=True,
+        )
+    fingerprint = check_pseudonym_key(engine, key, accept=True)
+    console.print(f"pseudonym key {fingerprint} recorded for this database")

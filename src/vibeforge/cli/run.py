@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from vibeforge.cli.common import console, ensure_home, open_engine, state
+
+if TYPE_CHECKING:
+    from vibeforge.config import Settings
+    from vibeforge.domain import Bot
+    from vibeforge.sandbox.remote import RemoteSandbox
+    from vibeforge.sandbox.server import RunningSandbox
 
 
 def run(
@@ -55,8 +61,14 @@ def run(
         dry_run=dry_run or settings.loop.dry_run,
         approval=approval or settings.loop.approval,
     )
-    sandbox = None
-    if settings.platform.kind == "sandbox":  # the sandbox is served by this process
+    sandbox: RunningSandbox | RemoteSandbox | None = None
+    if settings.platform.kind != "sandbox":
+        _refuse_ignored(ctx, ("world", "speed", "followers"), why="platform.kind is not sandbox")
+    elif settings.platform.base_url:  # served by another process: its own world and clock
+        _refuse_ignored(ctx, ("world", "speed"), why="an external sandbox keeps its own world")
+        sandbox = connect_sandbox(settings)
+        _sandbox_accounts(sandbox, bots, followers=followers)
+    else:  # served by this process
         from vibeforge.sandbox import start_sandbox
 
         sandbox = start_sandbox(home=home, world=world, speed=speed)
@@ -106,7 +118,38 @@ def run(
     console.print(f"stopped after {done} rounds")
 
 
-def _sandbox_accounts(sandbox: Any, bots: list[Any], *, followers: int) -> None:
+def connect_sandbox(settings: Settings) -> RemoteSandbox:
+    """The sandbox at `platform.base_url`, through its admin API."""
+    from vibeforge.errors import ConfigError
+    from vibeforge.sandbox.remote import RemoteSandbox
+
+    token = settings.secrets.sandbox_admin_token
+    if token is None or settings.platform.base_url is None:
+        raise ConfigError(
+            f"platform.base_url ({settings.platform.base_url}) names an external sandbox: set "
+            "VIBEFORGE_SANDBOX_ADMIN_TOKEN (or sandbox_admin_token in the secrets file) to the "
+            "admin token 'vibeforge sandbox info' prints where it is served"
+        )
+    return RemoteSandbox.connect(settings.platform.base_url, token.get_secret_value())
+
+
+def _refuse_ignored(ctx: typer.Context, names: tuple[str, ...], *, why: str) -> None:
+    """Options given on the command line that this run would ignore are an error."""
+    from vibeforge.errors import ConfigError
+
+    given = [
+        n
+        for n in names
+        if (source := ctx.get_parameter_source(n)) is not None and source.name == "COMMANDLINE"
+    ]
+    if given:
+        flags = ", ".join(f"--{n}" for n in given)
+        raise ConfigError(f"{flags} would be ignored: {why}; drop {flags}")
+
+
+def _sandbox_accounts(
+    sandbox: RunningSandbox | RemoteSandbox, bots: list[Bot], *, followers: int
+) -> None:
     """Give every bot with an account handle a sandbox account in its timeline's niche."""
     from vibeforge.sandbox.problems import SandboxError
 

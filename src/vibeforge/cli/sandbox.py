@@ -42,7 +42,9 @@ def _world(ctx: typer.Context, speed: float = 0.0) -> World:
 def serve(
     ctx: typer.Context,
     host: str = HOST,
-    port: int = typer.Option(8787, "--port", help="TCP port (0 picks a free one)."),
+    port: int = typer.Option(
+        8787, "--port", min=0, max=65535, help="TCP port (0 picks a free one)."
+    ),
     world: str = WORLD,
     speed: float = SPEED,
     seed: int = SEED,
@@ -130,14 +132,21 @@ def account(
     console.print(f"@{handle} id={uid} token={token}", highlight=False)
 
 
-@app.command()
-def advance(ctx: typer.Context, hours: float = typer.Argument(..., help="Hours to jump.")) -> None:
+# a negative number reaches the argument (and its range check) instead of reading as an option
+@app.command(context_settings={"ignore_unknown_options": True})
+def advance(
+    ctx: typer.Context,
+    hours: float = typer.Argument(..., min=0, help="Hours to jump forward (>= 0)."),
+) -> None:
     """Move platform time forward (only while no server holds the world)."""
+    from vibeforge.errors import ConfigError
     from vibeforge.sandbox.clock import iso
 
     w = _world(ctx)
     try:
         now = w.advance(hours * 3600)
+    except ValueError as exc:  # past the clock's range
+        raise ConfigError(str(exc)) from None
     finally:
         w.close()
     console.print(f"platform time is now {iso(now)}")

@@ -7,7 +7,7 @@ from dataclasses import asdict
 import typer
 from rich.table import Table
 
-from vibeforge.cli.common import console, open_engine, print_json
+from vibeforge.cli.common import console, console_err, open_engine, print_json, state
 
 app = typer.Typer(
     help="Add and list timelines (X Lists, sets of handles, home timelines).", no_args_is_help=True
@@ -23,9 +23,11 @@ def add(
     home: str | None = typer.Option(None, "--home", help="Handle whose home timeline to read."),
     poll_interval: int = typer.Option(900, "--poll-interval", min=1, help="Seconds between polls."),
     json_out: bool = typer.Option(False, "--json"),
+    no_check: bool = typer.Option(False, "--no-check", help="Do not look the list up."),
 ) -> None:
     """Add a timeline: exactly one of --list, --handles or --home."""
-    from vibeforge.config import check_name
+    from vibeforge.cli.platform_check import check_list
+    from vibeforge.config import check_handle, check_list_id, check_name
     from vibeforge.domain import Timeline, TimelineKind
     from vibeforge.errors import ConfigError
     from vibeforge.store import queries as q
@@ -37,13 +39,19 @@ def add(
         raise ConfigError("give exactly one of --list ID, --handles a,b,c or --home HANDLE")
     kind, source = given[0]
     if kind == "handles":
-        parts = [h.strip().lstrip("@") for h in source.split(",") if h.strip()]
-        if not parts or any(not h.replace("_", "").isalnum() or len(h) > 15 for h in parts):
-            raise ConfigError(
-                f"--handles {source!r}: give handles like 'delta,united' (max 15 chars)"
-            )
-        source = ",".join(parts)
-    with session_scope(open_engine(ctx)) as session:
+        parts = [h.strip() for h in source.split(",") if h.strip()]
+        if not parts:
+            raise ConfigError(f"--handles {source!r}: give handles like 'delta,united'")
+        source = ",".join(check_handle(h, what="--handles") for h in parts)
+    elif kind == "home":
+        source = check_handle(source, what="--home")
+    else:
+        source = check_list_id(source)
+    engine = open_engine(ctx)
+    note = None
+    if kind == "list" and not no_check:
+        note = check_list(state(ctx).settings(), source)
+    with session_scope(engine) as session:
         platform = "x"
         timeline = q.create_timeline(
             session,
@@ -55,6 +63,8 @@ def add(
                 platform=platform,
             ),
         )
+    if note:
+        console_err.print(f"[yellow]note:[/] {note}", highlight=False)
     if json_out:
         print_json(asdict(timeline))
     else:

@@ -5,9 +5,10 @@ Secrets (API tokens, the pseudonymisation key) are read only from the environmen
 secrets file (`$VIBEFORGE_HOME/secrets.yaml` or `VIBEFORGE_SECRETS_FILE`), never from
 vibeforge.yaml, and never printed: they are `SecretStr` and `Settings.redacted()` hides them.
 
-Every section is a typed model validated at load, the loop's (`config.loop.LoopConfig`) and
-distillation's (`config.distill.DistillConfig`) included: a bad value fails in `load_settings`,
-naming the field and the fix. They live here, on the ground floor, so imports point inward.
+Every section is a typed model validated at load, the loop's (`config.loop.LoopConfig`),
+distillation's (`config.distill.DistillConfig`) and retention's (`config.retention`) included:
+a bad value fails in `load_settings`, naming the field and the fix. They live here, on the
+ground floor, so imports point inward.
 """
 
 from __future__ import annotations
@@ -18,10 +19,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from vibeforge.config.distill import DistillConfig
 from vibeforge.config.loop import LoopConfig
+from vibeforge.config.retention import RetentionConfig
 from vibeforge.config.validation import format_validation
 from vibeforge.domain import TimelineKind
 from vibeforge.errors import ConfigError
@@ -32,6 +42,31 @@ DEFAULT_HOME = Path(".vibeforge")
 CONFIG_FILE = "vibeforge.yaml"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 NAME_HINT = "use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+
+
+HANDLE_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,15}$")  # X's; sandbox accounts follow it too
+LIST_ID_PATTERN = re.compile(r"^[0-9]{1,19}$")
+
+
+def check_handle(value: str, *, what: str = "account") -> str:
+    """A platform handle (an optional leading @ dropped): it reaches API paths and file names,
+    so anything but X's letters, digits and '_' (1-15) is refused with the fix."""
+    handle = value.removeprefix("@")
+    if not HANDLE_PATTERN.match(handle):
+        raise ConfigError(
+            f"invalid {what} handle {value!r}: use 1-15 letters, digits or '_' (like 'skybot')"
+        )
+    return handle
+
+
+def check_list_id(value: str) -> str:
+    """An X List id: digits only (the sandbox's lists are numbered the same way)."""
+    if not LIST_ID_PATTERN.match(value):
+        raise ConfigError(
+            f"invalid list id {value!r}: a List id is its number, e.g. 1500000 "
+            "(the last part of x.com/i/lists/1500000; 'vibeforge sandbox info' shows the sandbox's)"
+        )
+    return value
 
 
 def check_name(value: str, *, what: str) -> str:
@@ -58,6 +93,20 @@ class TimelineSpec(_Strict):
             raise ValueError(NAME_HINT)
         return v
 
+    @model_validator(mode="after")
+    def _source(self) -> TimelineSpec:
+        # sources reach API paths: a list is its number, handles are X handles
+        if self.kind == TimelineKind.LIST and not LIST_ID_PATTERN.match(self.source):
+            raise ValueError(f"source {self.source!r}: a list source is its id, e.g. '1500000'")
+        if self.kind in (TimelineKind.HANDLES, TimelineKind.HOME):
+            handles = [h.strip().removeprefix("@") for h in self.source.split(",")]
+            if not all(HANDLE_PATTERN.match(h) for h in handles):
+                raise ValueError(
+                    f"source {self.source!r}: handles are 1-15 letters, digits or '_' "
+                    "(comma-separated for kind handles)"
+                )
+        return self
+
 
 class BotSpec(_Strict):
     name: str
@@ -74,10 +123,20 @@ class BotSpec(_Strict):
             raise ValueError(NAME_HINT)
         return v
 
+    @field_validator("account")
+    @classmethod
+    def _account(cls, v: str | None) -> str | None:
+        if v is not None and not HANDLE_PATTERN.match(v.removeprefix("@")):
+            raise ValueError("use 1-15 letters, digits or '_' (like 'skybot')")
+        return None if v is None else v.removeprefix("@")
+
 
 class PlatformSettings(_Strict):
     kind: Literal["sandbox", "x"] = "sandbox"
-    base_url: str | None = None  # None: the in-process sandbox, or https://api.x.com for x
+    # None: the sandbox served by `vibeforge run` itself, or https://api.x.com for x; for kind
+    # sandbox, the URL of one served by `vibeforge sandbox serve` (its admin token in
+    # VIBEFORGE_SANDBOX_ADMIN_TOKEN)
+    base_url: str | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -91,8 +150,19 @@ class Secrets(_Strict):
     x_bearer_token: SecretStr | None = None
     x_client_id: SecretStr | None = None
     x_client_secret: SecretStr | None = None
+    sandbox_admin_token: SecretStr | None = None  # an external sandbox's (platform.base_url)
     pseudonym_key: SecretStr | None = None  # HMAC key for author pseudonyms
     dashboard_token: SecretStr | None = None
+
+    @field_validator("dashboard_token")
+    @classmethod
+    def _dashboard_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 8:
+            raise ValueError(
+                "the dashboard token must be at least 8 characters; "
+                "set VIBEFORGE_DASHBOARD_TOKEN to a longer random string"
+            )
+        return v
 
 
 _SECRET_ENV = {name: f"VIBEFORGE_{name.upper()}" for name in Secrets.model_fields}
@@ -107,6 +177,7 @@ class Settings(_Strict):
     bots: tuple[BotSpec, ...] = ()
     loop: LoopConfig = Field(default_factory=LoopConfig)
     distill: DistillConfig = Field(default_factory=DistillConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)  # old adapter versions
     # each executor's options by its name, checked by the executor chosen (loop/executors.py)
     executors: dict[str, dict[str, Any]] = Field(default_factory=dict)
     secrets: Secrets = Secrets()

@@ -3,6 +3,8 @@ the model and privacy; from a running sandbox (demo, tests) or from settings (vi
 
 Secrets (the pseudonymisation key, API tokens) come from settings; a key is generated once into
 `$VIBEFORGE_HOME/secrets.yaml` (mode 0600) when none is configured, never into the database.
+A configured key wins over that file. The database keeps only the key's fingerprint, so a run
+under another key stops before its pseudonyms mix with the old ones.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 from sqlalchemy import Engine
@@ -30,7 +32,20 @@ from vibeforge.store import session_scope
 
 if TYPE_CHECKING:
     from vibeforge.config import Settings
-    from vibeforge.sandbox.server import RunningSandbox
+    from vibeforge.config.retention import AdapterRetention
+
+
+class ServedSandbox(Protocol):
+    """A sandbox the loop can use: served by this process (`sandbox.server.RunningSandbox`) or
+    by another (`sandbox.remote.RemoteSandbox`, through its admin API)."""
+
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def app_token(self) -> str: ...
+    @property
+    def admin_token(self) -> str: ...
+    def user_token(self, handle: str) -> str: ...
 
 
 def pseudonym_key(home: Path, configured: str | None = None) -> str:
@@ -47,6 +62,39 @@ def pseudonym_key(home: Path, configured: str | None = None) -> str:
     home.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, yaml.safe_dump(data), mode=0o600)
     return str(data["pseudonym_key"])
+
+
+PSEUDONYM_KEY_FLAG = "pseudonym_key"  # the flag holding the key's fingerprint
+
+
+def check_pseudonym_key(engine: Engine, key: str, *, accept: bool = False) -> str:
+    """Record the key's fingerprint on first use; raise ConfigError when the database's
+    pseudonyms were made with another key, unless `accept` (then the new one is recorded).
+    Returns the fingerprint."""
+    from vibeforge.errors import ConfigError
+    from vibeforge.privacy.pseudonym import key_fingerprint
+
+    fingerprint = key_fingerprint(key)
+    with session_scope(engine) as s:
+        recorded = (q.get_flag(s, name=PSEUDONYM_KEY_FLAG) or {}).get("fingerprint")
+        if recorded == fingerprint:
+            return fingerprint
+        if recorded is not None and not accept:
+            raise ConfigError(
+                f"the pseudonym key (fingerprint {fingerprint}) is not the one this database's "
+                f"authors were pseudonymised with ({recorded}): their pseudonyms would change and "
+                "mix with the old ones. Restore that key (VIBEFORGE_PSEUDONYM_KEY or "
+                "pseudonym_key in $VIBEFORGE_HOME/secrets.yaml), or start new pseudonyms on "
+                "purpose with 'vibeforge db accept-pseudonym-key'"
+            )
+        q.set_flag(s, name=PSEUDONYM_KEY_FLAG, value={"fingerprint": fingerprint})
+    return fingerprint
+
+
+def settings_key(settings: Settings) -> str | None:
+    """The configured pseudonym key (environment or secrets file), if any."""
+    configured = settings.secrets.pseudonym_key
+    return None if configured is None else configured.get_secret_value()
 
 
 def shared_base_model(models: list[str], *, default: str = "smollm2-135m") -> str:
@@ -110,7 +158,7 @@ def platform_context(settings: Settings, *, home: Path, handles: Sequence[str]) 
 
 
 def sandbox_context(
-    sandbox: RunningSandbox, *, home: Path, handles: Sequence[str]
+    sandbox: ServedSandbox, *, home: Path, handles: Sequence[str]
 ) -> PlatformContext:
     """The context of a running sandbox: its URL, its tokens, and a user token per account."""
     return PlatformContext(
@@ -145,10 +193,11 @@ class RuntimeSpec:
     model: str = "smollm2-135m"
     ner: bool = True
     key: str | None = field(default=None, repr=False)
+    retention: AdapterRetention | None = None  # prune old adapter versions after each save
 
     @classmethod
     def for_sandbox(
-        cls, sandbox: RunningSandbox, *, db_url: str, home: Path, **kw: Any
+        cls, sandbox: ServedSandbox, *, db_url: str, home: Path, **kw: Any
     ) -> RuntimeSpec:
         """Against a running sandbox, with a user token for each bot account in the store."""
         handles, model = _bots(db_url)
@@ -163,11 +212,19 @@ class RuntimeSpec:
         *,
         home: Path,
         config: LoopConfig,
-        sandbox: RunningSandbox | None = None,
+        sandbox: ServedSandbox | None = None,
     ) -> RuntimeSpec:
         """Against the configured platform kind; `sandbox`: the one this process serves."""
+        key = settings_key(settings)
         if sandbox is not None:
-            return cls.for_sandbox(sandbox, db_url=settings.db_url, home=home, config=config)
+            return cls.for_sandbox(
+                sandbox,
+                db_url=settings.db_url,
+                home=home,
+                config=config,
+                key=key,
+                retention=settings.retention.adapters,
+            )
         handles, model = _bots(settings.db_url)
         context = platform_context(settings, home=home, handles=handles)
         return cls(
@@ -177,6 +234,8 @@ class RuntimeSpec:
             context=context,
             config=config,
             model=model,
+            key=key,
+            retention=settings.retention.adapters,
         )
 
     def __call__(self) -> Runtime:
@@ -186,7 +245,9 @@ class RuntimeSpec:
         from vibeforge.store import make_engine
 
         engine = make_engine(self.db_url)
-        build = platform_factory(self.platform)
+        build = platform_factory(self.platform)  # an unknown kind fails before anything else
+        key = pseudonym_key(self.home, self.key)
+        check_pseudonym_key(engine, key)
         platform = build(replace(self.context, ledger=stored_ledger(engine, self.config)))
         return Runtime(
             engine=engine,
@@ -194,8 +255,9 @@ class RuntimeSpec:
             home=self.home,
             clock=platform.now,
             config=self.config,
+            retention=self.retention,
             bank_factory=partial(make_bank, model=self.model, home=self.home),
             scrubber=Scrubber(ScrubConfig(ner=self.ner)),
-            pseudonymize=pseudonymizer(pseudonym_key(self.home, self.key)),
+            pseudonymize=pseudonymizer(key),
             memorization=MemorizationIndex.open(Home(self.home).memorization),
         )

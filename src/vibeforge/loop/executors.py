@@ -146,6 +146,12 @@ def executor_options(
     """Executor `name`'s options from the settings' `executors:` section, checked by its model;
     ConfigError naming the option and the fix."""
     kind = _executor(name)
+    unknown = sorted(set(settings or {}) - set(_EXECUTORS))
+    if unknown:  # a typo would otherwise leave the options silently unused
+        raise ConfigError(
+            f"executors.{unknown[0]}: no such executor; options go under one of "
+            f"{sorted(_EXECUTORS)}"
+        )
     try:
         return kind.Options.model_validate(dict((settings or {}).get(name) or {}))
     except ValidationError as exc:

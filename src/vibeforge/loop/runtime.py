@@ -27,6 +27,7 @@ from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
 if TYPE_CHECKING:
+    from vibeforge.config.retention import AdapterRetention
     from vibeforge.learn.reward import RewardSpec
     from vibeforge.learn.reward_model import RewardModel
     from vibeforge.learn.rl import PolicyTrainer
@@ -51,6 +52,7 @@ class Runtime:
     bank_factory: Callable[[], AdapterBank] | None = None
     memorization: MemorizationIndex | None = None  # the guard's regurgitation index
     interrupt: threading.Event = field(default_factory=threading.Event)  # SIGTERM: stop soon
+    retention: AdapterRetention | None = None  # prune a bot's old adapters after each save
     _bank: AdapterBank | None = None
     _trainer: PolicyTrainer | None = None
     _reward_models: dict[str, RewardModel] = field(default_factory=dict)
@@ -124,6 +126,24 @@ class Runtime:
 
         with contextlib.suppress(AlreadyExistsError), session_scope(self.engine) as s:
             q.add_adapter_version(s, adapter=version)
+        self.prune_adapters(version.bot)
+
+    def prune_adapters(self, bot: str) -> None:
+        """Adapter retention for `bot` after a save (`retention.adapters.prune_after_save`);
+        a file that cannot be deleted is logged, and the round goes on."""
+        if self.retention is None or not self.retention.prune_after_save:
+            return
+        from vibeforge.errors import VibeforgeError
+        from vibeforge.loop.retention import prune_adapters
+        from vibeforge.models.adapters import AdapterStore
+
+        store = AdapterStore(Home(self.home).adapters)
+        try:
+            prune_adapters(
+                store, engine=self.engine, home=self.home, policy=self.retention, bots=[bot]
+            )
+        except (VibeforgeError, OSError) as exc:
+            log.warning("bot %s: pruning old adapter versions failed (%s)", bot, exc)
 
     def timeline_texts(self, timeline: str | None, *, limit: int) -> Sequence[str]:
         """The newest posts of a timeline as a bot's prompt shows them: no placeholders."""

@@ -8,28 +8,40 @@
 A version is written into a temporary folder and renamed into place, so a crash leaves either
 the whole version or nothing. Loading checks the sha256 and the tensor shapes; a corrupt or
 missing version raises AdapterCorruptError, and `load_good` falls back to the newest good one.
+
+`prune` deletes the versions models.retention does not keep (a version is first renamed out of
+sight, `.del-v0003-<random>`, then removed, so a reader never sees half a version), and the
+leftovers of interrupted writes and deletes (`.tmp-*` older than an hour, `.del-*`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vibeforge.atomic import version_folder, version_numbers, write_version
+from vibeforge.atomic import fsync_dir, version_folder, version_numbers, write_version
 from vibeforge.config import check_name
+from vibeforge.config.retention import AdapterRetention
 from vibeforge.domain import AdapterVersion
 from vibeforge.errors import NotFoundError, VibeforgeError
 from vibeforge.models.base import sha256_file
 from vibeforge.models.lora import LoraSpec, LoraWeights
+from vibeforge.models.retention import Verdict, VersionState, plan_retention
 
 log = logging.getLogger(__name__)
 TENSORS = "adapter_model.safetensors"
 CONFIG = "adapter_config.json"
 META = "vibeforge.json"
+STALE_WRITE_S = 3600.0  # a `.tmp-*` folder this old is a write that died (a save takes seconds)
 
 
 class AdapterCorruptError(VibeforgeError):
@@ -41,6 +53,28 @@ class LoadedAdapter:
     version: AdapterVersion
     weights: LoraWeights
     skipped: tuple[str, ...] = field(default=())  # why newer versions were passed over
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PruneReport:
+    """What `AdapterStore.prune` kept and removed (or, in a dry run, would remove)."""
+
+    bot: str
+    kept: tuple[Verdict, ...]
+    removed: tuple[Verdict, ...]
+    leftovers: tuple[str, ...] = ()  # folders of interrupted writes or deletes, removed too
+    bytes_freed: int = 0
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "bot": self.bot,
+            "dry_run": self.dry_run,
+            "kept": [v.as_json() for v in self.kept],
+            "removed": [v.as_json() for v in self.removed],
+            "leftovers": list(self.leftovers),
+            "bytes_freed": self.bytes_freed,
+        }
 
 
 class AdapterStore:
@@ -175,6 +209,124 @@ class AdapterStore:
         if skipped:
             raise AdapterCorruptError(f"bot {bot!r}: no usable adapter version ({skipped[-1]})")
         raise NotFoundError(f"bot {bot!r} has no adapter yet under {self.root}; train it first")
+
+    # ------------------------------------------------------------------ retention
+
+    def states(self, bot: str) -> list[VersionState]:
+        """Every version folder of `bot`, oldest first, as retention sees it: from the newest
+        down, each is loaded as `load_good` loads it until one is good; older ones are checked
+        for readable metadata and their files only (their checksums are not read)."""
+        out: list[VersionState] = []
+        good_found = False
+        for version in reversed(self.version_numbers(bot)):
+            folder = self.path(bot, version)
+            created: datetime | None = None
+            broken: str | None = None
+            try:
+                if not good_found:
+                    created = self.load(bot, version).version.created_at
+                    good_found = True
+                else:
+                    created = self.record(bot, version).created_at
+                    missing = [n for n in (TENSORS, CONFIG) if not (folder / n).is_file()]
+                    if missing:
+                        broken = f"adapter {bot} v{version}: {', '.join(missing)} missing"
+            except AdapterCorruptError as exc:
+                broken = str(exc)
+            except NotFoundError:  # deleted meanwhile
+                continue
+            out.append(
+                VersionState(
+                    version=version, created_at=created, broken=broken, size_bytes=_size(folder)
+                )
+            )
+        return out[::-1]
+
+    def prune(
+        self,
+        bot: str,
+        *,
+        policy: AdapterRetention,
+        references: Mapping[int, Iterable[str]] | None = None,
+        now: datetime | None = None,
+        dry_run: bool = False,
+    ) -> PruneReport:
+        """Delete the versions of `bot` that `plan_retention` does not keep, and the leftovers
+        of interrupted writes; `references`: version -> why a publication or an elder needs it.
+        With `dry_run` nothing is deleted and the report says what would be."""
+        folder = self.root / check_name(bot, what="bot")
+        states = self.states(bot)
+        verdicts = plan_retention(
+            states, policy=policy, now=now or datetime.now(UTC), references=references
+        )
+        protected = {states[-1].version} if states else set()
+        protected |= {max((s.version for s in states if s.broken is None), default=0)}
+        removed = tuple(v for v in verdicts if not v.keep and v.version not in protected)
+        kept = tuple(v for v in verdicts if v not in removed)
+        leftovers = _leftovers(folder)
+        freed = sum(v.size_bytes for v in removed) + sum(size for _, size in leftovers)
+        if not dry_run:
+            for v in removed:
+                if not _remove(self.path(bot, v.version)):
+                    freed -= v.size_bytes
+            for path, _ in leftovers:
+                shutil.rmtree(path, ignore_errors=True)
+            if removed:
+                log.info(
+                    "bot %s: pruned adapter versions %s (%d bytes)",
+                    bot,
+                    ", ".join(f"v{v.version}" for v in removed),
+                    freed,
+                )
+        return PruneReport(
+            bot=bot,
+            kept=kept,
+            removed=removed,
+            leftovers=tuple(p.name for p, _ in leftovers),
+            bytes_freed=freed,
+            dry_run=dry_run,
+        )
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for p in path.rglob("*"):
+        try:
+            if p.is_file():
+                total += p.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def _remove(folder: Path) -> bool:
+    """Rename a version out of sight (one atomic step), then delete it; False if already gone."""
+    trash = folder.with_name(f".del-{folder.name}-{secrets.token_hex(4)}")
+    try:
+        os.rename(folder, trash)
+    except FileNotFoundError:
+        return False
+    fsync_dir(folder.parent)
+    shutil.rmtree(trash, ignore_errors=True)
+    return True
+
+
+def _leftovers(folder: Path) -> list[tuple[Path, int]]:
+    """Folders of deletes that died (`.del-*`) and of writes that died (`.tmp-*`, when stale)."""
+    if not folder.is_dir():
+        return []
+    cutoff = time.time() - STALE_WRITE_S
+    out = []
+    for p in sorted(folder.iterdir()):
+        try:
+            stale = p.name.startswith(".del-") or (
+                p.name.startswith(".tmp-") and p.stat().st_mtime < cutoff
+            )
+        except OSError:
+            continue
+        if stale and p.is_dir():
+            out.append((p, _size(p)))
+    return out
 
 
 def _to_json(record: AdapterVersion, base_model: str | None) -> dict[str, Any]:

@@ -51,6 +51,13 @@ class Pseudonymizer:
         return pseudonymize(author_id, key=self.key, platform=self.platform)
 
 
+def key_fingerprint(key: bytes | str | None) -> str:
+    """16 hex characters that tell keys apart without revealing them: an HMAC of a constant.
+    Stored with the data, so a run under another key is caught before it mixes pseudonyms."""
+    digest = hmac.new(_key_bytes(key), b"vibeforge/pseudonym-key-fingerprint/v1", hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
 def pseudonymizer(key: bytes | str | None, *, platform: str = "x") -> Pseudonymizer:
     """A Pseudonymizer with the key checked once (ConfigError with the fix otherwise)."""
     return Pseudonymizer(_key_bytes(key), platform=platform)

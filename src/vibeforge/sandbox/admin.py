@@ -122,8 +122,8 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
             "counts": counts,
             "members": 0 if audience is None else len(audience.activity),
             "lists": [
-                {"id": str(r[0]), "name": r[1]}
-                for r in world.store.all("SELECT id, name FROM lists ORDER BY id")
+                {"id": str(r[0]), "name": r[1], "niche": r[2]}
+                for r in world.store.all("SELECT id, name, niche FROM lists ORDER BY id")
             ],
         }
 
@@ -186,6 +186,10 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
         )
         return 201, {"id": str(uid), "username": body.username, "token": token}
 
+    async def app_token(request: Request, p: Principal) -> tuple[int, Any]:
+        # what a loop against this sandbox reads with (vibeforge.sandbox.remote)
+        return 200, {"app_token": world.role_token("app")}
+
     async def token(request: Request, p: Principal) -> tuple[int, Any]:
         try:
             return 200, {"token": world.user_token(request.path_params["username"])}
@@ -215,6 +219,7 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
     add("/admin/trends", "POST", add_trend)
     add("/admin/trends", "GET", trends)
     add("/admin/accounts", "POST", create_account)
+    add("/admin/tokens", "GET", app_token)
     add("/admin/tokens/{username}", "GET", token)
     add("/admin/truth", "GET", truth)
     add("/admin/evaluate", "POST", evaluate)

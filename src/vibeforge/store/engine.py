@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vibeforge.config import redact_url
@@ -22,8 +22,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise StoreUnavailableError(f"invalid database URL {redact_url(url)!r}") from None
+        parsed.port  # noqa: B018  (a port that is not a number raises here, not at connect)
+    except (ArgumentError, ValueError) as exc:
+        raise StoreUnavailableError(
+            f"invalid database URL {redact_url(url)!r} ({exc}); e.g. "
+            "sqlite:///path/to/vibeforge.db or postgresql://user@host:5432/vibeforge"
+        ) from None
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -72,11 +76,15 @@ def check_connection(engine: Engine) -> None:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
+    except DatabaseError as exc:  # unreachable (OperationalError), or not a database at all
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise StoreUnavailableError(
-            f"cannot reach the database at {redact_url(str(engine.url))}: {reason}"
-        ) from None
+        where = redact_url(str(engine.url))
+        if "not a database" in reason:
+            raise StoreUnavailableError(
+                f"{where} is not a SQLite database ({reason}): restore it from a backup or "
+                "point database_url elsewhere"
+            ) from None
+        raise StoreUnavailableError(f"cannot reach the database at {where}: {reason}") from None
 
 
 def upgrade(engine: Engine, *, revision: str = "head") -> None:

@@ -687,6 +687,27 @@ def latest_adapter_version(session: Session, *, bot: str) -> AdapterVersion | No
     return versions[-1] if versions else None
 
 
+def adapter_versions_in_use(
+    session: Session, *, bot: str | None = None
+) -> set[tuple[str, int, str]]:
+    """(bot, adapter version, why) for the candidates that were published (an outbox row of
+    any status: "published") or wait in the approval queue ("queued for approval"): the
+    versions adapter retention keeps."""
+    published = select(CandidateRow.bot, CandidateRow.adapter_version).join(
+        PublicationRow, PublicationRow.candidate_id == CandidateRow.id
+    )
+    queued = select(CandidateRow.bot, CandidateRow.adapter_version).where(
+        CandidateRow.status == CandidateStatus.QUEUED.value
+    )
+    out: set[tuple[str, int, str]] = set()
+    for why, query in (("published", published), ("queued for approval", queued)):
+        query = query.where(CandidateRow.adapter_version.is_not(None)).distinct()
+        if bot is not None:
+            query = query.where(CandidateRow.bot == bot)
+        out.update((b, int(v), why) for b, v in session.execute(query) if v is not None)
+    return out
+
+
 def upsert_elder(session: Session, *, elder: Elder) -> Elder:
     row = session.get(ElderRow, elder.name) or ElderRow(name=elder.name)
     row.base_model = elder.base_model
