@@ -21,7 +21,7 @@ from vibeforge.store import session_scope
 
 from .conftest import Eco, make_eco
 
-HANDLE = "untrusted_poster"
+HANDLE = "untrusted_post"
 
 
 @pytest.fixture

@@ -72,7 +72,10 @@ class ScriptedServer:
                         else json.dumps(reply.body).encode()
                     )
                 )
-                self.send_response(reply.status)
+                if any(k.lower() == "date" for k in reply.headers):
+                    self.send_response_only(reply.status)  # the script's Date, not the server's
+                else:
+                    self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
                 for k, v in reply.headers.items():

@@ -9,7 +9,7 @@ import pytest
 
 from vibeforge.domain import Timeline, TimelineKind
 from vibeforge.platforms.auth import BearerAuth
-from vibeforge.platforms.base import AuthError, Forbidden, PlatformError, RateLimited
+from vibeforge.platforms.base import AuthError, PlatformError, RateLimited
 from vibeforge.platforms.x import XClient
 
 
@@ -92,7 +92,8 @@ def test_publish_then_read_metrics_in_batches_of_100(sandbox) -> None:
 
 def test_app_token_cannot_post_and_bad_tokens_are_refused(sandbox) -> None:
     client = _client(sandbox, user_auth={"ghost": BearerAuth(sandbox.app_token)})
-    with pytest.raises(Forbidden):
+    # X's 403 "Unsupported Authentication": a credentials problem, with its fix
+    with pytest.raises(AuthError, match="run 'vibeforge auth x ghost'"):
         client.publish(account="ghost", text="hello", idempotency_key="k")
     bad = XClient(base_url=sandbox.base_url, auth=BearerAuth("nope"))
     with pytest.raises(AuthError):

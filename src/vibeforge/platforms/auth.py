@@ -2,18 +2,26 @@
 and OAuth 1.0a user context (signed by oauthlib).
 
 Tokens for OAuth 2.0 user context live in a JSON file outside the database
-(`$VIBEFORGE_HOME/tokens/`, mode 0600) and are refreshed before they expire.
+(`$VIBEFORGE_HOME/tokens/`, mode 0600) and are refreshed before they expire. X's refresh
+tokens are single-use, so a refresh happens once however many callers need it: one thread at a
+time within a process, re-checking under the lock whether another thread already replaced the
+token it used; one process at a time across processes sharing the token file (an exclusive
+`flock` on a sibling `.lock` file), re-reading the file under the lock and adopting a newer token
+instead of refreshing. The new pair is written (atomically) before it is used.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -84,9 +92,30 @@ class TokenFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.path, asdict(token), indent=None, mode=0o600)
 
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on the sibling `.lock` file (every process that shares the
+        token file takes it before refreshing; `flock` also excludes another open in this one)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
 
 class OAuth2UserAuth(httpx.Auth):
-    """OAuth 2.0 user context; refreshes (with `offline.access`) `margin_s` before expiry."""
+    """OAuth 2.0 user context; refreshes (with `offline.access`) `margin_s` before expiry, or
+    after a 401, once however many threads or processes need it (see the module's docstring).
+
+    `token_file`: the file the token lives in, shared with other processes; refreshes happen
+    under its lock and are saved to it (unless `on_refresh` saves them elsewhere).
+    """
 
     def __init__(
         self,
@@ -96,6 +125,7 @@ class OAuth2UserAuth(httpx.Auth):
         token_url: str,
         client_secret: str | None = None,
         on_refresh: Callable[[OAuth2Token], None] | None = None,
+        token_file: TokenFile | None = None,
         margin_s: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -103,23 +133,27 @@ class OAuth2UserAuth(httpx.Auth):
         self._client_id = client_id
         self._client_secret = client_secret
         self._token_url = token_url
+        self._token_file = token_file
+        if on_refresh is None and token_file is not None:
+            on_refresh = token_file.save
         self._on_refresh = on_refresh
         self._margin = margin_s
         self._clock = clock
         self._lock = threading.Lock()
 
-    def _needs_refresh(self) -> bool:
-        exp = self.token.expires_at
+    def _needs_refresh(self, token: OAuth2Token | None = None) -> bool:
+        exp = (token or self.token).expires_at
         return exp is not None and self._clock() >= exp - self._margin
 
-    def _refresh_request(self) -> httpx.Request:
-        if not self.token.refresh_token:
+    def _refresh_request(self, token: OAuth2Token | None = None) -> httpx.Request:
+        refresh_token = (token or self.token).refresh_token
+        if not refresh_token:
             raise AuthError(
                 "the access token expired and there is no refresh token (offline.access)"
             )
         data = {
             "grant_type": "refresh_token",
-            "refresh_token": self.token.refresh_token,
+            "refresh_token": refresh_token,
             "client_id": self._client_id,
         }
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -128,29 +162,62 @@ class OAuth2UserAuth(httpx.Auth):
             headers["Authorization"] = f"Basic {basic}"
         return httpx.Request("POST", self._token_url, data=data, headers=headers)
 
-    def _apply(self, response: httpx.Response) -> None:
+    def _apply(self, response: httpx.Response) -> OAuth2Token:
+        """The refreshed token, persisted (`on_refresh`) before anyone uses it."""
         if response.status_code != 200:
-            raise AuthError(f"token refresh failed with HTTP {response.status_code}", status=401)
-        self.token = OAuth2Token.from_response(response.json(), now=self._clock())
+            error = ""
+            with contextlib.suppress(ValueError, AttributeError):
+                error = f" ({response.json().get('error')})"
+            raise AuthError(
+                f"token refresh failed with HTTP {response.status_code}{error}; "
+                "if it persists, run 'vibeforge auth x HANDLE' again",
+                status=401,
+            )
+        token = OAuth2Token.from_response(response.json(), now=self._clock())
         if self._on_refresh is not None:
-            self._on_refresh(self.token)
+            self._on_refresh(token)
+        self.token = token
+        return token
+
+    def _stored(self) -> OAuth2Token | None:
+        """The token file's token (another process may have refreshed), if it reads."""
+        if self._token_file is None:
+            return None
+        try:
+            return self._token_file.load()
+        except AuthError:
+            return None
+
+    def _refresh(self, used: OAuth2Token) -> Generator[httpx.Request, httpx.Response, OAuth2Token]:
+        """A token to use instead of `used` (expired, or answered 401): one that another thread
+        or process already got, or else a refreshed one. One refresh at a time."""
+        with self._lock:
+            current = self.token
+            if current.access_token != used.access_token and not self._needs_refresh(current):
+                return current  # another thread refreshed while this one waited
+            lock = self._token_file.lock() if self._token_file else contextlib.nullcontext()
+            with lock:
+                stored = self._stored()
+                if stored is not None:
+                    current = stored  # saved before use, so never older than ours
+                if current.access_token != used.access_token and not self._needs_refresh(current):
+                    self.token = current  # another process refreshed: adopt its token
+                    return current
+                response = yield self._refresh_request(current)
+                response.read()
+                return self._apply(response)
 
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        with self._lock:
-            if self._needs_refresh():
-                refresh = yield self._refresh_request()
-                refresh.read()
-                self._apply(refresh)
-        request.headers["Authorization"] = f"Bearer {self.token.access_token}"
+        token = self.token
+        if self._needs_refresh(token):
+            token = yield from self._refresh(token)
+        request.headers["Authorization"] = f"Bearer {token.access_token}"
         response = yield request
-        if response.status_code == 401 and self.token.refresh_token:
-            with self._lock:
-                refresh = yield self._refresh_request()
-                refresh.read()
-                self._apply(refresh)
-            request.headers["Authorization"] = f"Bearer {self.token.access_token}"
+        if response.status_code == 401 and (token.refresh_token or self._token_file):
+            token = yield from self._refresh(token)
+            request.headers["Authorization"] = f"Bearer {token.access_token}"
             yield request
 
     def __repr__(self) -> str:

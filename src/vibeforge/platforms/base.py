@@ -40,7 +40,8 @@ class PlatformUnavailable(PlatformError):
 
 
 class AuthError(PlatformError):
-    """Missing, expired or insufficient credentials (401, or 403 on a permission)."""
+    """Missing, expired or insufficient credentials (401, or a 403 "Unsupported
+    Authentication": an app-only token on a user-context endpoint)."""
 
 
 class NotFound(PlatformError):
@@ -48,7 +49,17 @@ class NotFound(PlatformError):
 
 
 class Forbidden(PlatformError):
-    """The platform refused the action (403): duplicate content, policy, app-only token."""
+    """The platform refused the action (403, or X's 'Authorization Error' in `errors[]`):
+    duplicate content, policy, a protected account."""
+
+
+class InvalidRequest(PlatformError, ValueError):
+    """An argument the platform cannot accept (a malformed handle or id), refused before any
+    request is sent. `status` is 400, what X would answer: callers that handle the platform's
+    400 handle it the same way; it is also a `ValueError`, being a bad argument."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=400)
 
 
 class BudgetExceeded(VibeforgeError):

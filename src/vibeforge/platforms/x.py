@@ -4,7 +4,17 @@
   auth (`user_auth={handle: httpx.Auth}`), OAuth 2.0 user context or OAuth 1.0a.
 - Rate limits come from `x-rate-limit-*` headers, tracked per credential and endpoint. On 429
   (or a window known to be spent) the client waits until the reset or raises
-  `RateLimited(reset_at)`, as the caller chose.
+  `RateLimited(reset_at)`, as the caller chose; a call waits at most `max_rate_limit_waits`
+  times and `max_wait_s` seconds in all, then raises: a server that keeps answering 429 (or
+  announces a reset already past) never holds a call forever.
+- Errors are typed: 401 and 403 "Unsupported Authentication" (an app-only token on a
+  user-context endpoint) are `AuthError`; 403 `Forbidden`; 404 `NotFound`. A 200 that carries
+  `errors` and no `data` (X's answer for an unknown user's timeline, a missing List) raises
+  the same types by its problem type, except on multi-id lookups, where absence is normal.
+- Handles and ids are checked before they reach a URL path (`InvalidRequest`, nothing sent),
+  and path segments are percent-quoted.
+- Platform time (`now()`, publish reconciliation) is the local wall clock corrected by the
+  offset of the server's `Date` header, updated on every answer, unless a clock is passed in.
 - Network errors and 5xx are retried a bounded number of times with exponential backoff and
   jitter. A create is never blindly retried: after a timeout or 5xx the client first reads the
   account's recent posts, and returns the post if it already exists.
@@ -21,7 +31,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 
@@ -42,6 +54,7 @@ from vibeforge.platforms.auth import BearerAuth, OAuth2UserAuth, TokenFile
 from vibeforge.platforms.base import (
     AuthError,
     Forbidden,
+    InvalidRequest,
     NotFound,
     PlatformError,
     PlatformUnavailable,
@@ -55,6 +68,31 @@ POST_FIELDS = "created_at,public_metrics,author_id,lang,referenced_tweets"
 USER_FIELDS = "created_at,public_metrics"
 METRICS_BATCH = 100  # X's limit of ids per GET /2/tweets
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"@?[A-Za-z0-9_]{1,15}")  # X's usernames
+_ID = re.compile(r"[0-9]{1,19}")  # X's ids: 64-bit numbers in decimal
+SKEW_NOISE_S = 2.0  # a Date header has whole seconds: smaller skews are its resolution
+USER_TOKEN_FIX = "this call needs the account's user token: run 'vibeforge auth x {handle}'"
+
+
+def _handle(value: str) -> str:
+    """An X handle without its @, or `InvalidRequest` (nothing sent)."""
+    if not isinstance(value, str) or not _HANDLE.fullmatch(value):
+        raise InvalidRequest(
+            f"invalid X handle {value!r}: 1-15 letters, digits or '_' after an optional @"
+        )
+    return value.removeprefix("@")
+
+
+def _id(value: str, what: str) -> str:
+    """An X id (decimal digits), or `InvalidRequest` (nothing sent)."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise InvalidRequest(f"invalid X {what} {value!r}: ids are 1-19 decimal digits")
+    return value
+
+
+def _seg(value: str) -> str:
+    """One URL path segment, quoted (already checked; quoting is the second fence)."""
+    return quote(value, safe="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +118,39 @@ class _Window:
     reset_at: datetime
 
 
+@dataclass(slots=True)
+class _Waits:
+    """The rate-limit waits one call has made: how many, and for how long in all."""
+
+    count: int = 0
+    waited_s: float = 0.0
+
+
+class _ServerTime:
+    """The platform's clock: the local wall clock plus the offset of the server's `Date`
+    header, noted on every answer (shared by a client and its `for_bot` views)."""
+
+    def __init__(self, wall: Callable[[], datetime]) -> None:
+        self._wall = wall
+        self.offset_s = 0.0
+
+    def note(self, value: str | None) -> None:
+        if not value:
+            return
+        try:
+            date = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        if date.tzinfo is None:
+            date = date.replace(tzinfo=UTC)
+        # the header's whole second was stamped before the answer left: its middle is nearer
+        skew = (date - self._wall()).total_seconds() + 0.5
+        self.offset_s = 0.0 if abs(skew) < SKEW_NOISE_S else skew
+
+    def now(self) -> datetime:
+        return self._wall() + timedelta(seconds=self.offset_s)
+
+
 def _normalise(text: str) -> str:
     """Compare texts as X shows them back: URLs shortened, whitespace collapsed."""
     return " ".join(_URL.sub("<url>", text).split())
@@ -100,6 +171,7 @@ class XClient:
         bot: str = GLOBAL,
         on_rate_limit: Literal["wait", "raise"] = "wait",
         max_wait_s: float = 900.0,
+        max_rate_limit_waits: int = 3,
         retries: int = 3,
         backoff_s: float = 0.5,
         timeout_s: float = 30.0,
@@ -107,13 +179,16 @@ class XClient:
         fields_param: Literal["tweet.fields", "post.fields"] = "tweet.fields",
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`max_wait_s` bounds the time one call spends waiting on rate limits in all, and
+        `max_rate_limit_waits` the number of its waits; past either it raises `RateLimited`.
+        `clock` is platform time; by default the wall clock corrected by the server's `Date`."""
         if on_rate_limit not in ("wait", "raise"):
             raise ValueError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
-        if retries < 0 or backoff_s < 0 or max_wait_s < 0:
-            raise ValueError("retries, backoff_s and max_wait_s must be >= 0")
+        if retries < 0 or backoff_s < 0 or max_wait_s < 0 or max_rate_limit_waits < 0:
+            raise ValueError("retries, backoff_s, max_wait_s and max_rate_limit_waits must be >= 0")
         self.base_url = base_url.rstrip("/")
         self._auth = auth
         self._user_auth = dict(user_auth or {})
@@ -121,13 +196,17 @@ class XClient:
         self.bot = bot
         self.on_rate_limit = on_rate_limit
         self.max_wait_s = max_wait_s
+        self.max_rate_limit_waits = max_rate_limit_waits
         self.retries = retries
         self.backoff_s = backoff_s
         self.max_response_bytes = max_response_bytes
         self.fields_param = fields_param
         self._sleep = sleep
-        self._clock = clock  # platform time: observation stamps, publish reconciliation
-        self._wall = wall_clock  # x-rate-limit-reset is wall-clock epoch seconds
+        self._wall = wall_clock
+        # the server's clock: x-rate-limit-reset is its epoch seconds, and it is platform time
+        self._server_time = _ServerTime(wall_clock)
+        # platform time: observation stamps, publish reconciliation
+        self._clock = clock or self._server_time.now
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout_s,
@@ -157,7 +236,7 @@ class XClient:
                     client_id=client_id,
                     client_secret=client_secret,
                     token_url=f"{base_url}/2/oauth2/token",
-                    on_refresh=tokens.save,
+                    token_file=tokens,  # shared with other processes: refreshed under its lock
                 )
         return cls(
             base_url=base_url, auth=BearerAuth(bearer), user_auth=user_auth, ledger=ctx.ledger
@@ -166,8 +245,13 @@ class XClient:
     # ------------------------------------------------------------ plumbing
 
     def now(self) -> datetime:
-        """Platform time (the sandbox's simulated clock, or the wall's on X)."""
+        """Platform time: the clock passed in (the sandbox's simulated one), or else the wall
+        clock plus the offset of the server's `Date` header (the wall's alone until an answer)."""
         return self._clock()
+
+    def _server_now(self) -> datetime:
+        """The server's wall clock, as its `Date` headers show it (rate-limit resets)."""
+        return self._server_time.now()
 
     def for_bot(self, bot: str) -> XClient:
         """A view of this client whose calls are charged to `bot` (shares connections)."""
@@ -195,14 +279,27 @@ class XClient:
                 return auth
         return self._auth
 
-    def _wait_or_raise(self, reset_at: datetime, endpoint: str) -> None:
-        delay = (reset_at - self._wall()).total_seconds()
-        if self.on_rate_limit == "raise" or delay > self.max_wait_s:
-            raise RateLimited(
-                f"rate limited on {endpoint} until {reset_at.isoformat(timespec='seconds')}",
-                reset_at=reset_at,
-            )
-        self._sleep(max(delay, 0.0) + 0.5)
+    def _wait_or_raise(self, reset_at: datetime, endpoint: str, waits: _Waits) -> None:
+        """Sleep until `reset_at` (plus half a second), or raise `RateLimited` when the caller
+        chose to raise, or this call has waited `max_rate_limit_waits` times already, or the
+        wait would take its total past `max_wait_s`."""
+        delay = max((reset_at - self._server_now()).total_seconds(), 0.0)
+        why = ""
+        if self.on_rate_limit == "wait":
+            if waits.count >= self.max_rate_limit_waits:
+                why = f" (still limited after {waits.count} waits)"
+            elif waits.waited_s + delay > self.max_wait_s:
+                why = f" (waiting would pass the {self.max_wait_s:g} s bound)"
+            else:
+                pause = delay + 0.5
+                self._sleep(pause)
+                waits.count += 1
+                waits.waited_s += pause
+                return
+        raise RateLimited(
+            f"rate limited on {endpoint} until {reset_at.isoformat(timespec='seconds')}{why}",
+            reset_at=reset_at,
+        )
 
     def _note_window(self, key: tuple[int, str], headers: httpx.Headers) -> None:
         try:
@@ -259,6 +356,7 @@ class XClient:
         json_body: dict[str, Any] | None = None,
         account: str | None = None,
         reconcile: Callable[[], dict[str, Any] | None] | None = None,
+        absent_ok: bool = False,
     ) -> dict[str, Any]:
         """One API call, and the only place the ledger is charged: checked against the budgets
         for `cost.most` units before sending, charged once for what the answer returned.
@@ -267,9 +365,14 @@ class XClient:
         that leaves it unknown whether the create landed (network error, 5xx) or a duplicate
         refusal, `reconcile()` looks for it and, if found, its answer-shaped body is the call's
         answer (X billed the create); otherwise it is resent a bounded number of times.
+
+        A 2xx answer with `errors` and no `data` raises the error it names (`NotFound`,
+        `Forbidden`, `AuthError`, else `PlatformError`) unless `absent_ok`: multi-id lookups,
+        where ids X cannot return (deleted posts) are normal, get the answer as it is.
         """
         if cost is not None:
             self.ledger.check(bot=self.bot, kind=cost.kind, units=cost.most)
+        waits = _Waits()  # shared by every attempt of this call
         attempt = 0
         while True:
             try:
@@ -281,6 +384,7 @@ class XClient:
                     json_body=json_body,
                     account=account,
                     retry=reconcile is None,
+                    waits=waits,
                 )
                 break
             except (PlatformError, httpx.TransportError) as exc:
@@ -298,11 +402,38 @@ class XClient:
                     raise
                 self._backoff(attempt)
                 attempt += 1
+        if not absent_ok and x_parse.errors_without_data(body):
+            raise self._error(endpoint, body, status=None, account=account)
         if cost is not None:
             units = _returned(body)
             if units:
                 self.ledger.record(bot=self.bot, kind=cost.kind, units=units, endpoint=endpoint)
         return body
+
+    def _error(
+        self, endpoint: str, body: Any, *, status: int | None, account: str | None
+    ) -> PlatformError:
+        """The typed error of an error answer: by HTTP status, or (for a 2xx that carries
+        `errors` and no `data`, `status` None) by X's problem type; its `status` is the HTTP
+        status the error stands for."""
+        message = f"{endpoint}: {x_parse.error_message(body, status=status or 200)}"
+        kind = x_parse.problem_kind(body)
+        if kind == "unsupported_auth" and status in (None, 401, 403):
+            fix = USER_TOKEN_FIX.format(handle=account or "HANDLE")
+            return AuthError(f"{message}; {fix}", status=status or 403)
+        if status is None:
+            if kind == "not_found":
+                return NotFound(message, status=404)
+            if kind == "forbidden":
+                return Forbidden(message, status=403)
+            return PlatformError(message, status=400)
+        if status == 401:
+            return AuthError(message, status=status)
+        if status == 403:
+            return Forbidden(message, status=status)
+        if status == 404:
+            return NotFound(message, status=status)
+        return PlatformError(message, status=status)
 
     def _send(
         self,
@@ -314,15 +445,22 @@ class XClient:
         json_body: dict[str, Any] | None,
         account: str | None,
         retry: bool,
+        waits: _Waits,
     ) -> dict[str, Any]:
         """One exchange with rate limiting and bounded retries; returns the JSON object."""
         auth = self._auth_for(account)
         key = (id(auth), endpoint)
         attempt = 0
+        limited_until: datetime | None = None  # the reset a 429 named
         while True:
-            window = self._windows.get(key)
-            if window and window.remaining <= 0 and window.reset_at > self._wall():
-                self._wait_or_raise(window.reset_at, endpoint)
+            reset_at = limited_until
+            if reset_at is None:
+                window = self._windows.get(key)
+                if window and window.remaining <= 0 and window.reset_at > self._server_now():
+                    reset_at = window.reset_at
+            limited_until = None
+            if reset_at is not None:
+                self._wait_or_raise(reset_at, endpoint, waits)  # bounded: raises past the caps
             try:
                 request = self._http.build_request(method, path, params=params, json=json_body)
                 response = self._http.send(
@@ -337,20 +475,18 @@ class XClient:
                     f"network error on {endpoint}: {type(exc).__name__}: {exc}"
                 ) from exc
             try:
+                self._server_time.note(response.headers.get("date"))
                 self._note_window(key, response.headers)
                 status = response.status_code
                 if status == 429:
                     reset = response.headers.get("x-rate-limit-reset")
-                    reset_at = (
+                    limited_until = (
                         datetime.fromtimestamp(int(reset), UTC)
                         if reset and reset.isdigit()
-                        else self._wall() + timedelta(seconds=60)
+                        else self._server_now() + timedelta(seconds=60)
                     )
-                    response.close()
-                    self._wait_or_raise(reset_at, endpoint)
-                    continue
+                    continue  # the loop's head waits (or raises) before sending again
                 if status >= 500:
-                    response.close()
                     if retry and attempt < self.retries:
                         self._backoff(attempt)
                         attempt += 1
@@ -362,14 +498,7 @@ class XClient:
             finally:
                 response.close()
             if status >= 400:
-                message = f"{endpoint}: {x_parse.error_message(body, status=status)}"
-                if status == 401:
-                    raise AuthError(message, status=status)
-                if status == 403:
-                    raise Forbidden(message, status=status)
-                if status == 404:
-                    raise NotFound(message, status=status)
-                raise PlatformError(message, status=status)
+                raise self._error(endpoint, body, status=status, account=account)
             if not isinstance(body, dict):
                 raise PlatformError(f"malformed API JSON from {endpoint}: not an object")
             return body
@@ -377,10 +506,10 @@ class XClient:
     # ------------------------------------------------------------ reads
 
     def account(self, *, handle: str) -> Account:
-        handle = handle.lstrip("@")
+        handle = _handle(handle)
         body = self._request(
             "GET",
-            f"/2/users/by/username/{handle}",
+            f"/2/users/by/username/{_seg(handle)}",
             endpoint="GET /2/users/by/username/:username",
             cost=_Cost("user_read", 1),
             params={"user.fields": USER_FIELDS},
@@ -388,6 +517,8 @@ class XClient:
         if "data" not in body:
             raise NotFound(f"no account @{handle}: {x_parse.error_message(body, status=404)}")
         acc = x_parse.parse_account(body["data"])
+        if not _ID.fullmatch(acc.id):  # it goes into URL paths next
+            raise PlatformError(f"malformed API JSON: user id {acc.id[:40]!r} is not a number")
         self._user_ids[handle.lower()] = acc.id
         return acc
 
@@ -404,7 +535,7 @@ class XClient:
         return x_parse.parse_account(body.get("data"))
 
     def user_id(self, handle: str) -> str:
-        key = handle.lstrip("@").lower()
+        key = _handle(handle).lower()
         if key not in self._user_ids:
             self.account(handle=key)
         return self._user_ids[key]
@@ -477,7 +608,7 @@ class XClient:
         if source.kind is TimelineKind.LIST:
             # X's List timeline takes no since_id: page until we reach the cursor
             posts = self._collect(
-                f"/2/lists/{source.source}/tweets",
+                f"/2/lists/{_seg(_id(source.source, 'list id'))}/tweets",
                 endpoint="GET /2/lists/:id/tweets",
                 since_id=since_id,
                 max_posts=max_posts,
@@ -486,19 +617,19 @@ class XClient:
             )
         elif source.kind is TimelineKind.HANDLES:
             posts = []
-            for handle in source.handles:
+            for handle in [_handle(h) for h in source.handles]:  # all checked before any call
                 posts.extend(
                     self._collect(
-                        f"/2/users/{self.user_id(handle)}/tweets",
+                        f"/2/users/{_seg(self.user_id(handle))}/tweets",
                         endpoint="GET /2/users/:id/tweets",
                         since_id=since_id,
                         max_posts=max_posts,
                     )
                 )
         else:
-            handle = source.source.lstrip("@")
+            handle = _handle(source.source)
             posts = self._collect(
-                f"/2/users/{self.user_id(handle)}/timelines/reverse_chronological",
+                f"/2/users/{_seg(self.user_id(handle))}/timelines/reverse_chronological",
                 endpoint="GET /2/users/:id/timelines/reverse_chronological",
                 since_id=since_id,
                 max_posts=max_posts,
@@ -509,6 +640,7 @@ class XClient:
         return posts[:max_posts]
 
     def list_members(self, *, list_id: str, max_users: int = 1000) -> list[Account]:
+        path = f"/2/lists/{_seg(_id(list_id, 'list id'))}/members"
         out: list[Account] = []
         token: str | None = None
         while len(out) < max_users:
@@ -517,7 +649,7 @@ class XClient:
                 params["pagination_token"] = token
             body = self._request(
                 "GET",
-                f"/2/lists/{list_id}/members",
+                path,
                 endpoint="GET /2/lists/:id/members",
                 cost=_Cost("user_read", 100),
                 params=params,
@@ -532,7 +664,7 @@ class XClient:
     def get_posts(self, *, post_ids: Sequence[str]) -> list[Post]:
         """Posts by id, 100 per call; ids X cannot return (deleted, unknown) are skipped."""
         out: list[Post] = []
-        ids = list(dict.fromkeys(post_ids))
+        ids = [_id(i, "post id") for i in dict.fromkeys(post_ids)]
         for start in range(0, len(ids), METRICS_BATCH):
             batch = ids[start : start + METRICS_BATCH]
             body = self._request(
@@ -541,6 +673,7 @@ class XClient:
                 endpoint="GET /2/tweets",
                 cost=_Cost("post_read", len(batch)),
                 params={"ids": ",".join(batch), self.fields_param: POST_FIELDS},
+                absent_ok=True,  # deleted or unknown ids: the others still come back
             )
             now = self._clock()
             out.extend(x_parse.parse_post(obj, observed_at=now) for obj in body.get("data") or [])
@@ -556,7 +689,7 @@ class XClient:
         wanted = _normalise(text)
         user_id = self.user_id(account)
         for page in self._pages(
-            f"/2/users/{user_id}/tweets",
+            f"/2/users/{_seg(user_id)}/tweets",
             endpoint="GET /2/users/:id/tweets",
             params={
                 "max_results": 100,
@@ -588,6 +721,9 @@ class XClient:
         self, *, account: str, text: str, idempotency_key: str, reply_to: str | None = None
     ) -> PostRef:
         """Create a post marked made_with_ai; reconcile before any retry so it exists once."""
+        account = _handle(account)
+        if reply_to is not None:
+            _id(reply_to, "post id to reply to")
         if account.lower() not in self._user_auth:
             raise AuthError(f"no user credentials for @{account}: run 'vibeforge auth x' for it")
         if reply_to is not None and not self.may_reply(account=account, reply_to=reply_to):
@@ -596,10 +732,14 @@ class XClient:
         body: dict[str, Any] = {"text": text, "made_with_ai": True}
         if reply_to is not None:
             body["reply"] = {"in_reply_to_tweet_id": reply_to}
-        started = self._clock() - timedelta(seconds=30)
+        started, t0 = self._clock() - timedelta(seconds=30), time.monotonic()
 
         def landed() -> dict[str, Any] | None:
-            found = self.find_published(account=account, text=text, since=started)
+            # platform time again, now that an answer's Date (the account lookup's at least)
+            # has set the offset: a fresh process's first call may be this create
+            self.user_id(account)
+            now = self._clock() - timedelta(seconds=time.monotonic() - t0 + 30)
+            found = self.find_published(account=account, text=text, since=min(started, now))
             if found is None:
                 return None
             created = found.created_at.isoformat() if found.created_at else None
@@ -617,7 +757,6 @@ class XClient:
         return x_parse.parse_post_ref(answer)
 
     def delete(self, *, account: str, post_id: str) -> bool:
-        body = self._request(
-            "DELETE", f"/2/tweets/{post_id}", endpoint="DELETE /2/tweets/:id", account=account
-        )
+        path = f"/2/tweets/{_seg(_id(post_id, 'post id'))}"
+        body = self._request("DELETE", path, endpoint="DELETE /2/tweets/:id", account=account)
         return bool((body.get("data") or {}).get("deleted"))

@@ -119,3 +119,45 @@ def error_message(body: Any, *, status: int) -> str:
         if specific:
             return specific
     return f"HTTP {status}"
+
+
+# X's problem types (`https://api.twitter.com/2/problems/<slug>`) and titles, by what they mean
+_NOT_FOUND = ({"resource-not-found"}, {"Not Found Error"})
+_FORBIDDEN = ({"not-authorized-for-resource", "not-authorized"}, {"Authorization Error"})
+_UNSUPPORTED_AUTH = ({"unsupported-authentication"}, {"Unsupported Authentication"})
+
+
+def _problems(body: Any) -> list[dict[str, Any]]:
+    """The problem objects of an answer: the top-level one, then each entry of `errors[]`."""
+    if not isinstance(body, dict):
+        return []
+    out = [body] if body.get("type") or body.get("title") else []
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        out.extend(e for e in errors if isinstance(e, dict))
+    return out
+
+
+def problem_kind(body: Any) -> str | None:
+    """What an error answer says, by X's problem type or title: "not_found", "forbidden",
+    "unsupported_auth", or None for anything else."""
+    for problem in _problems(body):
+        slug = str(problem.get("type") or "").rstrip("/").rsplit("/", 1)[-1]
+        title = str(problem.get("title") or "")
+        for kind, (slugs, titles) in (
+            ("unsupported_auth", _UNSUPPORTED_AUTH),
+            ("not_found", _NOT_FOUND),
+            ("forbidden", _FORBIDDEN),
+        ):
+            if slug in slugs or title in titles:
+                return kind
+    return None
+
+
+def errors_without_data(body: Any) -> bool:
+    """A 2xx answer that is an error in X's way: `errors[]` and no `data` (an unknown user's
+    timeline, a missing List). An empty result (no data, no errors) is not one."""
+    if not isinstance(body, dict) or body.get("data") is not None:
+        return False
+    errors = body.get("errors")
+    return isinstance(errors, list) and bool(errors)

@@ -54,15 +54,17 @@ def route(
     async def run(request: Request) -> Response:
         headers: dict[str, str] = {}
         try:
+            # who may call comes first: a refused token or role never counts against a limit
+            # (an app token that tries to post gets 403 every time, not 403 then 429)
             principal = ctx.auth.principal(request.headers.get("authorization"))
-            if endpoint is not None:
-                allowed, headers = ctx.limiter.hit(principal, endpoint)
-                if not allowed:
-                    raise too_many_requests()
             if principal.role not in roles:
                 if principal.role == "app" and "user" in roles:
                     raise app_only_forbidden()
                 raise forbidden("this token may not use this endpoint")
+            if endpoint is not None:
+                allowed, headers = ctx.limiter.hit(principal, endpoint)
+                if not allowed:
+                    raise too_many_requests()
             status, body = await handler(request, principal)
         except ApiError as exc:
             status, body = exc.status, exc.body()
