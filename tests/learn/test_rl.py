@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 import torch
 
 from vibeforge.domain import SamplingTrace
 from vibeforge.learn.prompt import TEMPLATE, bot_prompt, render
 from vibeforge.learn.rl import (
+    Completions,
     GRPOConfig,
     PolicyTrainer,
     Published,
@@ -96,6 +99,24 @@ def test_kl_is_zero_when_the_adapter_equals_the_base(bank) -> None:
     )
     assert report.kl == pytest.approx(0.0, abs=1e-6)
     assert report.completions == 4 and report.tokens > 0
+
+
+def test_the_reward_function_learns_how_each_sample_stopped(bank) -> None:
+    bank.create("fresh")
+    trainer = PolicyTrainer(bank, GRPOConfig(group_size=4, max_new_tokens=4, seed=1))
+    seen: list[Sequence[str]] = []
+
+    def reward(bot: str, texts: Sequence[str]) -> list[float]:
+        seen.append(texts)
+        return [float(len(t)) for t in texts]
+
+    report = trainer.step([("fresh", bot_prompt(bank.base.tokenizer))], reward_fn=reward)
+    [texts] = seen
+    assert isinstance(texts, Completions) and list(texts) == report.texts["fresh"]
+    assert len(texts.finish_reasons) == 4 and "max_tokens" in texts.finish_reasons  # 4 tokens
+    assert set(texts.finish_reasons) <= {"eos", "max_tokens", "length"}
+    with pytest.raises(ValueError, match="finish reasons"):
+        Completions(["a"], [])
 
 
 def test_one_step_trains_several_bots_in_one_batch(bank) -> None:

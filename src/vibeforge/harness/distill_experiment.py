@@ -11,7 +11,7 @@ distil   plan subsets and train their elders (distill run)
          is reported beside it
 (b)      a bot spawned from the elder and a cold-started bot (the loop's first step: SFT on
          the timeline) on the same timeline, with the same SFT budget, then GRPO on the
-         niche bot's reward model + guard penalties. R(s) is the mean reward of the group
+         niche bot's reward model, guard failures ranked last. R(s) is the mean reward of the group
          sampled after s updates, smoothed over 3 steps. The cold bot's R(rl_steps) is the
          target; the spawned bot should reach it within rl_steps / 2 updates.
 """
@@ -173,15 +173,20 @@ def _prompter(rt: Any, rng: random.Random) -> Callable[[Any], list[int]]:
 
 
 def _reward_fn(rt: Any, judge: str) -> Callable[[str, Sequence[str]], list[float]]:
-    """The niche bot's reward model + guard penalties, as the loop's RL uses them."""
-    from vibeforge.learn.guard import penalties, run_guard
+    """The niche bot's reward model, guard failures ranked below the group, as the loop's RL."""
+    from vibeforge.learn.guard import guarded_rewards, run_guard
+    from vibeforge.learn.rl import Completions
 
     model = rt.reward_model(judge)
 
     def reward(_bot: str, texts: Sequence[str]) -> list[float]:
-        verdicts = run_guard(list(texts), memorization=rt.memorization, pii=rt.pii())
-        pen = penalties(verdicts)
-        return [float(p) + x for p, x in zip(model.predict(list(texts)), pen, strict=True)]
+        verdicts = run_guard(
+            list(texts),
+            memorization=rt.memorization,
+            pii=rt.pii(),
+            finish_reasons=texts.finish_reasons if isinstance(texts, Completions) else None,
+        )
+        return guarded_rewards(model.predict(list(texts)), verdicts)
 
     return reward
 

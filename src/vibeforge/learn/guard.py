@@ -8,19 +8,30 @@
     echo           not the prompt's own wording ("Write one short post ...", "[niche: ...]"):
                    small models sometimes answer with the instruction instead of a post; the
                    pattern comes from the prompt template (learn.prompt.echo_pattern)
+    assistant      not assistant-style text ("I'm sorry", "As an AI", "I can't help",
+                   "Sure! Here's a post", ...): ASSISTANT_PATTERNS, case-insensitive, plus
+                   GuardConfig.assistant_patterns
+    truncated      not cut by a generation limit (max_new_tokens, the X-weighted cap) where it
+                   could not be trimmed back to a sentence or word end; needs each text's
+                   finish reason (run_guard's finish_reasons, models.generate.Generation), and
+                   is skipped without them. RL passes the raw reasons: every cut sample fails
+                   (it learns to end its posts); act trims first (models.generate.trim_generation)
 
 Checks are small callables registered by name, so a platform or a user can add their own.
-The RL step turns failed checks into penalties; the act step drops failed candidates.
+The RL step ranks failed samples below their group (guarded_rewards); the act step drops
+failed candidates; failure_shares reports the share of texts failing each check.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from vibeforge.learn import prompt
+from vibeforge.models.generate import CUT_REASONS
 from vibeforge.models.text import MAX_WEIGHTED_LENGTH, weighted_length
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -41,10 +52,29 @@ class GuardConfig:
     toxicity_threshold: float = 0.5  # profanity probability at or above this fails
     duplicate_jaccard: float = 0.6  # shingle Jaccard at or above this is a near-duplicate
     duplicate_window: int = 200  # how many recent posts to compare with
-    penalty: float = 1.0  # RL reward penalty per failed check
-    checks: tuple[str, ...] = ("length", "regurgitation", "duplicate", "toxicity", "pii", "echo")
+    # RL: the least a failed check puts a sample below its group's lowest reward (the group's
+    # spread when that is larger), see guarded_rewards
+    penalty: float = 1.0
+    assistant_patterns: tuple[str, ...] = ()  # regexes failing "assistant" beside the built-in
+    checks: tuple[str, ...] = (
+        "length",
+        "regurgitation",
+        "duplicate",
+        "toxicity",
+        "pii",
+        "echo",
+        "assistant",
+        "truncated",
+    )
 
     def __post_init__(self) -> None:
+        if not self.penalty > 0:
+            raise ValueError(f"penalty ({self.penalty}) must be > 0; 1 is the default")
+        for pattern in self.assistant_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"assistant pattern {pattern!r} is not a regex: {exc}") from exc
         if not 0 < self.toxicity_threshold <= 1:
             raise ValueError(f"toxicity_threshold ({self.toxicity_threshold}) must be in (0, 1]")
         if not 0 < self.duplicate_jaccard <= 1:
@@ -80,6 +110,7 @@ class GuardContext:
     recent: Sequence[str] = ()  # the bot's recent posts (for duplicates)
     memorization: MemorizationIndex | None = None
     pii: PiiDetector | None = None
+    finish_reasons: Sequence[str] | None = None  # how each text's generation stopped
     _recent_shingles: list[set[int]] | None = None
 
     def recent_shingles(self) -> list[set[int]]:
@@ -176,6 +207,49 @@ def _echo(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
     return out
 
 
+# what assistants say and posts seldom do: searched case-insensitively, curly apostrophes read
+# as '. A human post may match now and then ("I'm sorry, but ..."); act then picks another
+# candidate, and RL only learns to avoid the phrase
+ASSISTANT_PATTERNS: tuple[str, ...] = (
+    r"^\W*(?:i'?m|i am) (?:so |very |really )?sorry\b",  # a refusal's opening apology
+    r"\b(?:i'?m|i am) sorry,? but (?:i|as)\b",
+    r"\bas an? (?:ai|artificial intelligence)\b",
+    r"\bas an? (?:ai |large |helpful |friendly )?(?:language model|llm|assistant|chatbot)\b",
+    r"\b(?:i'?m|i am) (?:just |only )?an? (?:ai|language model|chatbot|virtual assistant)\b",
+    r"\bi (?:can'?t|cannot|can not|am unable to|'?m unable to|won'?t be able to) "
+    r"(?:help(?! but)|assist|provide|create|generate|fulfil|fulfill|comply)\b",
+    r"^\W*i (?:do not|don'?t) (?:support|condone|promote|endorse)\b",
+    r"^\W*(?:sure|certainly|of course|absolutely|okay|ok)\b[!,.]*\s*here(?:'s| is| are)\b",
+    r"\bhere(?:'s| is| are) (?:a|an|your|the|my|one|some)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:post|posts|tweet|tweets|caption|message|reply|response)\b",
+    r"\bi hope this (?:helps|meets)\b",
+    r"\bfeel free to (?:modify|adjust|edit|customi[sz]e)\b",
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _assistant_regexes(extra: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in ASSISTANT_PATTERNS + extra)
+
+
+@register_check("assistant")
+def _assistant(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
+    patterns = _assistant_regexes(ctx.config.assistant_patterns)
+    out = []
+    for t in texts:
+        plain = t.replace("\u2019", "'").strip()
+        found = next((m for m in (p.search(plain) for p in patterns) if m), None)
+        out.append(Verdict(found is None, {"assistant": found.group(0)} if found else {}))
+    return out
+
+
+@register_check("truncated")
+def _truncated(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
+    if ctx.finish_reasons is None:
+        return [Verdict(True, {"skipped": "no finish reasons"}) for _ in texts]
+    return [Verdict(r not in CUT_REASONS, {"finish": r}) for r in ctx.finish_reasons]
+
+
 def run_guard(
     texts: Sequence[str],
     *,
@@ -183,10 +257,23 @@ def run_guard(
     recent: Iterable[str] = (),
     memorization: MemorizationIndex | None = None,
     pii: PiiDetector | None = None,
+    finish_reasons: Sequence[str] | None = None,
 ) -> list[GuardResult]:
-    """Run every configured check on a batch of texts."""
+    """Run every configured check on a batch of texts.
+
+    `finish_reasons`: one per text, how its generation stopped (Generation.finish_reason);
+    without them the "truncated" check is skipped.
+    """
     config = config or GuardConfig()
-    ctx = GuardContext(config=config, recent=list(recent), memorization=memorization, pii=pii)
+    if finish_reasons is not None and len(finish_reasons) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(finish_reasons)} finish reasons")
+    ctx = GuardContext(
+        config=config,
+        recent=list(recent),
+        memorization=memorization,
+        pii=pii,
+        finish_reasons=finish_reasons,
+    )
     per_check = {name: _CHECKS[name](texts, ctx) for name in config.checks}
     results = []
     for i in range(len(texts)):
@@ -195,7 +282,56 @@ def run_guard(
     return results
 
 
-def penalties(results: Sequence[GuardResult], *, config: GuardConfig | None = None) -> list[float]:
-    """RL penalties: minus `penalty` per failed check."""
+def guarded_rewards(
+    predicted: Iterable[float],
+    results: Sequence[GuardResult],
+    *,
+    config: GuardConfig | None = None,
+) -> list[float]:
+    """One group's RL rewards (one bot's texts in one step): failed samples ranked last.
+
+    With lo and hi the group's lowest and highest predicted reward and S = max(hi - lo,
+    config.penalty), a sample failing k >= 1 checks gets
+
+        lo - k·S + (predicted - lo) / 2
+
+    so every failing sample ranks below every passing one (at most lo - S/2), one failing
+    more checks below one failing fewer, and the reward model still orders those failing
+    the same number (a group where all fail keeps its ranking). Passing samples keep their
+    predicted reward. A flat penalty could not do this: rewards span tens of points, so -1
+    barely moved a failing sample's advantage.
+    """
     config = config or GuardConfig()
-    return [-config.penalty * len(r.failed()) for r in results]
+    values = [float(p) for p in predicted]  # a list, or the reward model's array
+    if len(values) != len(results):
+        raise ValueError(f"{len(values)} rewards but {len(results)} guard results")
+    if not values:
+        return []
+    lo, hi = min(values), max(values)
+    spread = max(hi - lo, config.penalty)
+    out = []
+    for p, result in zip(values, results, strict=True):
+        k = len(result.failed())
+        out.append(p if k == 0 else lo - k * spread + (p - lo) / 2)
+    return out
+
+
+def failure_shares(results: Sequence[GuardResult]) -> dict[str, float]:
+    """The share of texts failing each check, and "any" (failing at least one).
+
+    A check's share counts only the texts it ran on: one skipped for want of its input (no
+    memorization index, no finish reasons) is left out, and a check skipped on every text
+    does not appear.
+    """
+    ran: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for result in results:
+        for name, verdict in result.verdicts.items():
+            if "skipped" in verdict.detail:
+                continue
+            ran[name] = ran.get(name, 0) + 1
+            failed[name] = failed.get(name, 0) + (not verdict.ok)
+    shares = {name: failed[name] / n for name, n in ran.items()}
+    if results:
+        shares["any"] = sum(not r.ok for r in results) / len(results)
+    return shares

@@ -6,7 +6,8 @@ One GRPO step, top to bottom:
     1. prompts   one per bot from its persona and recent timeline context
     2. sample    G completions per prompt, every bot's rows in ONE mixed-adapter batch;
                  keep each token's log-probability under the sampling policy (old_logp)
-    3. reward    r = reward model(text) + guard penalties                       # (B,)
+    3. reward    r = reward model(text), failed guard checks below the group     # (B,)
+                 (learn.guard.guarded_rewards; a sample cut by the token limit fails)
     4. advantage A = (r - mean_group(r)) / (std_group(r) + eps)                  # (B,)
     5. loss      per token t of row b, with ratio = exp(logp - old_logp):
                    -min(ratio · A_b, clip(ratio, 1 - ε, 1 + ε) · A_b)
@@ -37,8 +38,24 @@ if TYPE_CHECKING:
     from vibeforge.models.bank import AdapterBank
     from vibeforge.models.generate import Generation
 
-# (bot, texts) -> one reward per text
+# (bot, texts) -> one reward per text; step passes the texts as Completions
 RewardFunc = Callable[[str, Sequence[str]], Sequence[float]]
+
+
+class Completions(list[str]):
+    """One group's texts as `PolicyTrainer.step` hands them to the reward function: a list of
+    str that also says how each generation stopped (`finish_reasons`, see
+    models.generate.Generation), so the reward can fail samples cut by the token limit (the
+    guard's "truncated" check). RL learns from the sampled token ids, so it scores the text as
+    sampled, untrimmed; only act trims what it publishes."""
+
+    finish_reasons: list[str]
+
+    def __init__(self, texts: Sequence[str], finish_reasons: Sequence[str]) -> None:
+        super().__init__(texts)
+        if len(finish_reasons) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(finish_reasons)} finish reasons")
+        self.finish_reasons = list(finish_reasons)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,7 +177,7 @@ class PolicyTrainer:
         samples: list[Sample] = []
         report = StepReport()
         for (bot, prompt), gens in zip(prompts, groups, strict=True):
-            texts = [g.text for g in gens]
+            texts = Completions([g.text for g in gens], [g.finish_reason for g in gens])
             rewards = [float(r) for r in reward_fn(bot, texts)]
             advantages = group_advantages(rewards, scale=self.config.scale_rewards)
             report.mean_reward[bot] = math.fsum(rewards) / len(rewards)

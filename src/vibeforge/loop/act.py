@@ -1,10 +1,12 @@
 """Act: generate K candidates per due bot (one mixed batch), guard, choose, publish.
 
 A bot is due when its last post is older than its interval (24 h / posts_per_day) with a
-deterministic ± jitter. Candidates are stored with their guard verdicts; the best passing one
-by the reward model is chosen (ties: the first). Chosen posts go to the approval queue when it
-is on, else to the outbox, which the publisher sends (unless dry-run). Budgets: a bot stops at
-ceil(posts_per_day) posts per platform day, all bots at `global_posts_per_day`.
+deterministic ± jitter. A candidate cut by max_new_tokens is trimmed to its last sentence or
+word end (one that cannot be fails the guard's "truncated" check). Candidates are stored with
+their guard verdicts; the best passing one by the reward model is chosen (ties: the first).
+Chosen posts go to the approval queue when it is on, else to the outbox, which the publisher
+sends (unless dry-run). Budgets: a bot stops at ceil(posts_per_day) posts per platform day, all
+bots at `global_posts_per_day`.
 """
 
 from __future__ import annotations
@@ -129,11 +131,23 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
 
 
 def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard) -> None:
+    from vibeforge.models.generate import trim_generation
+
+    # a post cut by max_new_tokens ends at its last sentence or word, tokens with it (the
+    # chosen one's trace feeds the off-policy update); one that cannot be fails "truncated"
+    tokenizer = rt.bank().base.tokenizer
+    gens = [trim_generation(g, tokenizer) or g for g in gens]
     texts = [postable(g.text) for g in gens]  # no scrubbing placeholders reach the platform
     report.generated = len(texts)
     with session_scope(rt.engine) as s:
         recent = [p.text for p in q.list_posts(s, bot=bot.name, limit=200)]
-    verdicts = run_guard(texts, recent=recent, memorization=rt.memorization, pii=rt.pii())
+    verdicts = run_guard(
+        texts,
+        recent=recent,
+        memorization=rt.memorization,
+        pii=rt.pii(),
+        finish_reasons=[g.finish_reason for g in gens],
+    )
     model = rt.reward_model(bot.name)
     predicted = model.predict(texts) if model is not None else [0.0] * len(texts)
     passing = [i for i, v in enumerate(verdicts) if v.ok and texts[i]]

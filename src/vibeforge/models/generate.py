@@ -5,6 +5,8 @@
               (end-of-post token, max_new_tokens, or the X-weighted character cap).
     score:    log-probabilities of given completion tokens under each row's adapter (None: the
               base model, i.e. the KL reference), with autograd when it is enabled.
+    trim:     a completion cut by max_new_tokens or the cap, back to its last sentence or word
+              end, tokens with it (trim_generation; the act step publishes nothing cut mid-word).
 
 Log-probabilities are of the sampling distribution before top-k/top-p truncation:
 log_softmax(logits / temperature) (temperature 0: the raw logits), so `score(...,
@@ -18,7 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vibeforge.models.text import MAX_WEIGHTED_LENGTH, weighted_length
+from vibeforge.models.text import (
+    MAX_WEIGHTED_LENGTH,
+    MIN_TRIMMED_WORDS,
+    trim_cut,
+    weighted_length,
+)
 
 # transformers renames the KV-cache argument in a future release and warns on every forward;
 # the argument is what this version takes, and one warning per decode step drowns the logs
@@ -63,7 +70,38 @@ class Generation:
     token_ids: list[int]  # the completion, including the end-of-post token when it stopped so
     logprobs: list[float]  # one per token id
     prompt_ids: list[int] = field(repr=False)
-    finish_reason: str  # eos | max_tokens | length (the X-weighted cap)
+    finish_reason: str  # eos | max_tokens | length (the X-weighted cap) | trimmed (see below)
+
+
+# a generation that stopped at one of these limits may end inside a word ("the aptly n")
+CUT_REASONS = frozenset({"max_tokens", "length"})
+
+
+def trim_generation(
+    gen: Generation, tokenizer: Any, *, min_words: int = MIN_TRIMMED_WORDS
+) -> Generation | None:
+    """A generation cut by a limit, trimmed back to a sentence or word end (text.trim_cut).
+
+    Its tokens and log-probabilities are cut with it, to the shortest prefix whose text
+    covers the trimmed text, so a trace stored from it still matches what is published; its
+    finish reason becomes "trimmed". A generation that ended its post (eos, trimmed) comes back
+    as it is; None when too little would be left (the guard's "truncated" check fails it).
+    """
+    if gen.finish_reason not in CUT_REASONS:
+        return gen
+    text = trim_cut(gen.text, min_words=min_words)
+    if text is None:
+        return None
+    k = len(gen.token_ids)
+    while k > 1 and _text(tokenizer, gen.token_ids[: k - 1]).startswith(text):
+        k -= 1
+    return Generation(
+        text=text,
+        token_ids=gen.token_ids[:k],
+        logprobs=gen.logprobs[:k],
+        prompt_ids=gen.prompt_ids,
+        finish_reason="trimmed",
+    )
 
 
 def _left_pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:

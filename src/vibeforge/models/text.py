@@ -38,3 +38,38 @@ def weighted_length(text: str) -> int:
 
 def fits(text: str, limit: int = MAX_WEIGHTED_LENGTH) -> bool:
     return weighted_length(text) <= limit
+
+
+# ------------------------------------------------------------ posts cut by a generation limit
+
+MIN_TRIMMED_WORDS = 1  # fewer words left after trimming: the post cannot be saved
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]»]*(?=\s|\Z)")
+_WORD = re.compile(r"\w+")
+_PARTIAL_WORD = re.compile(r"[\w\ufffd]+\Z")  # U+FFFD: a character cut inside its bytes
+_JOINERS = " \t\r\n,;:-–—(/&@#"  # left dangling once a partial word is dropped
+
+
+def words(text: str) -> int:
+    """How many words (runs of letters, digits or _) `text` has."""
+    return len(_WORD.findall(text))
+
+
+def trim_cut(text: str, *, min_words: int = MIN_TRIMMED_WORDS) -> str | None:
+    """A post cut by a generation limit, trimmed back to where it could have ended.
+
+    1. up to its last sentence end (". ! ? …", then maybe a closing quote or bracket): the
+       whole text when it ends a sentence; used when that keeps `min_words` words;
+    2. else without its last word when the text ends inside one (letters, digits, or a
+       character cut inside its bytes): "from the aptly n" → "from the aptly"; a text ending
+       in an emoji or punctuation keeps its words; joining punctuation left dangling
+       (, ; : - – — ( / & @ #) goes too.
+    None when fewer than `min_words` words would be left: it cannot be trimmed sensibly.
+    """
+    text = text.rstrip()
+    ends = list(_SENTENCE_END.finditer(text))
+    if ends:
+        kept = text[: ends[-1].end()]
+        if words(kept) >= min_words:
+            return kept
+    kept = _PARTIAL_WORD.sub("", text).rstrip(_JOINERS)
+    return kept if kept and words(kept) >= min_words else None
