@@ -6,7 +6,8 @@ One bot in one niche of the embedded sandbox, driven by the real loop runtime (r
     pre-RL    --pre-posts posts with the SFT adapter (act: K candidates, guard, best by the
               reward model, publish), one every --hours-per-post hours of platform time
     RL        then --rl-posts more; before each one the learn step runs --rl-steps GRPO steps
-              (reward model + guard penalties, KL to the base) and an off-policy update from
+              (reward model, guard failures ranked below their group, KL to the base) and an
+              off-policy update from
               the real rewards of published posts; the reward model refits as labels arrive.
               Vibe SFT is off in this phase, so what changes the bot is RL alone.
     measure   each post's realised score, the loop's own reward (x-2026 weighted engagement
@@ -139,6 +140,7 @@ def niche_classifier(rt: Any, lists: dict[str, str]) -> tuple[Any, list[str], fl
 def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, Any]:
     """Run the experiment in `home/learning` (replaced if present); returns the report."""
     from vibeforge.domain import Bot, Timeline, TimelineKind
+    from vibeforge.learn.guard import failure_shares, run_guard
     from vibeforge.learn.reward import get_reward, score
     from vibeforge.loop.build import RuntimeSpec
     from vibeforge.loop.config import LoopConfig
@@ -217,6 +219,8 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
 
         phases: dict[str, str] = {}  # post id -> phase
         rl_rewards: list[float] = []  # reward-model mean reward of each GRPO step's group
+        rl_waiting: list[str] = []  # why RL waited in a round (reward model below its floor)
+        rm_agreement: list[tuple[float, int]] = []  # realised Spearman, over how many posts
 
         def post_slot(phase: str) -> None:
             known = _own_ids(rt, bot_name)
@@ -229,6 +233,10 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
             lr = report.learn.get(bot_name)
             if lr is not None and bot_name in lr.rl_mean_reward:
                 rl_rewards.append(round(lr.rl_mean_reward[bot_name], 4))
+            if lr is not None and lr.rl_waiting:
+                rl_waiting.append(lr.rl_waiting)
+            if lr is not None and lr.rm_agreement is not None:
+                rm_agreement.append((round(lr.rm_agreement, 3), lr.rm_agreement_posts))
             for pid in _own_ids(rt, bot_name) - known:
                 phases[pid] = phase
             for _ in range(config.hours_per_post):
@@ -272,6 +280,14 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
                 }
             )
         adapters = rt.bank().store.versions(bot_name)
+        guard_texts = {
+            phase: [r["text"] for r in curve if r["phase"] == phase] for phase in ("pre", "rl")
+        }
+        guard_texts["last"] = guard_texts["rl"][-config.window :]
+        guard = {
+            phase: failure_shares(run_guard(texts, memorization=rt.memorization))
+            for phase, texts in guard_texts.items()
+        }
     finally:
         sandbox.stop()
 
@@ -303,6 +319,10 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
         "regurgitation_failures": len(regurgitated),
         "grpo_steps": len(rl_rewards) * config.rl_steps,
         "rl_reward_model_curve": rl_rewards,
+        "rl_waiting": rl_waiting,
+        "rm_agreement": rm_agreement,
+        # the share of published posts failing each guard check, before RL and at the end
+        "guard_failure_shares": guard,
         "adapter_versions": [(v.version, v.kind) for v in adapters],
         "minutes": round(minutes, 2),
         "seconds": {"setup": round(setup_s, 1), "pre": round(pre_s, 1), "rl": round(rl_s, 1)},

@@ -86,3 +86,91 @@ def test_refuses_too_little_data_and_bad_config() -> None:
 def test_style_features_see_questions() -> None:
     f = style_features(["is this a question?", "no."])
     assert f[0, 0] == 1.0 and f[1, 0] == 0.0
+
+
+# texts unlike anything the model saw: garble, another language, code, emoji, a lone word
+OUT_OF_DISTRIBUTION = [
+    "zzq !!! 88 ## $$",
+    "lol lol lol",
+    "qwe rty uio p",
+    "ok",
+    "!!!!!!!!",
+    "Le chat est sur la table depuis ce matin",
+    "def f(x): return x**2 + 1",
+    "1234 5678 9012",
+    "asdf ghjk #win @user",
+    "🔥🔥🔥🔥",
+]
+
+
+def test_heads_disagree_off_the_data_and_pessimism_lowers_the_reward(labelled) -> None:
+    texts, rewards = labelled
+    model = fit_reward_model(bot="sky", texts=texts, rewards=rewards)
+    assert model.heads == 8 and model.info.pessimism == 1.0
+    assert model.info.spearman is not None and model.info.spearman > 0.5
+    corpus = _corpus()
+    unseen = [t for t in corpus if "flight" in t.lower()][150:170] + [
+        t for t in corpus if "driverless" in t.lower() or "self-driving" in t.lower()
+    ][150:170]  # held-out posts of the same two topics
+    _, std_in = model.mean_std(unseen)
+    _, std_out = model.mean_std(OUT_OF_DISTRIBUTION)
+    assert std_out.mean() > 1.5 * std_in.mean()
+    assert np.median(std_out) > np.percentile(std_in, 75)
+    # pessimism costs off-distribution texts more of their reward than familiar ones
+    loss_in = np.log1p(model.predict_mean(unseen)) - np.log1p(model.predict(unseen))
+    loss_out = np.log1p(model.predict_mean(OUT_OF_DISTRIBUTION)) - np.log1p(
+        model.predict(OUT_OF_DISTRIBUTION)
+    )
+    assert loss_out.mean() > 1.5 * loss_in.mean()
+    np.testing.assert_allclose(loss_out, std_out, rtol=1e-4, atol=1e-4)  # λ = 1
+    # without pessimism `predict` is the heads' mean
+    model.pessimism = 0.0
+    np.testing.assert_allclose(model.predict(unseen), model.predict_mean(unseen), rtol=1e-5)
+
+
+def test_one_head_has_no_spread(labelled) -> None:
+    texts, rewards = labelled
+    model = fit_reward_model(
+        bot="sky", texts=texts, rewards=rewards, config=RewardModelConfig(heads=1)
+    )
+    _, std = model.mean_std(OUT_OF_DISTRIBUTION)
+    assert model.heads == 1 and float(np.abs(std).max()) == 0.0
+
+
+def test_loads_the_single_head_format_and_refuses_a_newer_one(labelled, tmp_path: Path) -> None:
+    import json
+
+    texts, rewards = labelled
+    fitted = fit_reward_model(bot="sky", texts=texts, rewards=rewards)
+    rng = np.random.default_rng(1)
+    weights = rng.normal(0, 0.1, size=384 + 7).astype(np.float32)  # FORMAT 1: 7 style columns
+    np.savez(tmp_path / "v1.npz", weights=weights, bias=np.float32(0.5))
+    old_info = {  # the fields the single-head format wrote
+        "bot": "sky",
+        "version": 1,
+        "n_train": 300,
+        "n_own": 0,
+        "alpha": 1.0,
+        "spearman": 0.6,
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "extra": {},
+    }
+    (tmp_path / "v1.json").write_text(json.dumps(old_info))
+    old = RewardModel.load(tmp_path)
+    assert old.heads == 1 and old.info.spearman == 0.6 and old.info.n_style == 7
+    probe = texts[:5]
+    raw = fitted.features(probe)[:, : 384 + 7] @ weights + 0.5
+    np.testing.assert_allclose(old.predict(probe), np.expm1(raw), rtol=1e-4)
+    assert float(old.mean_std(probe)[1].max()) == 0.0
+
+    np.savez(tmp_path / "v2.npz", format=np.int64(99), weights=weights, biases=np.zeros(1))
+    (tmp_path / "v2.json").write_text(json.dumps({**old_info, "version": 2}))
+    with pytest.raises(ValueError, match=r"format 99.*refits"):
+        RewardModel.load(tmp_path)
+
+
+def test_style_features_see_garble_hashtags_and_mentions() -> None:
+    f = style_features(["Flights are late again", "@user #win 100%!!! :)"])
+    assert f.shape == (2, 10)
+    assert f[0, 7] == 0.0 and f[1, 7] > 0.5  # share of non-letters
+    assert (f[0, 8], f[1, 8], f[0, 9], f[1, 9]) == (0.0, 1.0, 0.0, 1.0)

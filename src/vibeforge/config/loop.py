@@ -20,6 +20,10 @@ class LoopConfig:
     sft_min_new_posts: int = Field(default=24, ge=1)  # new timeline posts needed before SFT
     sft_max_steps: int = 12  # cap on SFT steps per round (keeps a cycle short on a CPU)
     rm_min_new_labels: int = Field(default=20, ge=1)  # new labels before refitting the RM
+    rm_heads: int = Field(default=8, ge=1, le=64)  # bootstrap heads of the RM (1: one ridge)
+    rm_pessimism: float = Field(default=1.0, ge=0)  # λ: the RM rewards mean − λ·std of its heads
+    rm_min_spearman: float = Field(default=0.1, ge=0, lt=1)  # RL waits while the RM agrees less
+    rm_monitor_min_posts: int = Field(default=8, ge=3)  # own posts before realised agreement counts
     rl_steps: int = Field(default=1, ge=0)  # GRPO steps per cycle once an RM exists (0: no RL)
     rl_group_size: int = Field(default=4, ge=2)  # G: GRPO needs a group to compare within
     rl_learning_rate: float = Field(default=1e-4, gt=0, lt=1)  # AdamW step of the LoRA updates

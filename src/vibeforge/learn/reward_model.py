@@ -1,12 +1,24 @@
-"""A per-bot reward model: predicts a post's reward for the bot's audience from its text.
+"""A per-bot reward model that knows what it does not know.
 
-    features = MiniLM sentence embedding (384-d, L2-normalised) ⊕ style features
-    target   = log1p(max(reward, 0))                      (engagement is heavy-tailed)
-    head     = ridge regression, alpha picked on a held-out split, then refit on all data
+    features  = MiniLM sentence embedding (384-d, L2-normalised) ⊕ style features
+    target    = log1p(max(reward, 0))                      (engagement is heavy-tailed)
+    heads     = K ridge heads (default 8), each fit on a bootstrap resample of the labels
+                around its own random prior (`x·r_k`, r_k ~ N(0, σ²/α): the ridge's own prior)
+    predict   = expm1(mean_k − λ·std_k)                   pessimistic: disagreement lowers it
+
+A head fits its labels *minus* its random prior, so where the training texts pin the function
+down the prior is cancelled and the heads agree; along directions no training text covers
+(short garbled posts, another language, a style never seen) each head keeps its own prior and
+they disagree. The bootstrap adds the disagreement that comes from few or noisy labels. Both are
+"randomised prior functions" (Osband et al., 2018): for a linear model the ensemble samples the
+Bayesian posterior, and each head still folds into one linear map, so a head is a weight vector.
+`mean_std(texts)` gives the heads' mean and spread (log1p scale); λ is `pessimism`.
 
 Trained on the timeline's own posts with their metrics (free labels, normalised by reach) and
 on the bot's published posts (weighted up: they are exactly the policy's distribution).
-Each fit is a new version on disk (`.npz` + `.json`), with the held-out Spearman correlation.
+Each fit is a new version on disk (`.npz` + `.json`), with the held-out Spearman correlation of
+the pessimistic prediction. Models saved by the old single-head format load as one head (no
+spread); a format newer than this code is refused with a clear error (refit it).
 """
 
 from __future__ import annotations
@@ -26,15 +38,27 @@ from vibeforge.atomic import atomic_write, atomic_write_json
 from vibeforge.embedding import Embedder, shared_embedder
 
 ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+FORMAT = 2  # 1: one ridge head (weights (D,), bias); 2: K heads (weights (K, D), biases (K,))
+N_STYLE = 10  # style features of FORMAT 2; the first 7 are FORMAT 1's
+LOG_RANGE = (-5.0, 20.0)  # clip on the log1p scale before expm1 (pessimism may go below 0)
 _URLISH = re.compile(r"https?://|<url>", re.I)
+_HASHTAG = re.compile(r"#\w")
+_MENTION = re.compile(r"@\w")
 _VERSION_FILE = re.compile(r"^v(\d+)\.json$")
 
 
 def style_features(texts: Sequence[str]) -> np.ndarray:
-    """A few cheap style signals the audience reacts to (questions, length, hashtags...)."""
+    """Cheap style signals the audience reacts to, in [0, 1]; columns:
+
+    0 has "?"   1 has "!"   2 length in characters (/280)   3 length in words (/60)
+    4 hashtags (/5)   5 has a URL (or the scrubber's `<url>`)   6 share of upper-case characters
+    7 share of non-space characters that are not letters (digits, punctuation, emoji: garble)
+    8 has a hashtag   9 has a mention (`@user`, the scrubber's placeholder, counts)
+    """
     rows = []
     for t in texts:
         words = t.split()
+        visible = [c for c in t if not c.isspace()]
         rows.append(
             [
                 float("?" in t),
@@ -44,9 +68,12 @@ def style_features(texts: Sequence[str]) -> np.ndarray:
                 min(t.count("#"), 5) / 5.0,
                 float(bool(_URLISH.search(t))),
                 sum(c.isupper() for c in t) / max(len(t), 1),
+                sum(not c.isalpha() for c in visible) / max(len(visible), 1),
+                float(bool(_HASHTAG.search(t))),
+                float(bool(_MENTION.search(t))),
             ]
         )
-    return np.asarray(rows, dtype=np.float32).reshape(len(texts), 7)
+    return np.asarray(rows, dtype=np.float32).reshape(len(texts), N_STYLE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +81,9 @@ class RewardModelConfig:
     holdout: float = 0.2  # fraction held out to pick alpha and report Spearman
     min_examples: int = 20  # fewer than this: refuse to fit
     own_post_weight: float = 3.0  # weight of the bot's published posts vs timeline posts
+    heads: int = 8  # K bootstrap heads (1: a single ridge head on all data, no spread)
+    pessimism: float = 1.0  # λ in mean − λ·std (0: the heads' mean)
+    prior_scale: float = 1.0  # scale of each head's random prior (0: bootstrap spread only)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -63,6 +93,10 @@ class RewardModelConfig:
             raise ValueError(f"min_examples ({self.min_examples}) must be >= 5 to hold some out")
         if self.own_post_weight <= 0:
             raise ValueError("own_post_weight must be > 0")
+        if not 1 <= self.heads <= 64:
+            raise ValueError(f"heads ({self.heads}) must be within [1, 64]; 8 is typical")
+        if self.pessimism < 0 or self.prior_scale < 0:
+            raise ValueError("pessimism and prior_scale must be >= 0")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,35 +106,67 @@ class RewardModelInfo:
     n_train: int
     n_own: int
     alpha: float
-    spearman: float | None  # on the held-out split
+    spearman: float | None  # of the pessimistic prediction, on the held-out split
     created_at: str
     extra: dict = field(default_factory=dict)
+    heads: int = 1  # (defaults: a model saved in the single-head format)
+    pessimism: float = 0.0
+    n_style: int = 7  # style feature columns the heads read
 
 
 class RewardModel:
-    """Ridge head on sentence embeddings; `predict(texts)` returns rewards (original scale)."""
+    """K linear heads on sentence embeddings ⊕ style features.
+
+    `predict(texts)` returns pessimistic rewards (original scale), `mean_std(texts)` the heads'
+    mean and spread on the log1p scale, `predict_mean(texts)` the optimistic point estimate.
+    """
 
     def __init__(
         self,
         *,
         weights: np.ndarray,
-        bias: float,
+        bias: float | np.ndarray,
         info: RewardModelInfo,
         embedder: Embedder | None = None,
+        pessimism: float | None = None,
     ) -> None:
-        self.weights = weights.astype(np.float32)
-        self.bias = float(bias)
+        w = np.asarray(weights, dtype=np.float32)
+        self.weights = w.reshape(1, -1) if w.ndim == 1 else w  # (K, D)
+        self.biases = np.asarray(bias, dtype=np.float32).reshape(-1)  # (K,)
+        if self.biases.shape[0] != self.weights.shape[0]:
+            raise ValueError(
+                f"{self.weights.shape[0]} heads but {self.biases.shape[0]} biases in reward model"
+            )
         self.info = info
+        self.pessimism = float(info.pessimism if pessimism is None else pessimism)
         self._embedder = embedder or shared_embedder()
 
+    @property
+    def heads(self) -> int:
+        return int(self.weights.shape[0])
+
     def features(self, texts: Sequence[str]) -> np.ndarray:
-        return np.concatenate([self._embedder.encode(texts), style_features(texts)], axis=1)
+        style = style_features(texts)[:, : self.info.n_style]
+        return np.concatenate([self._embedder.encode(texts), style], axis=1)
+
+    def mean_std(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The heads' mean and standard deviation of log1p(reward), each of shape (N,)."""
+        if not texts:
+            empty = np.zeros(0, dtype=np.float32)
+            return empty, empty.copy()
+        per_head = self.features(texts) @ self.weights.T + self.biases  # (N, K)
+        return per_head.mean(axis=1), per_head.std(axis=1)
+
+    def predict_mean(self, texts: Sequence[str]) -> np.ndarray:
+        """The heads' mean on the reward scale (no pessimism)."""
+        mean, _ = self.mean_std(texts)
+        return np.expm1(np.clip(mean, *LOG_RANGE)).astype(np.float32)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros(0, dtype=np.float32)
-        raw = self.features(texts) @ self.weights + self.bias
-        return np.expm1(np.clip(raw, 0.0, 20.0)).astype(np.float32)
+        """expm1(mean − λ·std): low where the heads disagree (texts unlike the training data).
+        Monotone in the lower bound, so it can dip below 0 (down to −1) when they disagree."""
+        mean, std = self.mean_std(texts)
+        return np.expm1(np.clip(mean - self.pessimism * std, *LOG_RANGE)).astype(np.float32)
 
     # ------------------------------------------------------------ persistence
 
@@ -110,7 +176,9 @@ class RewardModel:
         stem = directory / f"v{self.info.version}"
         atomic_write(
             stem.with_suffix(".npz"),
-            lambda f: np.savez(f, weights=self.weights, bias=np.float32(self.bias)),
+            lambda f: np.savez(
+                f, format=np.int64(FORMAT), weights=self.weights, biases=self.biases
+            ),
         )
         atomic_write_json(stem.with_suffix(".json"), asdict(self.info))
         return stem.with_suffix(".npz")
@@ -128,7 +196,16 @@ class RewardModel:
             raise FileNotFoundError(f"no reward model in {directory}")
         stem = directory / f"v{version}"
         with np.load(stem.with_suffix(".npz")) as data:
-            weights, bias = data["weights"], float(data["bias"])
+            fmt = int(data["format"]) if "format" in data.files else 1
+            if fmt > FORMAT:
+                raise ValueError(
+                    f"{stem}.npz is reward-model format {fmt}, newer than this vibeforge reads "
+                    f"({FORMAT}); upgrade vibeforge or delete it so the next learn step refits"
+                )
+            if fmt == 1:
+                weights, bias = data["weights"], np.asarray([float(data["bias"])])
+            else:
+                weights, bias = data["weights"], data["biases"]
         info = RewardModelInfo(**json.loads(stem.with_suffix(".json").read_text()))
         return cls(weights=weights, bias=bias, info=info, embedder=embedder)
 
@@ -150,13 +227,44 @@ def _ridge(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> tuple[n
     return coef, y_mean - float(x_mean @ coef)
 
 
+def _heads(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    *,
+    alpha: float,
+    k: int,
+    prior_sd: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """K heads, each a ridge on a bootstrap resample fit around its random linear prior."""
+    if k == 1:
+        coef, bias = _ridge(x, y, w, alpha)
+        return coef[None, :], np.asarray([bias])
+    coefs, biases = [], []
+    for _ in range(k):
+        idx = rng.integers(0, len(y), size=len(y))
+        prior = rng.normal(0.0, prior_sd, size=x.shape[1])
+        coef, bias = _ridge(x[idx], y[idx] - x[idx] @ prior, w[idx], alpha)
+        coefs.append(coef + prior)
+        biases.append(bias)
+    return np.stack(coefs), np.asarray(biases)
+
+
 def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Spearman's rank correlation; None with fewer than 3 points or a constant side."""
     from scipy.stats import spearmanr
 
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
     rho = float(spearmanr(a, b).statistic)
     return None if math.isnan(rho) else rho
+
+
+def spearman(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float | None:
+    """Rank agreement of two equally long sequences (None: under 3 points or one is constant)."""
+    return _spearman(np.asarray(a), np.asarray(b))
 
 
 def fit_reward_model(
@@ -168,8 +276,11 @@ def fit_reward_model(
     version: int = 1,
     config: RewardModelConfig | None = None,
     embedder: Embedder | None = None,
+    extra: dict | None = None,
 ) -> RewardModel:
-    """Fit a new version; raises ValueError when there is too little data."""
+    """Fit a new version; raises ValueError when there is too little data.
+
+    `extra` is stored in the version's info (the loop records which own posts it trained on)."""
     config = config or RewardModelConfig()
     if len(texts) != len(rewards) or (own is not None and len(own) != len(texts)):
         raise ValueError("texts, rewards (and own) must have the same length")
@@ -188,22 +299,45 @@ def fit_reward_model(
     order = rng.permutation(len(texts))
     n_hold = max(3, round(config.holdout * len(texts)))
     hold, train = order[:n_hold], order[n_hold:]
-    best_alpha, best_rho, best_err = ALPHAS[0], None, math.inf
+    best_alpha, best_err = ALPHAS[0], math.inf
     for alpha in ALPHAS:
         coef, bias = _ridge(x[train], y[train], w[train], alpha)
         pred = x[hold] @ coef + bias
         err = float(np.average((pred - y[hold]) ** 2, weights=w[hold]))
         if err < best_err:
-            best_alpha, best_err, best_rho = alpha, err, _spearman(pred, y[hold])
-    coef, bias = _ridge(x, y, w, best_alpha)
+            best_alpha, best_err = alpha, err
+    # the ridge's prior on a weight is N(0, σ²/α), σ² the residual variance: each head's random
+    # prior is drawn from it, so the heads' spread off the data matches what the labels leave open
+    prior_sd = config.prior_scale * math.sqrt(best_err / best_alpha)
+
+    def heads(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _heads(
+            x[rows], y[rows], w[rows], alpha=best_alpha, k=config.heads, prior_sd=prior_sd, rng=rng
+        )
+
+    held_w, held_b = heads(train)
+    held = x[hold] @ held_w.T + held_b
+    pessimistic = held.mean(axis=1) - config.pessimism * held.std(axis=1)
+    rho = _spearman(pessimistic, y[hold])
+    rho_mean = _spearman(held.mean(axis=1), y[hold])
+    coefs, biases = heads(np.arange(len(y)))
     info = RewardModelInfo(
         bot=bot,
         version=version,
         n_train=len(texts),
         n_own=int(own_mask.sum()),
         alpha=best_alpha,
-        spearman=best_rho,
+        spearman=rho,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        extra={"holdout_mse_log": best_err, "n_holdout": int(n_hold)},
+        extra={
+            "holdout_mse_log": best_err,
+            "n_holdout": int(n_hold),
+            "spearman_mean": rho_mean,
+            "prior_sd": prior_sd,
+            **(extra or {}),
+        },
+        heads=config.heads,
+        pessimism=config.pessimism,
+        n_style=N_STYLE,
     )
-    return RewardModel(weights=coef.astype(np.float32), bias=bias, info=info, embedder=embedder)
+    return RewardModel(weights=coefs.astype(np.float32), bias=biases, info=info, embedder=embedder)

@@ -2,10 +2,17 @@
 
     sft        new timeline posts since the adapter's training window >= sft_min_new_posts
     reward     labelled posts (timeline posts with metrics, own posts with real rewards) grew by
-               >= rm_min_new_labels since the last fit
-    rl         once the bot has an adapter and a reward model: GRPO steps on reward model +
-               guard penalties, every due bot's group in one mixed batch; then an off-policy
-               update from published posts with real rewards
+               >= rm_min_new_labels since the last fit, or the agreement monitor paused RL on
+               the current version (then it refits whatever the count)
+    rl         once the bot has an adapter and a reward model it can trust: GRPO steps on the
+               reward model (pessimistic: mean − λ·std of its heads), guard failures ranked
+               below their group's passing samples, every ready bot's group in one mixed
+               batch; then an off-policy update from published posts with real rewards
+    trust      RL waits (LearnReport.rl_waiting says why) while the reward model's held-out
+               Spearman is not positive or under rm_min_spearman, and pauses when its realised
+               agreement with the rewards of the bot's published posts it was not trained on
+               (>= rm_monitor_min_posts of them) falls under that floor, until the refit;
+               each RL round's realised agreement is kept in the flag `rm_agreement:<bot>`
 Adapter versions saved here are mirrored into the store with their lineage.
 """
 
@@ -15,6 +22,7 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from vibeforge.domain import Bot, CandidateStatus
 from vibeforge.learn.prompt import bot_prompt, sample_context
@@ -24,8 +32,13 @@ from vibeforge.loop.runtime import Runtime
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
+if TYPE_CHECKING:
+    from vibeforge.learn.reward_model import RewardModel
+
 log = logging.getLogger(__name__)
 OFF_POLICY_FLAG = "offpolicy:{bot}"
+AGREEMENT_FLAG = "rm_agreement:{bot}"  # {"history": [...], "paused": {"version", "reason"}}
+AGREEMENT_HISTORY = 100  # entries kept per bot
 
 
 @dataclass
@@ -33,8 +46,12 @@ class LearnReport:
     sft_version: int | None = None
     reward_model_version: int | None = None
     reward_model_spearman: float | None = None
+    reward_model_forced: bool = False  # refit because the agreement monitor paused RL
     rl_mean_reward: dict[str, float] = field(default_factory=dict)
     off_policy: int = 0
+    rl_waiting: str | None = None  # why RL did not run for this bot this round
+    rm_agreement: float | None = None  # realised Spearman of the RM on the bot's new posts
+    rm_agreement_posts: int = 0  # how many published posts that agreement is over
 
 
 def sft(rt: Runtime, bot: Bot, report: LearnReport) -> None:
@@ -76,6 +93,12 @@ def sft(rt: Runtime, bot: Bot, report: LearnReport) -> None:
 
 def labelled_posts(rt: Runtime, bot: Bot) -> tuple[list[str], list[float], list[bool]]:
     """Timeline posts with metrics (free labels) and the bot's own posts with real rewards."""
+    texts, rewards, own, _ = _labelled(rt, bot)
+    return texts, rewards, own
+
+
+def _labelled(rt: Runtime, bot: Bot) -> tuple[list[str], list[float], list[bool], list[str]]:
+    """`labelled_posts` and the ids of the own posts among them."""
     spec = rt.reward_spec()
     texts: list[str] = []
     rewards: list[float] = []
@@ -88,29 +111,176 @@ def labelled_posts(rt: Runtime, bot: Bot) -> tuple[list[str], list[float], list[
                     rewards.append(score(post.metrics, spec=spec).value)
                     own.append(False)
         mine = {p.id: p.text for p in q.list_posts(s, bot=bot.name)}
+    own_ids: list[str] = []
     for post_id, value in post_rewards(rt.engine, bot=bot.name, spec=spec).items():
         texts.append(mine[post_id])
         rewards.append(value)
         own.append(True)
-    return texts, rewards, own
+        own_ids.append(post_id)
+    return texts, rewards, own, own_ids
 
 
 def refit_reward_model(rt: Runtime, bot: Bot, report: LearnReport) -> None:
-    from vibeforge.learn.reward_model import fit_reward_model
+    """A new reward-model version when labels grew by rm_min_new_labels, or at once (given
+    min_examples) when the agreement monitor paused RL on the current version."""
+    from vibeforge.learn.reward_model import RewardModelConfig, fit_reward_model
 
-    texts, rewards, own = labelled_posts(rt, bot)
+    c = rt.config
+    config = RewardModelConfig(heads=c.rm_heads, pessimism=c.rm_pessimism, seed=c.seed)
+    texts, rewards, own, own_ids = _labelled(rt, bot)
     current = rt.reward_model(bot.name)
     seen = current.info.n_train if current else 0
-    if len(texts) - seen < rt.config.rm_min_new_labels or len(texts) < 20:
+    paused = _agreement_state(rt, bot.name).get("paused") or {}
+    forced = current is not None and paused.get("version") == current.info.version
+    if len(texts) < config.min_examples:
+        if forced:
+            log.warning(
+                "bot %s: reward model refit due but only %d labelled posts (need %d)",
+                bot.name,
+                len(texts),
+                config.min_examples,
+            )
+        return
+    if not forced and len(texts) - seen < c.rm_min_new_labels:
         return
     version = (current.info.version + 1) if current else 1
-    model = fit_reward_model(bot=bot.name, texts=texts, rewards=rewards, own=own, version=version)
+    model = fit_reward_model(
+        bot=bot.name,
+        texts=texts,
+        rewards=rewards,
+        own=own,
+        version=version,
+        config=config,
+        extra={"own_posts": sorted(own_ids)},  # the monitor judges it on the others only
+    )
     model.save(rt.reward_model_dir(bot.name))
     report.reward_model_version = version
     report.reward_model_spearman = model.info.spearman
+    report.reward_model_forced = forced
+    if forced:
+        _update_agreement(rt, bot.name, paused=None)
     log.info(
-        "bot %s: reward model v%d (held-out Spearman %s)", bot.name, version, model.info.spearman
+        "bot %s: reward model v%d (held-out Spearman %s%s)",
+        bot.name,
+        version,
+        model.info.spearman,
+        ", forced by the agreement monitor" if forced else "",
     )
+
+
+# ------------------------------------------------------------ trusting the reward model
+
+
+def _agreement_state(rt: Runtime, bot: str) -> dict[str, Any]:
+    with session_scope(rt.engine) as s:
+        return q.get_flag(s, name=AGREEMENT_FLAG.format(bot=bot)) or {}
+
+
+_KEEP = object()
+
+
+def _update_agreement(
+    rt: Runtime, bot: str, *, entry: dict[str, Any] | None = None, paused: Any = _KEEP
+) -> None:
+    """Append `entry` to the bot's agreement history (capped) and/or set its pause."""
+    name = AGREEMENT_FLAG.format(bot=bot)
+    with session_scope(rt.engine) as s:
+        state = q.get_flag(s, name=name) or {}
+        history = list(state.get("history", []))
+        if entry is not None:
+            history = [*history, entry][-AGREEMENT_HISTORY:]
+        current = state.get("paused") if paused is _KEEP else paused
+        q.set_flag(s, name=name, value={"history": history, "paused": current})
+
+
+def held_out_gate(model: RewardModel, floor: float) -> str | None:
+    """Why the reward model's held-out agreement is too weak for RL (None: good enough)."""
+    v, rho = model.info.version, model.info.spearman
+    if rho is None:
+        return f"reward model v{v} has no held-out Spearman (too few or constant labels)"
+    if rho < floor:
+        return f"reward model v{v} held-out Spearman {rho:.2f} < floor {floor:.2f}"
+    if rho <= 0:
+        return f"reward model v{v} held-out Spearman {rho:.2f} is not positive"
+    return None
+
+
+def monitor_agreement(rt: Runtime, bot: Bot, model: RewardModel, report: LearnReport) -> str | None:
+    """Rank agreement of `model`'s rewards with the realised rewards of the bot's published posts
+    it was not trained on; recorded (report and flag). Returns why RL must pause, or None."""
+    from vibeforge.learn.reward_model import spearman
+
+    floor = rt.config.rm_min_spearman
+    trained = set(model.info.extra.get("own_posts", ()))
+    realised = {
+        pid: value
+        for pid, value in post_rewards(rt.engine, bot=bot.name, spec=rt.reward_spec()).items()
+        if pid not in trained
+    }
+    state = _agreement_state(rt, bot.name)
+    paused = state.get("paused") or {}
+    if len(realised) >= 3:
+        with session_scope(rt.engine) as s:
+            text = {p.id: p.text for p in q.list_posts(s, bot=bot.name) if p.id in realised}
+        ids = [pid for pid in realised if pid in text]
+        predicted = model.predict([text[pid] for pid in ids])
+        rho = spearman(predicted, [realised[pid] for pid in ids])
+        report.rm_agreement, report.rm_agreement_posts = rho, len(ids)
+        entry = {
+            "at": rt.clock().isoformat(),
+            "version": model.info.version,
+            "spearman": None if rho is None else round(rho, 4),
+            "posts": len(ids),
+        }
+        trips = (
+            rho is not None
+            and len(ids) >= rt.config.rm_monitor_min_posts
+            and (rho <= 0 or rho < floor)
+            and paused.get("version") != model.info.version
+        )
+        if trips:
+            assert rho is not None
+            paused = {
+                "version": model.info.version,
+                "reason": (
+                    f"reward model v{model.info.version} agrees with the realised rewards of "
+                    f"{len(ids)} published posts at Spearman {rho:.2f} < floor "
+                    f"{max(floor, 0.0):.2f}; RL paused until it refits"
+                ),
+            }
+            log.warning("bot %s: %s", bot.name, paused["reason"])
+            _update_agreement(rt, bot.name, entry=entry, paused=paused)
+        else:
+            _update_agreement(rt, bot.name, entry=entry)
+    if paused.get("version") == model.info.version:
+        return str(paused.get("reason") or f"reward model v{model.info.version} paused")
+    return None
+
+
+def rl_ready(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> list[Bot]:
+    """The bots RL may run for: an adapter, and a reward model whose held-out and realised
+    agreement are good enough. The others' reports say why they wait."""
+    from vibeforge.errors import NotFoundError
+
+    bank = rt.bank()
+    ready: list[Bot] = []
+    for bot in bots:
+        try:
+            bank.get(bot.name)
+        except NotFoundError:
+            continue
+        model = rt.reward_model(bot.name)
+        if model is None:
+            continue
+        report = reports.setdefault(bot.name, LearnReport())
+        paused = monitor_agreement(rt, bot, model, report)
+        reason = held_out_gate(model, rt.config.rm_min_spearman) or paused
+        if reason is not None:
+            report.rl_waiting = reason
+            log.info("bot %s: RL waits: %s", bot.name, reason)
+            continue
+        ready.append(bot)
+    return ready
 
 
 def sampled_prompt(rt: Runtime, bot: Bot, timeline: Sequence[str], rng: random.Random) -> list[int]:
@@ -120,21 +290,15 @@ def sampled_prompt(rt: Runtime, bot: Bot, timeline: Sequence[str], rng: random.R
 
 
 def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> None:
-    """GRPO steps for every bot ready for RL, all groups in one mixed batch, then save."""
-    from vibeforge.errors import NotFoundError
-    from vibeforge.learn.guard import penalties, run_guard
+    """GRPO steps for every bot ready for RL (`rl_ready`), all groups in one mixed batch, then
+    save."""
+    from vibeforge.learn.guard import guarded_rewards, run_guard
+    from vibeforge.learn.rl import Completions
 
     if rt.config.rl_steps == 0:
         return
     bank = rt.bank()
-    ready: list[Bot] = []
-    for bot in bots:
-        try:
-            bank.get(bot.name)
-        except NotFoundError:
-            continue
-        if rt.reward_model(bot.name) is not None:
-            ready.append(bot)
+    ready = rl_ready(rt, bots, reports)
     if not ready:
         return
     by_name = {b.name: b for b in ready}
@@ -145,8 +309,14 @@ def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> Non
         predicted = model.predict(list(texts))
         with session_scope(rt.engine) as s:
             recent = [p.text for p in q.list_posts(s, bot=name, limit=200)]
-        verdicts = run_guard(texts, recent=recent, memorization=rt.memorization, pii=rt.pii())
-        return [float(p) + pen for p, pen in zip(predicted, penalties(verdicts), strict=True)]
+        verdicts = run_guard(
+            texts,
+            recent=recent,
+            memorization=rt.memorization,
+            pii=rt.pii(),
+            finish_reasons=texts.finish_reasons if isinstance(texts, Completions) else None,
+        )
+        return guarded_rewards(predicted, verdicts)  # guard failures rank below the group
 
     trainer = rt.trainer()
     rng = random.Random(rt.config.seed)
