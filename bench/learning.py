@@ -379,10 +379,56 @@ def main() -> None:
     parser.add_argument("--niche", default=defaults.niche)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="PNG of the curve (default: reports/ under --home)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    config = LearningConfig(**{k: v for k, v in vars(args).items() if k not in ("home", "verbose")})
-    print(json.dumps(run_learning(args.home, config), indent=2))
+    options = ("home", "verbose", "plot")
+    config = LearningConfig(**{k: v for k, v in vars(args).items() if k not in options})
+    result = run_learning(args.home, config)
+    path = args.plot or Home(args.home).reports / f"learning-seed{config.seed}.png"
+    try:
+        plot_curve(result, path)
+        result["plot"] = str(path)
+    except ImportError:  # the numbers still count; the picture needs the bench extra
+        result["plot"] = "skipped: matplotlib is missing (pip install -e '.[bench]')"
+    print(json.dumps(result, indent=2))
+
+
+def plot_curve(result: dict[str, Any], path: Path) -> None:
+    """Each published post's realised and (noise-free) expected score, by phase."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = result["curve"]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for key, style, label in (
+        ("score", "o", "realised (the loop's reward)"),
+        ("expected_score", "s", "expected (sandbox truth, bench only)"),
+    ):
+        xs = [r["i"] for r in curve if r[key] is not None]
+        ys = [r[key] for r in curve if r[key] is not None]
+        ax.plot(xs, ys, style + "-", alpha=0.7, label=label, markersize=4)
+    starts = [r["i"] for r in curve if r["phase"] == "rl"]
+    if starts:
+        ax.axvline(starts[0] - 0.5, color="grey", linestyle="--")
+        ax.text(starts[0], ax.get_ylim()[1] * 0.95, " RL on", color="grey")
+    seed = result["config"]["seed"]
+    gain = result.get("expected_gain")
+    ax.set_title(
+        f"learning bench, seed {seed}: expected gain "
+        + (f"{gain:+.0%}" if gain is not None else "n/a")
+    )
+    ax.set_xlabel("published post (in order)")
+    ax.set_ylabel("weighted engagement per 1,000 impressions")
+    ax.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,48 @@ def cli(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
         return code, out, err
 
     return run
+
+
+@contextmanager
+def served_sandbox(home: Path) -> Iterator[tuple[str, str]]:
+    """`vibeforge sandbox serve` (tiny world, frozen clock) in a process of its own, as a user
+    runs it beside the loop: yields (base URL, admin token) and stops it afterwards."""
+    import json
+    import sys
+
+    import httpx
+
+    from vibeforge.sandbox.server import free_port
+
+    port = free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBEFORGE_")}
+    env["VIBEFORGE_HOME"] = str(home)
+    exe = str(Path(sys.executable).parent / "vibeforge")
+    args = ["sandbox", "serve", "--port", str(port), "--world", "tiny", "--speed", "0"]
+    proc = subprocess.Popen(
+        [exe, *args], cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).json().get("seeded") is True:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "the served sandbox did not come up in 120 s"
+            time.sleep(0.2)
+        info = subprocess.run(
+            [exe, "sandbox", "info", "--json"], cwd=home, env=env, capture_output=True, text=True
+        )
+        assert info.returncode == 0, info.stderr
+        yield url, json.loads(info.stdout)["admin_token"]
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -85,60 +85,19 @@ def test_a_bad_loop_setting_exits_2_with_the_fix(tmp_path: Path, project) -> Non
     assert "Traceback" not in r.stderr
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def served_sandbox(tmp_path: Path):
-    """`vibeforge sandbox serve` in its own process and home: (base URL, admin token)."""
-    import httpx
+def served(tmp_path: Path):
+    from tests.conftest import served_sandbox
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBEFORGE_")}
-    env["VIBEFORGE_HOME"] = str(tmp_path / "served")
-    port = _free_port()
-    exe = Path(sys.executable).parent / "vibeforge"
-    where = tmp_path / "served-cwd"
-    where.mkdir()
-    proc = subprocess.Popen(
-        [str(exe), "sandbox", "serve", "--port", str(port), "--world", "tiny", "--speed", "0"],
-        cwd=where,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{url}/2/openapi.json", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None, proc.communicate()[1][-2000:]
-                assert time.monotonic() < deadline, "the sandbox did not come up"
-                time.sleep(0.2)
-        info = _cli(where, "sandbox", "info", "--json", env=env)
-        assert info.returncode == 0, info.stderr
-        yield url, json.loads(info.stdout)["admin_token"]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with served_sandbox(tmp_path / "served") as (url, admin):
+        yield url, admin
 
 
 @pytest.mark.slow
-def test_run_against_an_external_sandbox(tmp_path: Path, project, served_sandbox) -> None:
+def test_run_against_an_external_sandbox(tmp_path: Path, project, served) -> None:
     import httpx
 
-    url, admin = served_sandbox
+    url, admin = served
     config = tmp_path / "vibeforge.yaml"
     config.write_text(config.read_text() + f"platform:\n  kind: sandbox\n  base_url: {url}\n")
     code = _cli(tmp_path, "run", "--rounds", "1", "--world", "tiny", env=project)

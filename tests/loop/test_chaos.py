@@ -11,7 +11,6 @@ every reward has the metrics observation it came from, every adapter version on 
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import random
@@ -20,16 +19,15 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from tests.conftest import served_sandbox
 
 from vibeforge.domain import PublicationStatus
 from vibeforge.models.adapters import AdapterStore
@@ -123,52 +121,12 @@ def chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chaos]:
         eco.sandbox.stop()  # type: ignore[attr-defined]
     else:
         served_home = tmp_path / "served"
-        with _serve_sandbox(served_home) as (url, admin):
+        with served_sandbox(served_home) as (url, admin):
             remote = RemoteSandbox.connect(url, admin)
             eco = make_eco(tmp_path / "loop", sandbox=remote)
             database = Home(served_home).sandbox_world.database
             yield Chaos(eco, _served_posts(database), _sqlite_integrity(eco.spec.db_url))
             remote.stop()
-
-
-@contextmanager
-def _serve_sandbox(home: Path) -> Iterator[tuple[str, str]]:
-    """`vibeforge sandbox serve` on a free port in a process of its own."""
-    import socket
-
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIBEFORGE_")}
-    env["VIBEFORGE_HOME"] = str(home)
-    exe = str(Path(sys.executable).parent / "vibeforge")
-    cwd = home.parent
-    args = ["sandbox", "serve", "--port", str(port), "--world", "tiny", "--speed", "0"]
-    proc = subprocess.Popen([exe, *args], cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(url, timeout=2)
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None, proc.communicate()[1][-2000:]
-                assert time.monotonic() < deadline, "the served sandbox did not come up"
-                time.sleep(0.2)
-        info = subprocess.run(
-            [exe, "sandbox", "info", "--json"], cwd=cwd, env=env, capture_output=True, text=True
-        )
-        assert info.returncode == 0, info.stderr
-        yield url, json.loads(info.stdout)["admin_token"]
-    finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.slow
