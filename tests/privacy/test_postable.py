@@ -23,3 +23,10 @@ def test_placeholders_are_dropped(scrubbed: str, expected: str) -> None:
     out = postable(scrubbed)
     assert out == expected
     assert not any(p in out for p in PLACEHOLDERS.values())
+
+
+def test_generated_control_characters_never_reach_a_post() -> None:
+    """A model can sample a NUL or other control bytes; PostgreSQL refuses them in text."""
+    text = postable("t \x16\ud800[ ok\x00 done\x7f")
+    assert text == "t \ufffd[ ok done"
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text)
