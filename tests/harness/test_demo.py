@@ -31,3 +31,22 @@ def test_demo_runs_reports_and_writes_html(tmp_path) -> None:
     page = path.read_text()
     assert "<svg" in page and "skybot" in page and "<script" not in page
     assert 'src="http' not in page and 'href="http' not in page  # nothing fetched
+
+
+def test_the_report_says_why_rl_waited(tmp_path) -> None:
+    from vibeforge.harness.demo import BotSummary, DemoResult
+
+    waited = BotSummary(
+        bot="skybot",
+        niche="airlines",
+        rl_rounds=2,
+        rl_waited=["reward model v1 held-out Spearman -0.49 < floor 0.10 <b>"],
+    )
+    ran = BotSummary(bot="fruitbot", niche="apple", rl_rounds=5)
+    result = DemoResult(
+        home=tmp_path, rounds=8, seconds=60.0, summaries=[waited, ran], round_seconds=[]
+    )
+    page = write_report(result, directory=tmp_path / "reports").read_text()
+    assert "<th>RL rounds</th>" in page and "<td>2</td>" in page and "<td>5</td>" in page
+    assert "held-out Spearman -0.49 &lt; floor 0.10 &lt;b&gt;" in page
+    assert "fruitbot</b>:" not in page  # a bot that never waited is not listed

@@ -65,6 +65,14 @@ def demo(
             cell(s.human_rate, s.human_posts),
         )
     console.print(table)
+    for s in result.summaries:
+        if s.rl_waited:
+            console.print(
+                f"[yellow]{s.bot}[/]: RL ran in {s.rl_rounds} rounds; it waited because "
+                + "; ".join(s.rl_waited),
+                highlight=False,
+                soft_wrap=True,
+            )
     console.print(f"{result.rounds} rounds in {result.seconds / 60:.1f} min")
     console.print(f"report: [bold]{result.report}[/]")
     console.print(

@@ -93,7 +93,20 @@ def run(
         for a in report.act.values():
             if a.budget:
                 console.print(f"  [yellow]{a.budget}[/]")
+        for r in report.ingest:
+            if r.error or r.rejected:
+                what = f"poll failed ({r.error})" if r.error else f"skipped {r.rejected} bad posts"
+                console.print(f"  [yellow]timeline {r.timeline}: {what}[/]", highlight=False)
+        for name, learned in report.learn.items():
+            if learned.rl_waiting != waiting.get(name):  # say why RL waits, once per change
+                waiting[name] = learned.rl_waiting
+                if learned.rl_waiting:
+                    console.print(
+                        f"  [yellow]{name}: RL waits: {learned.rl_waiting}[/]", highlight=False
+                    )
         sys.stdout.flush()  # progress is visible when piped to a log
+
+    waiting: dict[str, str | None] = {}
 
     def on_outage(exc: Exception, wait: float, failures: int) -> None:
         console.print(f"[yellow]platform unavailable ({exc}); retrying in {wait:.0f} s[/]")

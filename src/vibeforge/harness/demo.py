@@ -92,6 +92,8 @@ class BotSummary:
     human_rate: float | None = None
     samples: list[tuple[str, str, float | None]] = field(default_factory=list)  # phase, text, rate
     reward_curve: list[tuple[float, float]] = field(default_factory=list)  # (hour, rate)
+    rl_rounds: int = 0  # learning rounds in which RL ran for this bot
+    rl_waited: list[str] = field(default_factory=list)  # why RL waited, each reason once
 
 
 @dataclass
@@ -170,6 +172,8 @@ def run_demo(
         baseline_rounds = round(config.rounds * config.baseline_share)
         learning_from = None
         round_seconds: list[float] = []
+        rl_rounds: dict[str, int] = {}
+        rl_waited: dict[str, list[str]] = {}
         for i in range(config.rounds):
             learning = i >= baseline_rounds
             if learning and learning_from is None:
@@ -182,6 +186,12 @@ def run_demo(
             )
             round_seconds.append(time.perf_counter() - r0)
             _log_round(i, report)
+            for name, learned in report.learn.items():
+                if learned.rl_mean_reward:
+                    rl_rounds[name] = rl_rounds.get(name, 0) + 1
+                reasons = rl_waited.setdefault(name, [])
+                if learned.rl_waiting and learned.rl_waiting not in reasons:
+                    reasons.append(learned.rl_waiting)
             sandbox.advance(hours=config.step_hours)
         sandbox.advance(hours=config.mature_hours)
         run_round(rt, steps=("ingest", "observe"))
@@ -189,6 +199,9 @@ def run_demo(
         summaries = _summarise(
             rt, start=start, learning_from=learning_from or rt.clock(), config=config
         )
+        for summary in summaries:
+            summary.rl_rounds = rl_rounds.get(summary.bot, 0)
+            summary.rl_waited = rl_waited.get(summary.bot, [])
     finally:
         sandbox.stop()
     return DemoResult(

@@ -70,8 +70,22 @@ def write_report(result: DemoResult, *, directory: Path) -> Path:
         f"<td>{_fmt(s.baseline_rate)} <small>({s.baseline_posts})</small></td>"
         f"<td>{_fmt(s.learning_rate)} <small>({s.learning_posts})</small></td>"
         f"<td>{_fmt(s.human_rate)} <small>({s.human_posts})</small></td>"
+        f"<td>{s.rl_rounds}</td>"
         "</tr>"
         for s in result.summaries
+    )
+    waits = "".join(
+        f"<li><b>{html.escape(s.bot)}</b>: "
+        + "; ".join(html.escape(reason) for reason in s.rl_waited)
+        + "</li>"
+        for s in result.summaries
+        if s.rl_waited
+    )
+    waited = (
+        f"<p>RL waits while a bot's reward model does not agree well enough with the "
+        f"engagement it predicts (held-out or on the bot's own posts):</p><ul>{waits}</ul>"
+        if waits
+        else ""
     )
     samples = "".join(
         f"<h3>{html.escape(s.bot)} <small>{html.escape(s.niche)}</small></h3><ul>"
@@ -96,7 +110,9 @@ Engagement is weighted engagement (X 2026 weights: like 0.5, reply 5, repost 1, 
 1,000 impressions, as the platform API shows it, for posts at least a few hours old;
 post counts in brackets.</p>
 <table><thead><tr><th>bot</th><th>niche</th><th>baseline (base model)</th>
-<th>after learning</th><th>niche humans</th></tr></thead><tbody>{rows}</tbody></table>
+<th>after learning</th><th>niche humans</th><th>RL rounds</th></tr></thead>
+<tbody>{rows}</tbody></table>
+{waited}
 <h2>Engagement per post over time</h2>
 {_curve_svg(result.summaries)}
 <h2>Recent posts</h2>
