@@ -30,3 +30,4 @@ def test_generated_control_characters_never_reach_a_post() -> None:
     text = postable("t \x16\ud800[ ok\x00 done\x7f")
     assert text == "t \ufffd[ ok done"
     assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text)
+    assert postable("gate\x16closed") == "gate closed"  # a control between words separates them

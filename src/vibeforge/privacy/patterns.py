@@ -243,10 +243,10 @@ def postable(text: str) -> str:
     A post that opens with a chain of replied-to handles loses them ("@user @user thanks!" ->
     "thanks!"); other placeholders (`<url>`, `<person>`, `@user` inside a sentence) are dropped
     with the space before them. Bots trained on raw placeholders post them literally. Control
-    characters go too (`normalise_text`): a model can generate a NUL, which PostgreSQL refuses
-    and no platform should be sent.
+    characters become spaces: a model can generate a NUL, which PostgreSQL refuses and no
+    platform should be sent, and a cut at one (act trims posts at word ends) stays a word end.
     """
-    text = normalise_text(text)
+    text = normalise_text(_CONTROLS.sub(" ", text))
     text = _LEADING_MENTIONS.sub("", text)
     text = _PLACEHOLDER.sub(" ", text)
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
