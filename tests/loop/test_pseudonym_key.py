@@ -62,7 +62,6 @@ def test_run_uses_the_configured_key_and_refuses_another(tmp_path: Path) -> None
     with start_sandbox(home=tmp_path / "sb", world="tiny", seed=0, speed=0) as sb:
         spec = RuntimeSpec.from_settings(settings, home=home, config=LoopConfig(), sandbox=sb)
         rt = spec()
-        assert rt.pseudonymize("12345") == rt.pseudonymize("12345")
         from vibeforge.privacy.pseudonym import pseudonymize
 
         assert rt.pseudonymize("12345") == pseudonymize("12345", key=KEY_A)

@@ -95,8 +95,9 @@ def main(argv: list[str] | None = None) -> None:
             if message:  # empty: the help was shown (a group run without a command)
                 console_err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
             raise SystemExit(code) from None
-        if _exit_code(exc) is not None:
-            raise SystemExit(_exit_code(exc)) from None
+        exit_code = _exit_code(exc)
+        if exit_code is not None:
+            raise SystemExit(exit_code) from None
         if debug:
             raise
         console_err.print(

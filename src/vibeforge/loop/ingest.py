@@ -170,7 +170,7 @@ def _scrub(
                 _reject(report, f"the scrubber refused it: {exc}")
                 results.append(None)
     return [
-        replace(p, text=normalise_text(r.text), author_id=pseudonymize(p.author_id))
+        replace(p, text=r.text, author_id=pseudonymize(p.author_id))  # normalised before
         for p, r in zip(posts, results, strict=True)
         if r is not None and r.text.strip()
     ]
