@@ -7,6 +7,7 @@ the store maps them to tables; everything in between passes these around.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +17,7 @@ class TimelineKind(enum.StrEnum):
     LIST = "list"  # an X List: source is the list id
     HANDLES = "handles"  # a fixed set of accounts: source is their handles, comma-separated
     HOME = "home"  # an account's home timeline: source is the account handle
+    FEED = "feed"  # a custom feed (Bluesky's feed generators): source is its AT URI
 
 
 class BotStatus(enum.StrEnum):
@@ -60,15 +62,24 @@ class Metrics:
         )
 
 
+_TID = re.compile(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}")
+# a TID's base32-sortable digits ("234567a...z") as int()'s base-32 digits ("0...9a...v")
+_TID_DIGITS = str.maketrans("234567abcdefghijklmnopqrstuvwxyz", "0123456789abcdefghijklmnopqrstuv")
+
+
 def post_id_key(post_id: str) -> tuple[int, int, str]:
     """Sort key of post ids, oldest first: the one order cursors, timelines and SFT agree on.
 
     Numeric ids (X's snowflakes, the sandbox's) compare by value and come after every
-    non-numeric id; non-numeric ids compare as strings among themselves; ids of one value
+    non-numeric id; ids ending in a TID record key (Bluesky's `did/rkey`) compare by the TID,
+    which is time; other non-numeric ids compare as strings among themselves; ids of one value
     spelled differently ("007", "7") compare by spelling, so the order is total.
     """
     if post_id.isascii() and post_id.isdigit():  # not "²": str.isdigit takes it, int() not
         return (1, int(post_id), post_id)
+    _, slash, rkey = post_id.rpartition("/")
+    if slash and _TID.fullmatch(rkey):
+        return (0, int(rkey.translate(_TID_DIGITS), 32), post_id)
     return (0, 0, post_id)
 
 
@@ -91,6 +102,9 @@ class Post:
     lang: str | None = None
     metrics: Metrics | None = None
     made_with_ai: bool = False
+    # the author's follower count when read (reach, for reward normalisation): a number, not an
+    # identity; None where the platform did not say
+    author_followers: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

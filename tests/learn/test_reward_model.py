@@ -174,3 +174,65 @@ def test_style_features_see_garble_hashtags_and_mentions() -> None:
     assert f.shape == (2, 10)
     assert f[0, 7] == 0.0 and f[1, 7] > 0.5  # share of non-letters
     assert (f[0, 8], f[1, 8], f[0, 9], f[1, 9]) == (0.0, 1.0, 0.0, 1.0)
+
+
+def test_the_authors_reach_is_explained_by_the_context_not_the_words(labelled) -> None:
+    """Big accounts reach many uninterested readers (a lower rate per impression) and, in this
+    timeline, talk about cars: without the reach column the words take the blame."""
+    texts, _ = labelled
+    flights, cars = texts[:150], texts[150:]
+    rng = np.random.default_rng(3)
+    followers = [int(rng.integers(100, 300)) for _ in flights]
+    followers += [int(rng.integers(200_000, 900_000)) for _ in cars]
+    # the rate depends on reach only: log1p(rate) falls with log1p(followers)
+    rewards = [
+        float(np.expm1(4.0 - 0.25 * np.log1p(f))) * rng.lognormal(0, 0.05) for f in followers
+    ]
+    aware = fit_reward_model(
+        bot="sky", texts=texts, rewards=rewards, followers=followers, predict_followers=1000
+    )
+    blind = fit_reward_model(bot="sky", texts=texts, rewards=rewards)
+    assert aware.info.n_context == 2 and aware.info.extra["predict_followers"] == 1000
+    probe_f, probe_c = flights[:40], cars[:40]
+
+    def gap(model: RewardModel) -> float:  # log-scale advantage of flight talk at equal reach
+        mean_f, _ = model.mean_std(probe_f)
+        mean_c, _ = model.mean_std(probe_c)
+        return float(mean_f.mean() - mean_c.mean())
+
+    assert gap(blind) > 1.0  # the words took the reach's blame
+    assert abs(gap(aware)) < 0.5 * gap(blind)
+    # the context moves the prediction the way reach does
+    small = aware.mean_std(probe_f, followers=100)[0].mean()
+    big = aware.mean_std(probe_f, followers=500_000)[0].mean()
+    assert small > big
+
+
+def test_a_context_model_round_trips_and_the_format_2_model_still_loads(
+    labelled, tmp_path: Path
+) -> None:
+    texts, rewards = labelled
+    model = fit_reward_model(
+        bot="sky",
+        texts=texts,
+        rewards=rewards,
+        followers=[500] * len(texts),
+        age_hours=[3.0] * len(texts),
+    )
+    model.save(tmp_path)
+    again = RewardModel.load(tmp_path)
+    np.testing.assert_allclose(again.predict(texts[:5]), model.predict(texts[:5]), rtol=1e-5)
+    # a FORMAT 2 model (no context columns) keeps predicting from text and style alone
+    heads = np.ascontiguousarray(model.weights[:, : 384 + 10])
+    np.savez(tmp_path / "v2.npz", format=np.int64(2), weights=heads, biases=model.biases)
+    info = {k: v for k, v in vars_of(model.info).items() if k != "n_context"}
+    (tmp_path / "v2.json").write_text(__import__("json").dumps({**info, "version": 2}))
+    old = RewardModel.load(tmp_path)
+    assert old.info.n_context == 0 and old.features(texts[:3]).shape == (3, 384 + 10)
+    assert np.isfinite(old.predict(texts[:3])).all()
+
+
+def vars_of(info: object) -> dict:
+    from dataclasses import asdict
+
+    return asdict(info)  # type: ignore[call-overload]

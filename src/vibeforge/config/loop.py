@@ -24,6 +24,12 @@ class LoopConfig:
     rm_pessimism: float = Field(default=1.0, ge=0)  # λ: the RM rewards mean − λ·std of its heads
     rm_min_spearman: float = Field(default=0.1, ge=0, lt=1)  # RL waits while the RM agrees less
     rm_monitor_min_posts: int = Field(default=8, ge=3)  # own posts before realised agreement counts
+    # pseudo-impressions of the niche's mean rate added to each label (zero engagement seen by
+    # 10,000 is worse news than zero seen by 10); 0 turns the smoothing off
+    rm_prior_reach: float = Field(default=200.0, ge=0)
+    # timeline posts re-read per timeline and round at the reward's ages (1 h, 6 h, 24 h), so
+    # their labels mean what a bot's own reward means; 0: off (on X each read is priced)
+    relabel_posts: int = Field(default=100, ge=0)
     rl_steps: int = Field(default=1, ge=0)  # GRPO steps per cycle once an RM exists (0: no RL)
     rl_group_size: int = Field(default=4, ge=2)  # G: GRPO needs a group to compare within
     rl_learning_rate: float = Field(default=1e-4, gt=0, lt=1)  # AdamW step of the LoRA updates

@@ -112,13 +112,62 @@ def get_reward(name_or_path: str) -> RewardSpec:
     )
 
 
-def score(metrics: Metrics, *, spec: RewardSpec, followers: int | None = None) -> Scored:
-    """The reward of one observation: weighted counts per reach."""
-    counted = metrics.impression_count or followers or 0
-    reach = max(float(counted), spec.reach_floor)
+@dataclass(frozen=True, slots=True)
+class RatePrior:
+    """The niche's mean rate, worth `reach` pseudo-impressions, that a label is shrunk toward.
+
+    A post with no engagement seen by 10,000 people says much more than one seen by 10; a plain
+    rate calls both 0 (and log1p(0) throws the audience size away). With the prior, a label is
+
+        (Σ_k w_k·count_k·scale + rate·reach) / (impressions + reach)
+
+    so zero engagement over a large audience falls well below the niche's mean while zero over
+    a tiny one stays near it (empirical-Bayes smoothing of a rate).
+    """
+
+    rate: float  # in the spec's units (per 1,000 reached when per_mille)
+    reach: float  # pseudo-impressions
+
+    def __post_init__(self) -> None:
+        if self.rate < 0 or self.reach < 0:
+            raise ValueError(f"a rate prior needs rate >= 0 and reach >= 0, not {self}")
+
+
+def score(
+    metrics: Metrics,
+    *,
+    spec: RewardSpec,
+    followers: int | None = None,
+    prior: RatePrior | None = None,
+) -> Scored:
+    """The reward of one observation: weighted counts per reach (impressions, else followers);
+    with a `prior`, shrunk toward the niche's mean rate (see RatePrior)."""
+    counted = float(metrics.impression_count or followers or 0)
     scale = 1000.0 if spec.per_mille else 1.0
-    components = {k: w * getattr(metrics, k) / reach * scale for k, w in spec.weights.items()}
+    if prior is not None and prior.reach > 0:
+        reach = counted + prior.reach
+        components = {k: w * getattr(metrics, k) / reach * scale for k, w in spec.weights.items()}
+        components["prior"] = prior.rate * prior.reach / reach
+    else:
+        reach = max(counted, spec.reach_floor)
+        components = {k: w * getattr(metrics, k) / reach * scale for k, w in spec.weights.items()}
     return Scored(value=math.fsum(components.values()), components=components)
+
+
+def pooled_prior(
+    observations: Sequence[Metrics], *, spec: RewardSpec, reach: float
+) -> RatePrior | None:
+    """The mean rate of `observations` pooled over their impressions (Σ weighted counts / Σ
+    impressions), worth `reach` pseudo-impressions; None without impressions to pool."""
+    scale = 1000.0 if spec.per_mille else 1.0
+    counts = impressions = 0.0
+    for m in observations:
+        if m.impression_count:
+            impressions += m.impression_count
+            counts += sum(w * getattr(m, k) for k, w in spec.weights.items())
+    if impressions <= 0 or reach <= 0:
+        return None
+    return RatePrior(rate=max(counts, 0.0) / impressions * scale, reach=reach)
 
 
 def reward_at_ages(
@@ -127,6 +176,7 @@ def reward_at_ages(
     created_at: datetime,
     spec: RewardSpec,
     followers: int | None = None,
+    prior: RatePrior | None = None,
 ) -> Scored | None:
     """Combine the observations read at the spec's ages; None if no age was observed yet."""
     total = weight_sum = 0.0
@@ -141,13 +191,25 @@ def reward_at_ages(
                 best, best_gap = m, gap
         if best is None:
             continue
-        scored = score(best, spec=spec, followers=followers)
+        scored = score(best, spec=spec, followers=followers, prior=prior)
         total += weight * scored.value
         weight_sum += weight
         components[f"age_{int(age)}s"] = scored.value
     if weight_sum == 0:
         return None
     return Scored(value=total / weight_sum, components=components)
+
+
+def label_age_hours(history: Sequence[Metrics], *, created_at: datetime, spec: RewardSpec) -> float:
+    """The age, in hours, that `reward_at_ages(history)` stands for: the age weights' mean over
+    the ages read (the whole spec's when none is)."""
+    read = ages_read(history, created_at=created_at, spec=spec)
+    pairs = [(a, w) for a, w in zip(spec.ages_s, spec.age_weights, strict=True) if a in read]
+    pairs = pairs or list(zip(spec.ages_s, spec.age_weights, strict=True))
+    total = sum(w for _, w in pairs)
+    if total <= 0:
+        return sum(a for a, _ in pairs) / len(pairs) / 3600.0
+    return sum(a * w for a, w in pairs) / total / 3600.0
 
 
 def ages_read(history: Sequence[Metrics], *, created_at: datetime, spec: RewardSpec) -> set[float]:

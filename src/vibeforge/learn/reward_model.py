@@ -1,6 +1,7 @@
 """A per-bot reward model that knows what it does not know.
 
     features  = MiniLM sentence embedding (384-d, L2-normalised) ⊕ style features
+                ⊕ context: the author's reach and the label's age (see context_features)
     target    = log1p(max(reward, 0))                      (engagement is heavy-tailed)
     heads     = K ridge heads (default 8), each fit on a bootstrap resample of the labels
                 around its own random prior (`x·r_k`, r_k ~ N(0, σ²/α): the ridge's own prior)
@@ -15,7 +16,12 @@ Bayesian posterior, and each head still folds into one linear map, so a head is 
 `mean_std(texts)` gives the heads' mean and spread (log1p scale); λ is `pessimism`.
 
 Trained on the timeline's own posts with their metrics (free labels, normalised by reach) and
-on the bot's published posts (weighted up: they are exactly the policy's distribution).
+on the bot's published posts (weighted up: they are exactly the policy's distribution). The
+context columns let the heads explain what the author's audience and the label's age explain
+(a big account's posts reach many uninterested readers; a post read minutes after it was
+written has few counts yet) instead of crediting the words with it; a prediction is made for
+the bot's own reach and the reward's nominal age (`RewardModelInfo.extra`), so within one
+bot's group only the text ranks.
 Each fit is a new version on disk (`.npz` + `.json`), with the held-out Spearman correlation of
 the pessimistic prediction. Models saved by the old single-head format load as one head (no
 spread); a format newer than this code is refused with a clear error (refit it).
@@ -38,8 +44,13 @@ from vibeforge.atomic import atomic_write, atomic_write_json
 from vibeforge.embedding import Embedder, shared_embedder
 
 ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
-FORMAT = 2  # 1: one ridge head (weights (D,), bias); 2: K heads (weights (K, D), biases (K,))
+# 1: one ridge head (weights (D,), bias); 2: K heads (weights (K, D), biases (K,)); 3: K heads
+# reading the context columns too (RewardModelInfo.n_context)
+FORMAT = 3
 N_STYLE = 10  # style features of FORMAT 2; the first 7 are FORMAT 1's
+N_CONTEXT = 2  # context features of FORMAT 3: reach, age
+REACH_SCALE = math.log1p(10_000_000)  # log1p(followers) / this: 10 M followers read as 1
+AGE_SCALE = math.log1p(7 * 24.0)  # log1p(age in hours) / this: a week reads as 1
 LOG_RANGE = (-5.0, 20.0)  # clip on the log1p scale before expm1 (pessimism may go below 0)
 _URLISH = re.compile(r"https?://|<url>", re.I)
 _HASHTAG = re.compile(r"#\w")
@@ -74,6 +85,22 @@ def style_features(texts: Sequence[str]) -> np.ndarray:
             ]
         )
     return np.asarray(rows, dtype=np.float32).reshape(len(texts), N_STYLE)
+
+
+def context_features(
+    followers: Sequence[float | None], age_hours: Sequence[float | None], *, fill_followers: float
+) -> np.ndarray:
+    """(N, 2) context columns in [0, 1]: log1p(author's followers) / log1p(10 M), and
+    log1p(the label's age in hours) / log1p(one week). Unknown followers take `fill_followers`
+    (the training set's median); an unknown age reads as a day."""
+    if len(followers) != len(age_hours):
+        raise ValueError(f"{len(followers)} follower counts but {len(age_hours)} ages")
+    reach = [math.log1p(max(fill_followers if f is None else float(f), 0.0)) for f in followers]
+    ages = [math.log1p(max(24.0 if a is None else float(a), 0.0)) for a in age_hours]
+    out = np.stack(
+        [np.asarray(reach, dtype=np.float64) / REACH_SCALE, np.asarray(ages) / AGE_SCALE], axis=1
+    )
+    return np.clip(out, 0.0, 1.0).astype(np.float32).reshape(len(followers), N_CONTEXT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,6 +139,7 @@ class RewardModelInfo:
     heads: int = 1  # (defaults: a model saved in the single-head format)
     pessimism: float = 0.0
     n_style: int = 7  # style feature columns the heads read
+    n_context: int = 0  # context columns (reach, age) the heads read; 0 before FORMAT 3
 
 
 class RewardModel:
@@ -145,27 +173,55 @@ class RewardModel:
     def heads(self) -> int:
         return int(self.weights.shape[0])
 
-    def features(self, texts: Sequence[str]) -> np.ndarray:
+    def features(
+        self,
+        texts: Sequence[str],
+        *,
+        followers: float | None = None,
+        age_hours: float | None = None,
+    ) -> np.ndarray:
+        """Embedding ⊕ style ⊕ context; the context is the same for every text: `followers`
+        and `age_hours` default to the bot's reach and the reward's nominal age at fit time."""
         style = style_features(texts)[:, : self.info.n_style]
-        return np.concatenate([self._embedder.encode(texts), style], axis=1)
+        parts = [self._embedder.encode(texts), style]
+        if self.info.n_context:
+            extra = self.info.extra
+            reach = extra.get("predict_followers") if followers is None else followers
+            age = extra.get("nominal_age_hours", 24.0) if age_hours is None else age_hours
+            context = context_features(
+                [reach] * len(texts),
+                [age] * len(texts),
+                fill_followers=float(extra.get("fill_followers", 0.0)),
+            )
+            parts.append(context[:, : self.info.n_context])
+        return np.concatenate(parts, axis=1)
 
-    def mean_std(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The heads' mean and standard deviation of log1p(reward), each of shape (N,)."""
+    def mean_std(
+        self,
+        texts: Sequence[str],
+        *,
+        followers: float | None = None,
+        age_hours: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The heads' mean and standard deviation of log1p(reward), each of shape (N,); the
+        context (`followers`, `age_hours`) as in `features`."""
         if not texts:
             empty = np.zeros(0, dtype=np.float32)
             return empty, empty.copy()
-        per_head = self.features(texts) @ self.weights.T + self.biases  # (N, K)
+        x = self.features(texts, followers=followers, age_hours=age_hours)
+        per_head = x @ self.weights.T + self.biases  # (N, K)
         return per_head.mean(axis=1), per_head.std(axis=1)
 
-    def predict_mean(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_mean(self, texts: Sequence[str], *, followers: float | None = None) -> np.ndarray:
         """The heads' mean on the reward scale (no pessimism)."""
-        mean, _ = self.mean_std(texts)
+        mean, _ = self.mean_std(texts, followers=followers)
         return np.expm1(np.clip(mean, *LOG_RANGE)).astype(np.float32)
 
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
+    def predict(self, texts: Sequence[str], *, followers: float | None = None) -> np.ndarray:
         """expm1(mean − λ·std): low where the heads disagree (texts unlike the training data).
-        Monotone in the lower bound, so it can dip below 0 (down to −1) when they disagree."""
-        mean, std = self.mean_std(texts)
+        Monotone in the lower bound, so it can dip below 0 (down to −1) when they disagree.
+        `followers`: the poster's reach (default: the bot's, as the model was fit for)."""
+        mean, std = self.mean_std(texts, followers=followers)
         return np.expm1(np.clip(mean - self.pessimism * std, *LOG_RANGE)).astype(np.float32)
 
     # ------------------------------------------------------------ persistence
@@ -273,6 +329,10 @@ def fit_reward_model(
     texts: Sequence[str],
     rewards: Sequence[float],
     own: Sequence[bool] | None = None,
+    followers: Sequence[int | None] | None = None,
+    age_hours: Sequence[float | None] | None = None,
+    predict_followers: int | None = None,
+    nominal_age_hours: float = 24.0,
     version: int = 1,
     config: RewardModelConfig | None = None,
     embedder: Embedder | None = None,
@@ -280,17 +340,36 @@ def fit_reward_model(
 ) -> RewardModel:
     """Fit a new version; raises ValueError when there is too little data.
 
-    `extra` is stored in the version's info (the loop records which own posts it trained on)."""
+    `followers` (the author's reach, None where unknown) and `age_hours` (the age each label
+    was read at) are context columns; predictions use `predict_followers` (the bot's own reach)
+    and `nominal_age_hours`. `extra` is stored in the version's info (the loop records which own
+    posts it trained on)."""
     config = config or RewardModelConfig()
-    if len(texts) != len(rewards) or (own is not None and len(own) != len(texts)):
-        raise ValueError("texts, rewards (and own) must have the same length")
+    n = len(texts)
+    if (
+        len(rewards) != n
+        or (own is not None and len(own) != n)
+        or (followers is not None and len(followers) != n)
+        or (age_hours is not None and len(age_hours) != n)
+    ):
+        raise ValueError("texts, rewards (and own, followers, age_hours) must have the same length")
     if len(texts) < config.min_examples:
         raise ValueError(
             f"only {len(texts)} labelled posts for {bot!r}; need {config.min_examples} "
             "(wait for more ingest or lower min_examples)"
         )
     embedder = embedder or shared_embedder()
-    x = np.concatenate([embedder.encode(texts), style_features(texts)], axis=1).astype(np.float64)
+    reach: list[int | None] = list(followers) if followers is not None else [None] * n
+    known = [float(f) for f in reach if f is not None]
+    fill = float(np.median(known)) if known else 0.0
+    context = context_features(
+        reach,
+        list(age_hours) if age_hours is not None else [None] * n,
+        fill_followers=fill,
+    )
+    x = np.concatenate([embedder.encode(texts), style_features(texts), context], axis=1).astype(
+        np.float64
+    )
     y = np.log1p(np.maximum(np.asarray(rewards, dtype=np.float64), 0.0))
     own_mask = np.asarray(own if own is not None else [False] * len(texts), dtype=bool)
     w = np.where(own_mask, config.own_post_weight, 1.0)
@@ -334,10 +413,14 @@ def fit_reward_model(
             "n_holdout": int(n_hold),
             "spearman_mean": rho_mean,
             "prior_sd": prior_sd,
+            "fill_followers": fill,
+            "predict_followers": predict_followers,
+            "nominal_age_hours": nominal_age_hours,
             **(extra or {}),
         },
         heads=config.heads,
         pessimism=config.pessimism,
         n_style=N_STYLE,
+        n_context=N_CONTEXT,
     )
     return RewardModel(weights=coefs.astype(np.float32), bias=biases, info=info, embedder=embedder)

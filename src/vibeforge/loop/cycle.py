@@ -2,7 +2,8 @@
 
     ingest   each followed timeline that is due, once, whatever the number of its bots; a
              timeline whose poll fails is logged and reported, and the others go on
-    observe  each bot's own posts reaching a reward age: metrics read, rewards stored
+    observe  each bot's own posts reaching a reward age: metrics read, rewards stored; then
+             up to relabel_posts posts of each followed timeline re-read at the same ages
     learn    per bot: vibe SFT and reward-model refit when enough new data; then RL for every
              ready bot in one mixed-adapter batch
     act      every bot due to post: K candidates in one mixed batch, guard, choose, outbox,
@@ -25,7 +26,7 @@ from vibeforge.errors import StoreUnavailableError, VibeforgeError
 from vibeforge.loop import act as act_step
 from vibeforge.loop import learn as learn_step
 from vibeforge.loop.ingest import IngestReport, poll_timeline
-from vibeforge.loop.observe import ObserveReport, observe
+from vibeforge.loop.observe import ObserveReport, observe, observe_timeline
 from vibeforge.loop.runtime import Runtime
 from vibeforge.platforms.base import AuthError, BudgetExceeded, PlatformUnavailable, RateLimited
 from vibeforge.store import queries as q
@@ -44,6 +45,7 @@ class RoundReport:
     observe: dict[str, ObserveReport] = field(default_factory=dict)
     learn: dict[str, learn_step.LearnReport] = field(default_factory=dict)
     act: dict[str, act_step.ActReport] = field(default_factory=dict)
+    relabelled: dict[str, int] = field(default_factory=dict)  # timeline → posts re-read
 
 
 def _check_stop(rt: Runtime) -> None:
@@ -127,6 +129,15 @@ def run_round(
         for bot in bots:
             report.observe[bot.name] = observe(
                 rt.engine, platform=rt.platform_for(bot.name), bot=bot, spec=spec, now=rt.clock()
+            )
+        for timeline in sorted({b.timeline for b in bots if b.timeline}):
+            report.relabelled[timeline] = observe_timeline(
+                rt.engine,
+                platform=rt.platform,  # shared timelines are charged like their polls
+                timeline=timeline,
+                spec=spec,
+                now=rt.clock(),
+                budget=rt.config.relabel_posts,
             )
     if "learn" in steps:
         for bot in bots:

@@ -21,12 +21,18 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vibeforge.domain import Bot, CandidateStatus
 from vibeforge.learn.prompt import bot_prompt, sample_context
-from vibeforge.learn.reward import score
+from vibeforge.learn.reward import (
+    RatePrior,
+    label_age_hours,
+    pooled_prior,
+    reward_at_ages,
+    score,
+)
 from vibeforge.loop.observe import post_rewards
 from vibeforge.loop.runtime import Runtime
 from vibeforge.store import queries as q
@@ -91,33 +97,87 @@ def sft(rt: Runtime, bot: Bot, report: LearnReport) -> None:
         log.info("bot %s: SFT → adapter v%d", bot.name, version.version)
 
 
+@dataclass
+class Labels:
+    """What the reward model is fit on: one row per labelled post."""
+
+    texts: list[str] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)  # shrunk toward the niche's rate
+    own: list[bool] = field(default_factory=list)
+    followers: list[int | None] = field(default_factory=list)  # the author's reach
+    age_hours: list[float] = field(default_factory=list)  # the age each label stands for
+    own_ids: list[str] = field(default_factory=list)
+    fixed_age: int = 0  # timeline labels read at the reward's ages (re-observed)
+    prior: RatePrior | None = None
+
+    def add(
+        self, text: str, reward: float, *, own: bool, followers: int | None, age: float
+    ) -> None:
+        self.texts.append(text)
+        self.rewards.append(reward)
+        self.own.append(own)
+        self.followers.append(followers)
+        self.age_hours.append(age)
+
+
 def labelled_posts(rt: Runtime, bot: Bot) -> tuple[list[str], list[float], list[bool]]:
     """Timeline posts with metrics (free labels) and the bot's own posts with real rewards."""
-    texts, rewards, own, _ = _labelled(rt, bot)
-    return texts, rewards, own
+    labels = _labelled(rt, bot)
+    return labels.texts, labels.rewards, labels.own
 
 
-def _labelled(rt: Runtime, bot: Bot) -> tuple[list[str], list[float], list[bool], list[str]]:
-    """`labelled_posts` and the ids of the own posts among them."""
+def _labelled(rt: Runtime, bot: Bot) -> Labels:
+    """The reward model's labels, each meaning what the bot's reward means.
+
+    A timeline post re-read at the reward's ages (observe_timeline) is labelled exactly like a
+    bot's post (`reward_at_ages`); one seen only at ingest is labelled by its newest reading,
+    with that reading's age as a feature. Every label is a rate per impression shrunk toward
+    the niche's pooled rate by `rm_prior_reach` pseudo-impressions (RatePrior): zero engagement
+    over a large audience is worse news than over a small one.
+    """
     spec = rt.reward_spec()
-    texts: list[str] = []
-    rewards: list[float] = []
-    own: list[bool] = []
+    labels = Labels()
     with session_scope(rt.engine) as s:
-        if bot.timeline:
-            for post in q.list_posts(s, timeline=bot.timeline, limit=3000, with_metrics=True):
-                if post.metrics is not None:
-                    texts.append(post.text)
-                    rewards.append(score(post.metrics, spec=spec).value)
-                    own.append(False)
-        mine = {p.id: p.text for p in q.list_posts(s, bot=bot.name)}
-    own_ids: list[str] = []
-    for post_id, value in post_rewards(rt.engine, bot=bot.name, spec=spec).items():
-        texts.append(mine[post_id])
-        rewards.append(value)
-        own.append(True)
-        own_ids.append(post_id)
-    return texts, rewards, own, own_ids
+        timeline = q.metrics_histories(s, timeline=bot.timeline, limit=3000) if bot.timeline else []
+        mine = q.metrics_histories(s, bot=bot.name)
+    newest = [h[-1] for _, h in timeline if h]
+    labels.prior = pooled_prior(newest, spec=spec, reach=rt.config.rm_prior_reach)
+    prior = labels.prior
+    for post, history in timeline:
+        if not history:
+            continue
+        fixed = reward_at_ages(history, created_at=post.created_at, spec=spec, prior=prior)
+        if fixed is not None:
+            age = label_age_hours(history, created_at=post.created_at, spec=spec)
+            labels.fixed_age += 1
+            value = fixed.value
+        else:
+            last = history[-1]
+            age = max((last.observed_at - post.created_at).total_seconds(), 0.0) / 3600.0
+            value = score(last, spec=spec, prior=prior).value
+        labels.add(post.text, value, own=False, followers=post.author_followers, age=age)
+    for post, history in mine:
+        scored = reward_at_ages(history, created_at=post.created_at, spec=spec, prior=prior)
+        if scored is None:
+            continue
+        age = label_age_hours(history, created_at=post.created_at, spec=spec)
+        labels.add(post.text, scored.value, own=True, followers=None, age=age)  # set at fit
+        labels.own_ids.append(post.id)
+    return labels
+
+
+def _own_followers(rt: Runtime, bot: Bot) -> int | None:
+    """The bot account's follower count (one user read), None when the platform cannot say."""
+    from vibeforge.platforms.base import PlatformError
+
+    platform = rt.platform_for(bot.name)
+    if not bot.account or platform is None:  # (a runtime without a platform: tests, offline)
+        return None
+    try:
+        return platform.account(handle=bot.account).followers_count
+    except (PlatformError, LookupError, ValueError) as exc:
+        log.info("bot %s: follower count unknown (%s)", bot.name, type(exc).__name__)
+        return None
 
 
 def refit_reward_model(rt: Runtime, bot: Bot, report: LearnReport) -> None:
@@ -127,8 +187,9 @@ def refit_reward_model(rt: Runtime, bot: Bot, report: LearnReport) -> None:
 
     c = rt.config
     config = RewardModelConfig(heads=c.rm_heads, pessimism=c.rm_pessimism, seed=c.seed)
-    texts, rewards, own, own_ids = _labelled(rt, bot)
     current = rt.reward_model(bot.name)
+    labels = _labelled(rt, bot)
+    texts = labels.texts
     seen = current.info.n_train if current else 0
     paused = _agreement_state(rt, bot.name).get("paused") or {}
     forced = current is not None and paused.get("version") == current.info.version
@@ -144,14 +205,30 @@ def refit_reward_model(rt: Runtime, bot: Bot, report: LearnReport) -> None:
     if not forced and len(texts) - seen < c.rm_min_new_labels:
         return
     version = (current.info.version + 1) if current else 1
+    followers = _own_followers(rt, bot)  # one user read, only when it refits
+    labels.followers = [
+        followers if o else f for f, o in zip(labels.followers, labels.own, strict=True)
+    ]
+    spec = rt.reward_spec()
+    nominal = sum(a * w for a, w in zip(spec.ages_s, spec.age_weights, strict=True)) / max(
+        sum(spec.age_weights), 1e-9
+    )
     model = fit_reward_model(
         bot=bot.name,
         texts=texts,
-        rewards=rewards,
-        own=own,
+        rewards=labels.rewards,
+        own=labels.own,
+        followers=labels.followers,
+        age_hours=labels.age_hours,
+        predict_followers=followers,
+        nominal_age_hours=nominal / 3600.0,
         version=version,
         config=config,
-        extra={"own_posts": sorted(own_ids)},  # the monitor judges it on the others only
+        extra={
+            "own_posts": sorted(labels.own_ids),  # the monitor judges it on the others only
+            "fixed_age_labels": labels.fixed_age,
+            "rate_prior": None if labels.prior is None else asdict(labels.prior),
+        },
     )
     model.save(rt.reward_model_dir(bot.name))
     report.reward_model_version = version

@@ -1,9 +1,15 @@
-"""Observe: read the engagement of a bot's own posts at their due ages and record rewards.
+"""Observe: read the engagement of posts at the reward's fixed ages.
 
-A post's metrics are read when it reaches each of the reward spec's ages (1 h, 6 h, 24 h of
-platform time by default), in batches of the platform's limit. Each read is a stored
+A bot's own post has its metrics read when it reaches each of the reward spec's ages (1 h, 6 h,
+24 h of platform time by default), in batches of the platform's limit. Each read is a stored
 observation; each age read becomes a reward row (idempotent per bot, post, preset and age),
 so a crash between the read and the reward only repeats a free lookup.
+
+Timeline posts are re-read at the same ages (`observe_timeline`, at most `budget` posts per
+timeline and call, the ones closest to missing their window first): ingest sees a post at
+whatever age it happens to have, often minutes, when most counts are still zero, so the
+reward model's labels would not mean what a bot's reward means. The reads go through the
+platform's ledger like any other (on X they are priced).
 """
 
 from __future__ import annotations
@@ -15,7 +21,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from vibeforge.domain import Bot, Reward
-from vibeforge.learn.reward import RewardSpec, ages_read, due_ages, reward_at_ages, score
+from vibeforge.learn.reward import (
+    RatePrior,
+    RewardSpec,
+    ages_read,
+    due_ages,
+    reward_at_ages,
+    score,
+)
 from vibeforge.platforms.base import Platform
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
@@ -82,16 +95,67 @@ def observe(
 
 
 def post_rewards(
-    engine: Engine, *, bot: str, spec: RewardSpec, followers: int | None = None
+    engine: Engine,
+    *,
+    bot: str,
+    spec: RewardSpec,
+    followers: int | None = None,
+    prior: RatePrior | None = None,
 ) -> dict[str, float]:
-    """The combined (age-weighted) reward of each of the bot's posts observed so far."""
+    """The combined (age-weighted) reward of each of the bot's posts observed so far (with a
+    `prior`: shrunk toward it, as the reward model's labels are)."""
     out: dict[str, float] = {}
     with session_scope(engine) as s:
-        for post in q.list_posts(s, bot=bot):
-            history = q.metrics_history(s, post_id=post.id, platform=post.platform)
+        for post, history in q.metrics_histories(s, bot=bot):
             scored = reward_at_ages(
-                history, created_at=post.created_at, spec=spec, followers=followers
+                history, created_at=post.created_at, spec=spec, followers=followers, prior=prior
             )
             if scored is not None:
                 out[post.id] = scored.value
     return out
+
+
+def observe_timeline(
+    engine: Engine,
+    *,
+    platform: Platform,
+    timeline: str,
+    spec: RewardSpec,
+    now: datetime,
+    budget: int,
+) -> int:
+    """Re-read up to `budget` of a timeline's posts that reached one of the spec's ages and have
+    no observation for it; returns how many were read. Posts the platform no longer returns
+    (deleted) are skipped."""
+    if budget <= 0:
+        return 0
+    horizon = now - timedelta(seconds=max(spec.ages_s) * (1 + spec.tolerance_s))
+    due: list[tuple[float, str, str]] = []  # (seconds left in the window, platform, post id)
+    with session_scope(engine) as s:
+        for post in q.list_posts(s, timeline=timeline, since=horizon):
+            history = q.metrics_history(s, post_id=post.id, platform=post.platform)
+            done = ages_read(history, created_at=post.created_at, spec=spec)
+            ages = due_ages(created_at=post.created_at, now=now, spec=spec, read=done)
+            if ages:
+                closes = ages[0] * (1 + spec.tolerance_s) - (now - post.created_at).total_seconds()
+                due.append((closes, post.platform, post.id))
+    if not due:
+        return 0
+    due.sort()
+    chosen = due[:budget]
+    observed = platform.metrics(post_ids=[pid for _, _, pid in chosen])
+    platform_of = {pid: name for _, name, pid in chosen}
+    read = 0
+    with session_scope(engine) as s:
+        for name in sorted(set(platform_of.values())):
+            batch = {pid: m for pid, m in observed.items() if platform_of.get(pid) == name}
+            if batch:
+                read += q.add_metrics(s, observations=batch, platform=name)
+    if len(due) > budget:
+        log.info(
+            "timeline %s: %d posts due for a re-read, %d read (relabel_posts)",
+            timeline,
+            len(due),
+            budget,
+        )
+    return read

@@ -66,6 +66,8 @@ from vibeforge.platforms.registry import PlatformContext
 DEFAULT_BASE_URL = "https://api.x.com"
 POST_FIELDS = "created_at,public_metrics,author_id,lang,referenced_tweets"
 USER_FIELDS = "created_at,public_metrics"
+# each post's author with their follower count (the reach the reward model normalises by)
+AUTHOR_REACH = {"expansions": "author_id", "user.fields": "public_metrics"}
 METRICS_BATCH = 100  # X's limit of ids per GET /2/tweets
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"@?[A-Za-z0-9_]{1,15}")  # X's usernames
@@ -555,6 +557,7 @@ class XClient:
             page_size = min(100, max(params.get("max_results", 100), 5))
             query = dict(params)
             query[self.fields_param] = POST_FIELDS
+            query.update(AUTHOR_REACH)
             if token:
                 query["pagination_token"] = token
             body = self._request(
@@ -569,7 +572,9 @@ class XClient:
             data = body.get("data") or []
             if not isinstance(data, list):
                 raise PlatformError(f"malformed API JSON from {endpoint}: data is not a list")
-            posts = [x_parse.parse_post(obj, observed_at=now) for obj in data]
+            posts = x_parse.with_author_followers(
+                [x_parse.parse_post(obj, observed_at=now) for obj in data], body
+            )
             fetched += len(posts)
             yield posts
             meta = body.get("meta") or {}
@@ -626,6 +631,10 @@ class XClient:
                         max_posts=max_posts,
                     )
                 )
+        elif source.kind is TimelineKind.FEED:
+            raise InvalidRequest(
+                f"timeline {source.name!r}: X has no custom feeds; use a list, handles or home"
+            )
         else:
             handle = _handle(source.source)
             posts = self._collect(
@@ -672,11 +681,12 @@ class XClient:
                 "/2/tweets",
                 endpoint="GET /2/tweets",
                 cost=_Cost("post_read", len(batch)),
-                params={"ids": ",".join(batch), self.fields_param: POST_FIELDS},
+                params={"ids": ",".join(batch), self.fields_param: POST_FIELDS, **AUTHOR_REACH},
                 absent_ok=True,  # deleted or unknown ids: the others still come back
             )
             now = self._clock()
-            out.extend(x_parse.parse_post(obj, observed_at=now) for obj in body.get("data") or [])
+            parsed = [x_parse.parse_post(obj, observed_at=now) for obj in body.get("data") or []]
+            out.extend(x_parse.with_author_followers(parsed, body))
         return out
 
     def metrics(self, *, post_ids: Sequence[str]) -> dict[str, Metrics]:

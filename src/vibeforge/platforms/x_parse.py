@@ -6,6 +6,7 @@ Anything malformed raises `PlatformError` naming what was wrong, never a KeyErro
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -161,3 +162,24 @@ def errors_without_data(body: Any) -> bool:
         return False
     errors = body.get("errors")
     return isinstance(errors, list) and bool(errors)
+
+
+def with_author_followers(posts: list[Post], body: Any) -> list[Post]:
+    """`posts` with each author's follower count from the response's `includes.users`
+    (`expansions=author_id`, `user.fields=public_metrics`); posts whose author is not
+    included keep None."""
+    includes = body.get("includes") if isinstance(body, dict) else None
+    users = includes.get("users") if isinstance(includes, dict) else None
+    if not isinstance(users, list) or not posts:
+        return posts
+    followers: dict[str, int] = {}
+    for user in users:
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+            continue
+        public = user.get("public_metrics")
+        if isinstance(public, dict) and "followers_count" in public:
+            followers[user["id"]] = _count(public, "followers_count")
+    return [
+        replace(p, author_followers=followers[p.author_id]) if p.author_id in followers else p
+        for p in posts
+    ]

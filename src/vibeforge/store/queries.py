@@ -257,6 +257,7 @@ def add_posts(
             quote_of_id=post.quote_of_id,
             lang=post.lang,
             made_with_ai=post.made_with_ai,
+            author_followers=post.author_followers,
             timeline=timeline,
             bot=bot,
         )
@@ -329,6 +330,33 @@ def metrics_history(session: Session, *, post_id: str, platform: str = "x") -> l
     return [_metrics(m) for m in session.scalars(query)]
 
 
+def metrics_histories(
+    session: Session,
+    *,
+    timeline: str | None = None,
+    bot: str | None = None,
+    limit: int | None = None,
+) -> list[tuple[Post, list[Metrics]]]:
+    """Posts newest first (by timeline or own posts of a bot, like list_posts) with every
+    metrics observation of each, oldest first: two queries however many posts."""
+    query = select(PostRow).order_by(PostRow.created_at.desc(), PostRow.pk.desc())
+    if timeline is not None:
+        query = query.where(PostRow.timeline == timeline)
+    if bot is not None:
+        query = query.where(PostRow.bot == bot)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(session.scalars(query))
+    history: dict[int, list[Metrics]] = {r.pk: [] for r in rows}
+    pks = list(history)
+    for start in range(0, len(pks), 500):  # SQLite's bound-parameter limit
+        chunk = pks[start : start + 500]
+        observed = select(MetricRow).where(MetricRow.post_pk.in_(chunk))
+        for m in session.scalars(observed.order_by(MetricRow.observed_at, MetricRow.id)):
+            history[m.post_pk].append(_metrics(m))
+    return [(_post(r), history[r.pk]) for r in rows]
+
+
 def _post(row: PostRow, metrics: Metrics | None = None) -> Post:
     return Post(
         id=row.post_id,
@@ -341,6 +369,7 @@ def _post(row: PostRow, metrics: Metrics | None = None) -> Post:
         lang=row.lang,
         metrics=metrics,
         made_with_ai=row.made_with_ai,
+        author_followers=row.author_followers,
     )
 
 

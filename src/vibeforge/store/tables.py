@@ -125,6 +125,8 @@ class PostRow(Base):
     quote_of_id: Mapped[str | None] = mapped_column(String(64))
     lang: Mapped[str | None] = mapped_column(String(16))
     made_with_ai: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the author's follower count when the post was read (a number, never who they are)
+    author_followers: Mapped[int | None] = mapped_column(Integer)
     timeline: Mapped[str | None] = mapped_column(
         ForeignKey("timelines.name", ondelete="SET NULL"), index=True
     )
