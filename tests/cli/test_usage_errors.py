@@ -119,3 +119,12 @@ def test_on_x_a_missing_account_is_an_error(cli, tmp_path: Path, monkeypatch) ->
         monkeypatch.delenv("VIBEFORGE_X_BEARER_TOKEN")
         code, _, err = cli("bot", "create", "unchecked", "--account", "whoever")
         assert code == 0 and "@whoever not checked on x" in err, err
+
+
+def test_square_brackets_in_an_error_survive(cli) -> None:
+    """Messages are printed as text, not console markup: "[bench]" in an install hint or a
+    name in brackets is not swallowed."""
+    cli("init")
+    code, _, err = cli("bot", "show", "[ghost]")
+    assert code != 0
+    assert "[ghost]" in err, err

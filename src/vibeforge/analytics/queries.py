@@ -36,7 +36,7 @@ from vibeforge.analytics.trends import (
     group_topics,
     time_to_capture,
 )
-from vibeforge.domain import Bot, CandidateStatus, Post, Reward
+from vibeforge.domain import Bot, CandidateStatus, Post
 from vibeforge.store import queries as q
 
 
@@ -128,25 +128,6 @@ def rejections(session: Session, *, bot: str, limit: int = 50) -> list[Rejection
             Rejection(candidate_id=c.id, text=c.text, failed=failed, created_at=c.created_at)
         )
     return out[:limit]
-
-
-def reward_curve(rewards: Sequence[Reward], *, smooth: int = 5) -> list[dict[str, Any]]:
-    """Rewards in order with a trailing moving average over `smooth` points."""
-    out = []
-    for i, r in enumerate(rewards):
-        window = rewards[max(0, i - smooth + 1) : i + 1]
-        out.append(
-            {
-                "i": i + 1,
-                "post_id": r.post_id,
-                "value": r.value,
-                "mean": statistics.fmean(x.value for x in window),
-                "age_s": r.age_s,
-                "preset": r.preset,
-                "at": r.computed_at,
-            }
-        )
-    return out
 
 
 @dataclass(slots=True, kw_only=True)

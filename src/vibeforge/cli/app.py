@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from vibeforge.cli.common import State, console_err
 from vibeforge.errors import VibeforgeError
@@ -83,7 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     except VibeforgeError as exc:
         if debug:
             console_err.print_exception()
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console_err.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise SystemExit(exc.exit_code) from None
     except (typer.Abort, KeyboardInterrupt):
         console_err.print("aborted")
@@ -93,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         if usage is not None:  # a usage error: one line that says what to fix
             message, code = usage
             if message:  # empty: the help was shown (a group run without a command)
-                console_err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+                console_err.print(
+                    f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
+                )
             raise SystemExit(code) from None
         exit_code = _exit_code(exc)
         if exit_code is not None:
@@ -101,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         console_err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (rerun with --debug)",
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
+            "(rerun with --debug)",
             highlight=False,
             soft_wrap=True,
         )

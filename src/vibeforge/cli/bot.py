@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -98,23 +100,55 @@ def list_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json"))
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: str, json_out: bool = typer.Option(False, "--json")) -> None:
-    """Show one bot with its publication counts, adapter versions and mean reward."""
+def show(
+    ctx: typer.Context,
+    name: str,
+    json_out: bool = typer.Option(False, "--json"),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Also write the learning curve as a PNG (needs matplotlib)."
+    ),
+    smooth: int = typer.Option(5, "--smooth", min=1, help="Posts in the moving mean."),
+    width: int = typer.Option(60, "--width", min=10, max=400, help="Columns of the chart."),
+) -> None:
+    """Show one bot: publication counts, adapter versions, and its learning curve (the
+    realised reward of each published post, with a moving mean and the adapter versions)."""
+    from vibeforge.analytics.learning_curve import learning_curve
+    from vibeforge.cli.common import reward_age_weights
+    from vibeforge.cli.plot import curve_lines
     from vibeforge.store import queries as q
     from vibeforge.store import session_scope
 
+    if plot is not None and importlib.util.find_spec("matplotlib") is None:
+        raise typer.BadParameter(
+            # no square brackets: the error line is printed as rich markup
+            "writing a PNG needs matplotlib: pip install matplotlib "
+            "(or install vibeforge with its bench extra)",
+            param_hint="'--plot'",
+        )
+    weights = reward_age_weights(state(ctx).settings())
     with session_scope(open_engine(ctx)) as session:
         bot = q.get_bot(session, name=name)
         stats = q.bot_stats(session, name=name)
         versions = q.list_adapter_versions(session, bot=name)
+        curve = learning_curve(session, bot=name, age_weights=weights, smooth=smooth)
     data = _as_dict(bot) | stats | {"versions": [v.version for v in versions]}
+    written = None
+    if plot is not None:
+        from vibeforge.cli.plot import write_png
+
+        written = write_png(curve, plot)
     if json_out:
-        print_json(data)
+        print_json(data | {"learning_curve": asdict(curve)})
         return
     table = Table(show_header=False, box=None)
     for key, value in data.items():
         table.add_row(f"[bold]{key}[/]", str(value))
     console.print(table)
+    console.print()
+    for line in curve_lines(curve, width=width):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if written is not None:
+        console.print(f"plot written to {written}", highlight=False)
 
 
 def _set_status(ctx: typer.Context, name: str, status_value: str) -> None:

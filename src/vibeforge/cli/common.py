@@ -69,6 +69,18 @@ def open_engine(ctx: typer.Context, *, require: bool = True):
     return engine
 
 
+def reward_age_weights(settings: Settings) -> dict[float, float] | None:
+    """Age (s) -> weight of the configured reward, which combine a post's rewards read at
+    several ages; None when the reward cannot be loaded (then ages weigh equally)."""
+    from vibeforge.learn.reward import get_reward
+
+    try:
+        spec = get_reward(settings.loop.reward)
+    except ValueError:
+        return None
+    return dict(zip(spec.ages_s, spec.age_weights, strict=True))
+
+
 def ensure_home(home: Path) -> Path:
     """Create the home folder and prove it is writable."""
     from vibeforge.errors import ConfigError

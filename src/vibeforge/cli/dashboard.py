@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vibeforge.cli.common import console, console_err, open_engine, state
+from vibeforge.cli.common import console, console_err, open_engine, reward_age_weights, state
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -41,7 +41,9 @@ def dashboard(
         settings,
         engine=engine,
         token=token,
-        options=DashboardOptions(embeddings=embeddings),
+        options=DashboardOptions(
+            embeddings=embeddings, reward_age_weights=reward_age_weights(settings)
+        ),
     )
     if host not in LOOPBACK:
         console_err.print(

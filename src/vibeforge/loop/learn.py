@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from vibeforge.analytics.learning_curve import AGREEMENT_FLAG
 from vibeforge.domain import Bot, CandidateStatus
 from vibeforge.learn.prompt import bot_prompt, sample_context
 from vibeforge.learn.reward import (
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 OFF_POLICY_FLAG = "offpolicy:{bot}"
-AGREEMENT_FLAG = "rm_agreement:{bot}"  # {"history": [...], "paused": {"version", "reason"}}
+# the flag `rm_agreement:<bot>`: {"history": [...], "paused": {"version", "reason"}}; named
+# where the learning curve reads it (analytics sits below the loop)
 AGREEMENT_HISTORY = 100  # entries kept per bot
 
 

@@ -1,6 +1,8 @@
 """Chart specs for the pages: plain dicts that static/charts.js hands to Chart.js.
 
-Each spec is {"type", "labels", "datasets": [{"label", "data", "type"?, "axis"?}], "y"?: title}.
+Each spec is {"type", "labels", "datasets": [{"label", "data", "type"?, "axis"?, "marker"?,
+"points"?}], "x"?, "y"?, "y2"?: axis titles}; a dataset with "axis": "y2" is drawn against a
+second axis on the right (−1 … 1).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from vibeforge.analytics.drift import WindowShift
+from vibeforge.analytics.learning_curve import LearningCurve
 from vibeforge.analytics.queries import BotSummary
 from vibeforge.analytics.trends import Burst, TrendEvent
 from vibeforge.domain import ApiCall
@@ -33,17 +36,49 @@ def engagement_chart(summaries: Sequence[BotSummary]) -> dict[str, Any]:
     }
 
 
-def reward_chart(curve: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    return {
+def learning_chart(curve: LearningCurve) -> dict[str, Any]:
+    """Realised reward per published post, its moving mean, the RL reward model's mean reward
+    of each version where the version starts, version boundaries as markers, and the reward
+    model's realised agreement (Spearman) on a second axis."""
+    n = len(curve.points)
+    boundaries = curve.boundaries()
+    labels = []  # the post's number, and the versions that start there
+    for p in curve.points:
+        label = f"#{p.i}"
+        if p.i in boundaries:
+            label += " " + ", ".join(f"v{v.version} {v.kind}" for v in boundaries[p.i])
+        labels.append(label)
+    datasets: list[dict[str, Any]] = [
+        {"label": "reward", "data": [p.reward for p in curve.points], "points": True},
+        {"label": f"moving mean of {curve.smooth}", "data": [p.mean for p in curve.points]},
+    ]
+    rm: list[float | None] = [None] * n
+    for v in curve.versions:
+        if v.at_point is not None and v.rl_mean_reward is not None:
+            rm[v.at_point - 1] = v.rl_mean_reward
+    if any(x is not None for x in rm):
+        datasets.append({"label": "RL reward-model mean", "data": rm})
+    top = max((x for d in datasets for x in d["data"] if x is not None), default=1.0) or 1.0
+    marks: list[float | None] = [None] * n
+    for at in boundaries:
+        marks[at - 1] = top
+    if boundaries:
+        datasets.append({"label": "adapter version", "data": marks, "type": "bar", "marker": True})
+    rho: list[float | None] = [None] * n
+    for a in curve.agreement:
+        if a.at_point is not None and a.spearman is not None:
+            rho[a.at_point - 1] = a.spearman
+    spec: dict[str, Any] = {
         "type": "line",
-        "labels": [str(p["i"]) for p in curve],
-        "datasets": [
-            {"label": "reward", "data": [p["value"] for p in curve], "points": True},
-            {"label": "moving mean", "data": [p["mean"] for p in curve]},
-        ],
+        "labels": labels,
+        "datasets": datasets,
         "y": "reward",
-        "x": "observation",
+        "x": "published post",
     }
+    if any(x is not None for x in rho):
+        datasets.append({"label": "RM agreement (Spearman)", "data": rho, "axis": "y2"})
+        spec["y2"] = "Spearman"
+    return spec
 
 
 def drift_chart(

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from vibeforge.analytics import queries as aq
+from vibeforge.analytics.learning_curve import learning_curve
 from vibeforge.domain import CandidateStatus
 from vibeforge.store import approvals, session_scope
 from vibeforge.store import queries as q
@@ -55,7 +56,9 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
     opts = _options(request)
     with _session(request) as session:
         bot = q.get_bot(session, name=name)
-        curve = aq.reward_curve(q.list_rewards(session, bot=name))
+        curve = learning_curve(
+            session, bot=name, age_weights=opts.reward_age_weights, smooth=opts.smooth
+        )
         versions = q.list_adapter_versions(session, bot=name)
         posts = q.list_posts(session, bot=name, limit=opts.recent_posts, with_metrics=True)
         rejections = aq.rejections(session, bot=name)
@@ -76,7 +79,7 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
             "growth": growth,
             "candidates": dict(sorted(candidates.items())),
             "publications": dict(sorted(publications.items())),
-            "chart": charts.reward_chart(curve),
+            "chart": charts.learning_chart(curve),
         },
     )
 

@@ -8,7 +8,8 @@
   Chart.defaults.font.size = 12;
 
   function dataset(spec, d, i) {
-    var color = d.marker ? (d.label === "trend event" ? "rgba(194, 59, 59, 0.35)" : "rgba(183, 121, 31, 0.3)") : palette[i % palette.length];
+    var markers = { "trend event": "rgba(194, 59, 59, 0.35)", "adapter version": "rgba(127, 140, 141, 0.45)" };
+    var color = d.marker ? (markers[d.label] || "rgba(183, 121, 31, 0.3)") : palette[i % palette.length];
     var out = {
       label: d.label, data: d.data, type: d.type || spec.type,
       borderColor: color, backgroundColor: d.marker || spec.type === "bar" ? color : color + "33",
@@ -16,6 +17,7 @@
       pointRadius: d.points ? 2 : (spec.type === "line" ? 3 : 0)
     };
     if (d.marker) { out.barPercentage = 0.15; out.order = 10; }
+    if (d.axis) { out.yAxisID = d.axis; }
     return out;
   }
 
@@ -24,6 +26,14 @@
     if (!canvas) { return; }
     var spec = JSON.parse(node.textContent);
     var stacked = !!spec.stacked;
+    var scales = {
+      x: { stacked: stacked, title: { display: !!spec.x, text: spec.x || "" } },
+      y: { stacked: stacked, beginAtZero: true, title: { display: !!spec.y, text: spec.y || "" } }
+    };
+    if (spec.y2) {
+      scales.y2 = { position: "right", min: -1, max: 1, grid: { drawOnChartArea: false },
+                    title: { display: true, text: spec.y2 } };
+    }
     new Chart(canvas, {
       type: spec.type,
       data: { labels: spec.labels, datasets: spec.datasets.map(function (d, i) { return dataset(spec, d, i); }) },
@@ -31,10 +41,7 @@
         responsive: true, maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
         plugins: { legend: { position: "bottom" } },
-        scales: {
-          x: { stacked: stacked, title: { display: !!spec.x, text: spec.x || "" } },
-          y: { stacked: stacked, beginAtZero: true, title: { display: !!spec.y, text: spec.y || "" } }
-        }
+        scales: scales
       }
     });
     canvas.setAttribute("data-drawn", "1");
