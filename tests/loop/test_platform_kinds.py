@@ -16,10 +16,11 @@ from vibeforge.platforms.x import XClient
 
 
 def test_an_unknown_kind_names_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"unknown platform 'myspace' \(known: sandbox, x\)"):
+    known = r"\(known: bluesky, sandbox, sandbox_bluesky, x\)"
+    with pytest.raises(ConfigError, match=rf"unknown platform 'myspace' {known}"):
         platform_factory("myspace")
     spec = RuntimeSpec(db_url="sqlite://", home=tmp_path, platform="myspace", context=None)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="known: sandbox, x"):
+    with pytest.raises(ConfigError, match="known: bluesky, sandbox, sandbox_bluesky, x"):
         spec()
 
 

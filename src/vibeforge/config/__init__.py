@@ -46,6 +46,21 @@ NAME_HINT = "use 1-63 lowercase letters, digits, '-' or '_', starting with a let
 
 HANDLE_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,15}$")  # X's; sandbox accounts follow it too
 LIST_ID_PATTERN = re.compile(r"^[0-9]{1,19}$")
+# Bluesky: handles are domains (mybot.bsky.social); lists and feeds are AT URIs
+DOMAIN_HANDLE_PATTERN = re.compile(
+    r"^(?=.{3,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,62}$"
+)
+AT_URI_PATTERN = {
+    "list": re.compile(r"^at://[A-Za-z0-9:._%-]+/app\.bsky\.graph\.list/[A-Za-z0-9._:~-]{1,512}$"),
+    "feed": re.compile(
+        r"^at://[A-Za-z0-9:._%-]+/app\.bsky\.feed\.generator/[A-Za-z0-9._:~-]{1,512}$"
+    ),
+}
+
+
+def _any_handle(handle: str) -> bool:
+    """An X (or sandbox) handle, or a Bluesky domain handle."""
+    return bool(HANDLE_PATTERN.match(handle) or DOMAIN_HANDLE_PATTERN.match(handle))
 
 
 def check_handle(value: str, *, what: str = "account") -> str:
@@ -95,15 +110,26 @@ class TimelineSpec(_Strict):
 
     @model_validator(mode="after")
     def _source(self) -> TimelineSpec:
-        # sources reach API paths: a list is its number, handles are X handles
-        if self.kind == TimelineKind.LIST and not LIST_ID_PATTERN.match(self.source):
-            raise ValueError(f"source {self.source!r}: a list source is its id, e.g. '1500000'")
+        # sources reach API paths: a list is its number (X) or its AT URI (Bluesky), a feed
+        # its AT URI, handles are X handles or Bluesky's domain handles
+        if self.kind == TimelineKind.LIST and not (
+            LIST_ID_PATTERN.match(self.source) or AT_URI_PATTERN["list"].match(self.source)
+        ):
+            raise ValueError(
+                f"source {self.source!r}: a list source is its id, e.g. '1500000', or on "
+                "Bluesky its at://…/app.bsky.graph.list/… URI"
+            )
+        if self.kind == TimelineKind.FEED and not AT_URI_PATTERN["feed"].match(self.source):
+            raise ValueError(
+                f"source {self.source!r}: a feed source is a Bluesky feed generator's "
+                "at://…/app.bsky.feed.generator/… URI"
+            )
         if self.kind in (TimelineKind.HANDLES, TimelineKind.HOME):
             handles = [h.strip().removeprefix("@") for h in self.source.split(",")]
-            if not all(HANDLE_PATTERN.match(h) for h in handles):
+            if not all(_any_handle(h) for h in handles):
                 raise ValueError(
-                    f"source {self.source!r}: handles are 1-15 letters, digits or '_' "
-                    "(comma-separated for kind handles)"
+                    f"source {self.source!r}: handles are 1-15 letters, digits or '_' on X, "
+                    "domains like mybot.bsky.social on Bluesky (comma-separated for kind handles)"
                 )
         return self
 
@@ -126,13 +152,18 @@ class BotSpec(_Strict):
     @field_validator("account")
     @classmethod
     def _account(cls, v: str | None) -> str | None:
-        if v is not None and not HANDLE_PATTERN.match(v.removeprefix("@")):
-            raise ValueError("use 1-15 letters, digits or '_' (like 'skybot')")
+        if v is not None and not _any_handle(v.removeprefix("@")):
+            raise ValueError(
+                "use 1-15 letters, digits or '_' (like 'skybot'), or a Bluesky handle "
+                "(like 'skybot.bsky.social')"
+            )
         return None if v is None else v.removeprefix("@")
 
 
 class PlatformSettings(_Strict):
-    kind: Literal["sandbox", "x"] = "sandbox"
+    kind: Literal["sandbox", "x", "bluesky"] = "sandbox"
+    # which API the sandbox speaks to the bots: X API v2, or the AT Protocol (Bluesky's XRPC)
+    face: Literal["x", "bluesky"] = "x"
     # None: the sandbox served by `vibeforge run` itself, or https://api.x.com for x; for kind
     # sandbox, the URL of one served by `vibeforge sandbox serve` (its admin token in
     # VIBEFORGE_SANDBOX_ADMIN_TOKEN)
@@ -150,6 +181,8 @@ class Secrets(_Strict):
     x_bearer_token: SecretStr | None = None
     x_client_id: SecretStr | None = None
     x_client_secret: SecretStr | None = None
+    # Bluesky app passwords of the bots' accounts: "handle:password,handle2:password2"
+    bluesky_app_passwords: SecretStr | None = None
     sandbox_admin_token: SecretStr | None = None  # an external sandbox's (platform.base_url)
     pseudonym_key: SecretStr | None = None  # HMAC key for author pseudonyms
     dashboard_token: SecretStr | None = None

@@ -21,7 +21,7 @@ import yaml
 from sqlalchemy import Engine
 
 from vibeforge.atomic import atomic_write_text
-from vibeforge.loop import platform_kinds  # noqa: F401  (registers the "x" and "sandbox" kinds)
+from vibeforge.loop import platform_kinds  # noqa: F401  (registers the platform kinds)
 from vibeforge.loop.config import LoopConfig
 from vibeforge.loop.runtime import Runtime
 from vibeforge.paths import Home
@@ -179,6 +179,9 @@ def _bots(db_url: str) -> tuple[list[str], str]:
     return [b.account for b in bots if b.account], shared_base_model([b.base_model for b in bots])
 
 
+SANDBOX_FACES = {"x": "sandbox", "bluesky": "sandbox_bluesky"}  # face -> registered kind
+
+
 @dataclass(frozen=True, kw_only=True)
 class RuntimeSpec:
     """Everything needed to build a Runtime, in any process: picklable, so the ray executor's
@@ -197,13 +200,22 @@ class RuntimeSpec:
 
     @classmethod
     def for_sandbox(
-        cls, sandbox: ServedSandbox, *, db_url: str, home: Path, **kw: Any
+        cls,
+        sandbox: ServedSandbox,
+        *,
+        db_url: str,
+        home: Path,
+        face: str = "x",
+        **kw: Any,
     ) -> RuntimeSpec:
-        """Against a running sandbox, with a user token for each bot account in the store."""
+        """Against a running sandbox, with a user token for each bot account in the store;
+        `face` "bluesky" talks to it through its XRPC face with the Bluesky client."""
+        if face not in SANDBOX_FACES:
+            raise ValueError(f"face {face!r} is not one of {sorted(SANDBOX_FACES)}")
         handles, model = _bots(db_url)
         kw.setdefault("model", model)
         context = sandbox_context(sandbox, home=home, handles=handles)
-        return cls(db_url=db_url, home=home, platform="sandbox", context=context, **kw)
+        return cls(db_url=db_url, home=home, platform=SANDBOX_FACES[face], context=context, **kw)
 
     @classmethod
     def from_settings(
@@ -219,6 +231,7 @@ class RuntimeSpec:
         if sandbox is not None:
             return cls.for_sandbox(
                 sandbox,
+                face=settings.platform.face,
                 db_url=settings.db_url,
                 home=home,
                 config=config,

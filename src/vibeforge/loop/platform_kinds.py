@@ -1,8 +1,11 @@
 """The platform kinds vibeforge ships, registered by name in one place (`platform.kind`):
 
-    x        the real X API v2 (`XClient.from_context`)
-    sandbox  the embedded simulated platform: it speaks X API v2, so the same X client, with
-             the tokens the sandbox hands out and its simulated clock
+    x                the real X API v2 (`XClient.from_context`)
+    bluesky          real Bluesky (`BlueskyClient.from_context`: app passwords, a PDS URL)
+    sandbox          the embedded simulated platform: it speaks X API v2, so the same X client,
+                     with the tokens the sandbox hands out and its simulated clock
+    sandbox_bluesky  the same sandbox through its XRPC face: the Bluesky client, each account's
+                     sandbox token as its app password (`platform: {kind: sandbox, face: bluesky}`)
 
 The registry lives in `vibeforge.platforms.registry` and knows no platform; registering here,
 where the loop meets its parts, keeps `platforms` from importing the sandbox or the loop (and
@@ -15,6 +18,7 @@ from datetime import datetime
 
 from vibeforge.errors import ConfigError
 from vibeforge.platforms.auth import BearerAuth
+from vibeforge.platforms.bluesky import BlueskyClient
 from vibeforge.platforms.registry import PlatformContext, register_platform
 from vibeforge.platforms.x import XClient
 
@@ -63,5 +67,24 @@ def sandbox_client(ctx: PlatformContext) -> XClient:
     )
 
 
+def sandbox_bluesky_client(ctx: PlatformContext) -> BlueskyClient:
+    """The Bluesky client against a sandbox server's XRPC face: each account logs in with its
+    sandbox user token as app password; platform time is the sandbox's."""
+    admin = ctx.secrets.get("admin_token")
+    if not ctx.base_url or not admin:
+        raise ConfigError(
+            "platform sandbox (face bluesky) needs a running sandbox's URL and admin token "
+            "(vibeforge run starts one; see 'vibeforge sandbox token')"
+        )
+    return BlueskyClient(
+        base_url=f"{ctx.base_url.rstrip('/')}/xrpc",
+        credentials=dict(ctx.user_tokens),
+        ledger=ctx.ledger,
+        clock=SandboxClock(ctx.base_url, admin),
+    )
+
+
 register_platform("x", XClient.from_context)
+register_platform("bluesky", BlueskyClient.from_context)
 register_platform("sandbox", sandbox_client)
+register_platform("sandbox_bluesky", sandbox_bluesky_client)

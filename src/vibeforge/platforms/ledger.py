@@ -1,10 +1,11 @@
 """The call and cost ledger: what each bot spent on API calls today, and daily budgets.
 
 X prices reads and writes per resource (pay-per-use, 2026). Defaults below are X's published
-prices; every figure is configurable. A call is checked against the budgets before it is sent
-(with its largest possible cost) and recorded after (with its actual cost). Persistence is the
-caller's: pass `on_record` to write entries to the store, and `initial` to load today's totals
-after a restart, so a budget survives a crash.
+prices; every figure is configurable. Bluesky is free: its lines (kinds `bsky_read`,
+`bsky_write`) cost nothing and count items read and rate-limit points spent. A call is checked
+against the budgets before it is sent (with its largest possible cost) and recorded after (with
+its actual cost). Persistence is the caller's: pass `on_record` to write entries to the store,
+and `initial` to load today's totals after a restart, so a budget survives a crash.
 """
 
 from __future__ import annotations
@@ -27,9 +28,19 @@ class Prices:
     user_read: float = 0.010  # USD per user returned
     post_create: float = 0.015  # USD per post created
     post_create_with_url: float = 0.20  # USD per post created that contains a URL
+    # Bluesky charges nothing; its ledger lines count what its rate limits count instead:
+    bsky_read: float = 0.0  # USD per record or account read (units: items returned)
+    bsky_write: float = 0.0  # USD per rate-limit point (units: create 3, update 2, delete 1)
 
     def __post_init__(self) -> None:
-        for name in ("post_read", "user_read", "post_create", "post_create_with_url"):
+        for name in (
+            "post_read",
+            "user_read",
+            "post_create",
+            "post_create_with_url",
+            "bsky_read",
+            "bsky_write",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"price {name} ({getattr(self, name)}) must be >= 0")
 

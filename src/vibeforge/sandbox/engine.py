@@ -9,6 +9,7 @@ so the same seed and the same calls give the same numbers.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 
 from vibeforge.embedding import Embedder, SentenceEmbedder
 from vibeforge.paths import SandboxFolder
+from vibeforge.sandbox.atids import tid
 from vibeforge.sandbox.clock import SimClock, resume_ms
 from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.sandbox.embed import make_embedder
@@ -46,6 +48,20 @@ from vibeforge.sandbox.trends import (
 from vibeforge.sandbox.world import DAY_MS, Audience, WorldSpec, build_world, world_spec
 
 HOUR_MS = 3_600_000
+
+
+class RecordExists(SandboxError):
+    """The author already has a record under this collection and record key."""
+
+
+@dataclass(frozen=True, slots=True)
+class AtRecord:
+    """A post's record as the XRPC face received it: where it lives, its JSON and CID."""
+
+    collection: str
+    rkey: str | None  # None: the TID of the post's id
+    json: str
+    cid: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +282,10 @@ class World:
         reply_to: int | None = None,
         quote_of: int | None = None,
         made_with_ai: bool = False,
+        record: AtRecord | None = None,
     ) -> PostRow:
+        """A post; with `record` (the XRPC face's), its record key, record and CID too, in the
+        same transaction: `RecordExists` when the author already has that key."""
         with self.lock:
             now = self.now_ms()
             self._api_seq += 1
@@ -279,6 +298,24 @@ class World:
                     "made_with_ai) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (post_id, author_id, text, now, reply_to, quote_of, int(made_with_ai)),
                 )
+                if record is not None:
+                    try:
+                        c.execute(
+                            "INSERT INTO at_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (
+                                author_id,
+                                record.collection,
+                                record.rkey or tid(post_id),
+                                post_id,
+                                record.json,
+                                record.cid,
+                                now,
+                            ),
+                        )
+                    except sqlite3.IntegrityError:
+                        raise RecordExists(
+                            f"record {record.collection}/{record.rkey} already exists"
+                        ) from None
             self.store.set_meta("clock_ms", now)
             return PostRow(post_id, author_id, text, now, reply_to, quote_of, made_with_ai, False)
 
@@ -293,8 +330,9 @@ class World:
         return any(normalise(r[0]) == key for r in rows) if key else False
 
     def delete_post(self, post_id: int) -> None:
-        with self.lock:
-            self.store.one("UPDATE posts SET deleted = 1 WHERE id = ?", (post_id,))
+        with self.lock, self.store.tx() as c:
+            c.execute("UPDATE posts SET deleted = 1 WHERE id = ?", (post_id,))
+            c.execute("DELETE FROM at_records WHERE post_id = ?", (post_id,))
             if self.audience is not None:
                 self.index.remove([post_id])
 

@@ -14,23 +14,35 @@ from vibeforge.sandbox.engine import World
 from vibeforge.sandbox.limits import Authenticator, RateLimiter, RateLimits
 from vibeforge.sandbox.model import AudienceParams
 from vibeforge.sandbox.problems import SandboxError
+from vibeforge.sandbox.xrpc_limits import XrpcLimits
 
 
 def create_app(
-    world: World, *, limits: RateLimits | None = None, max_body_bytes: int = MAX_BODY_BYTES
+    world: World,
+    *,
+    limits: RateLimits | None = None,
+    xrpc_limits: XrpcLimits | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Any:
-    """A FastAPI app serving `world`: X API v2 under /2, admin routes under /admin."""
+    """A FastAPI app serving `world`: X API v2 under /2, the AT Protocol's XRPC under /xrpc,
+    admin routes under /admin."""
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from vibeforge.sandbox.admin import add_admin_routes
     from vibeforge.sandbox.api import Ctx, add_x_routes
+    from vibeforge.sandbox.xrpc import XrpcCtx, add_unknown_method_route, add_xrpc_routes
+    from vibeforge.sandbox.xrpc_app import add_app_routes
 
     app = FastAPI(title="vibeforge sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     ctx = Ctx(world, Authenticator(world.store), RateLimiter(limits or RateLimits()))
     add_x_routes(app, ctx)
     add_admin_routes(app, ctx)
+    xrpc = XrpcCtx(world, xrpc_limits)
+    add_xrpc_routes(app, xrpc)
+    add_app_routes(app, xrpc)
+    add_unknown_method_route(app)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, Any]:
@@ -64,12 +76,20 @@ def free_port(host: str = "127.0.0.1") -> int:
 class RunningSandbox:
     """A sandbox served by uvicorn on a background thread; use as a context manager."""
 
-    def __init__(self, *, world: World, host: str, port: int, limits: RateLimits | None) -> None:
+    def __init__(
+        self,
+        *,
+        world: World,
+        host: str,
+        port: int,
+        limits: RateLimits | None,
+        xrpc_limits: XrpcLimits | None = None,
+    ) -> None:
         import uvicorn
 
         self.world = world
         self.host, self.port = host, port
-        self.app = create_app(world, limits=limits)
+        self.app = create_app(world, limits=limits, xrpc_limits=xrpc_limits)
         config = uvicorn.Config(
             self.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )
@@ -111,6 +131,41 @@ class RunningSandbox:
 
     def list_ids(self) -> dict[str, str]:
         return {r[1]: str(r[0]) for r in self.world.store.all("SELECT id, niche FROM lists")}
+
+    # -- the XRPC face's names for the same things -------------------------------------------
+    @property
+    def xrpc_url(self) -> str:
+        """What the atproto SDK takes as `base_url`."""
+        return f"{self.base_url}/xrpc"
+
+    def handle(self, username: str) -> str:
+        """The AT Protocol handle of a sandbox account (`mybot` → `mybot.test`)."""
+        from vibeforge.sandbox.atids import handle_for
+
+        return handle_for(username)
+
+    def did(self, username: str) -> str:
+        from vibeforge.sandbox.atids import did_for
+
+        row = self.world.store.one("SELECT id FROM users WHERE username = ?", (username,))
+        if row is None:
+            raise SandboxError(f"no account @{username} in the sandbox world")
+        return did_for("user", int(row[0]))
+
+    def list_uris(self) -> dict[str, str]:
+        """Each niche's list as an `app.bsky.graph.list` AT URI."""
+        from vibeforge.sandbox.atids import LIST, at_uri, did_for, tid
+
+        rows = self.world.store.all("SELECT id, niche, owner_id FROM lists")
+        return {r[1]: at_uri(did_for("user", r[2]), LIST, tid(r[0])) for r in rows}
+
+    def feed_uris(self) -> dict[str, str]:
+        """Each niche's feed generator as an `app.bsky.feed.generator` AT URI."""
+        from vibeforge.sandbox.atids import GENERATOR, at_uri, did_for
+        from vibeforge.sandbox.world import SYSTEM_USER_ID
+
+        owner = did_for("user", SYSTEM_USER_ID)
+        return {n: at_uri(owner, GENERATOR, n.replace("_", "-")) for n in self.world.spec.niches}
 
     def start(self) -> RunningSandbox:
         self._thread.start()
@@ -162,6 +217,7 @@ def start_sandbox(
     host: str = "127.0.0.1",
     params: AudienceParams | None = None,
     limits: RateLimits | None = None,
+    xrpc_limits: XrpcLimits | None = None,
     reseed: bool = False,
     **overrides: Any,
 ) -> RunningSandbox:
@@ -171,7 +227,11 @@ def start_sandbox(
     )
     try:
         return RunningSandbox(
-            world=w, host=host, port=port or free_port(host), limits=limits
+            world=w,
+            host=host,
+            port=port or free_port(host),
+            limits=limits,
+            xrpc_limits=xrpc_limits,
         ).start()
     except BaseException:
         w.close()

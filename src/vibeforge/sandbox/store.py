@@ -1,5 +1,6 @@
 """The sandbox's own SQLite database (independent of vibeforge's store): accounts, tokens,
-posts with their embeddings, the hidden engagement truth, lists, follows and trend events.
+posts with their embeddings, the hidden engagement truth, lists, follows and trend events, and
+the XRPC face's records (posts made with a chosen record key, profiles) and blobs.
 
 One connection guarded by a lock; WAL journal so readers in other processes never block.
 """
@@ -44,6 +45,13 @@ CREATE TABLE IF NOT EXISTS truth (
 CREATE TABLE IF NOT EXISTS trends (
     id INTEGER PRIMARY KEY, niche TEXT NOT NULL, at_ms INTEGER NOT NULL, text TEXT NOT NULL,
     strength REAL NOT NULL, direction BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS at_records (
+    author_id INTEGER NOT NULL, collection TEXT NOT NULL, rkey TEXT NOT NULL,
+    post_id INTEGER UNIQUE, record TEXT NOT NULL, cid TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    PRIMARY KEY (author_id, collection, rkey));
+CREATE TABLE IF NOT EXISTS at_blobs (
+    cid TEXT PRIMARY KEY, author_id INTEGER NOT NULL, mime TEXT NOT NULL, size INTEGER NOT NULL,
+    data BLOB NOT NULL);
 """
 TABLES = (
     "meta",
@@ -56,6 +64,8 @@ TABLES = (
     "posts",
     "truth",
     "trends",
+    "at_records",
+    "at_blobs",
 )
 
 
