@@ -11,9 +11,21 @@ distil   plan subsets and train their elders (distill run)
          is reported beside it
 (b)      a bot spawned from the elder and a cold-started bot (the loop's first step: SFT on
          the timeline) on the same timeline, with the same SFT budget, then GRPO on the
-         niche bot's reward model, guard failures ranked last. R(s) is the mean reward of the group
-         sampled after s updates, smoothed over 3 steps. The cold bot's R(rl_steps) is the
-         target; the spawned bot should reach it within rl_steps / 2 updates.
+         niche bot's reward model, guard failures ranked last (what the learner sees). Each
+         point of the race (step 0, every `eval_every` steps, step rl_steps) is judged by
+         ground truth the learner never sees: `eval_samples` fresh posts (the same prompts
+         for both bots, sampled, trimmed and made postable as the loop's act step does)
+         scored by the sandbox's noise-free expected engagement (`World.evaluate`, what
+         /admin/evaluate serves; the loop's reward per 1,000 impressions, reach floor 1).
+         The reward model's view (its score of the same posts, and the old race on the
+         smoothed RL group reward) is reported beside it, never judged.
+         Decision (`judge_race`, Welch's t on the per-sample scores, alpha 0.05):
+           the race counts when the cold bot improved: its mean after rl_steps is above its
+           step-0 mean with one-sided p < alpha; otherwise `race_counts` is false, with the
+           reason, and (b) fails;
+           (b) passes when the race counts and the spawned bot's step-0 mean is at or above
+           the cold bot's mean after rl_steps; the difference's 95% CI says whether it is
+           above beyond the noise ("above") or within it ("at (within noise)").
 """
 
 from __future__ import annotations
@@ -60,7 +72,14 @@ class ExperimentConfig:
     group_size: int = 4
     prompts_per_step: int = 4  # 16 samples a step: a group mean of 8 varied by ~6
     rl_lr: float = 1e-4
-    smooth: int = 3
+    smooth: int = 3  # the reward model's view of the race: R(s) smoothed over this many steps
+    # (b)'s ground truth: fresh posts judged by the sandbox per point of the race (the issue
+    # asks for >= 64), at step 0, every `eval_every` steps (0: step 0 and the end only) and
+    # after the last step; the spawned bot runs `spawned_rl_steps` (default rl_steps)
+    eval_samples: int = 64
+    eval_every: int = 5
+    spawned_rl_steps: int | None = None
+    alpha: float = 0.05  # one-sided level of the cold bot's improvement test
 
     def __post_init__(self) -> None:
         if not self.niches or self.bots_per_niche < 1:
@@ -69,6 +88,21 @@ class ExperimentConfig:
             raise ValueError(f"spawn_niche {self.spawn_niche!r} must be one of {self.niches}")
         if self.rl_steps < 2 or self.group_size < 2 or self.smooth < 1:
             raise ValueError("rl_steps and group_size must be >= 2, smooth >= 1")
+        if self.eval_samples < 2 or self.eval_every < 0:
+            raise ValueError(
+                f"eval_samples ({self.eval_samples}) must be >= 2 to estimate a mean's noise "
+                f"(the claim needs 64) and eval_every ({self.eval_every}) >= 0"
+            )
+        if self.spawned_rl_steps is not None and self.spawned_rl_steps < 0:
+            raise ValueError(f"spawned_rl_steps ({self.spawned_rl_steps}) must be >= 0")
+        if not 0 < self.alpha < 0.5:
+            raise ValueError(f"alpha ({self.alpha}) must be within (0, 0.5); the claim uses 0.05")
+
+    def checkpoints(self, steps: int) -> list[int]:
+        """The RL steps after which a bot's posts are judged by the sandbox: 0, every
+        `eval_every`, and `steps`."""
+        every = self.eval_every or max(steps, 1)
+        return sorted({0, steps, *range(every, steps, every)})
 
 
 def _fresh(work: Path) -> None:
@@ -101,6 +135,225 @@ def assign_niches(vectors: np.ndarray, centroids: dict[str, np.ndarray]) -> list
     names = list(centroids)
     matrix = np.stack([centroids[n] for n in names])
     return [names[i] for i in (vectors @ matrix.T).argmax(axis=1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Welch:
+    """Welch's comparison of two samples' means: `b` − `a`, with its noise."""
+
+    mean_a: float
+    se_a: float
+    n_a: int
+    mean_b: float
+    se_b: float
+    n_b: int
+    diff: float  # mean_b − mean_a
+    diff_se: float
+    df: float
+    ci95: tuple[float, float]  # two-sided 95% CI of diff
+    p_greater: float  # one-sided p of "b's mean is above a's"
+
+    def as_json(self, a: str, b: str) -> dict[str, Any]:
+        r = _r4
+        return {
+            a: {"mean": r(self.mean_a), "se": r(self.se_a), "n": self.n_a},
+            b: {"mean": r(self.mean_b), "se": r(self.se_b), "n": self.n_b},
+            "diff": r(self.diff),
+            "diff_se": r(self.diff_se),
+            "ci95": [r(self.ci95[0]), r(self.ci95[1])],
+            "df": round(self.df, 1),
+            "p_one_sided": round(self.p_greater, 5),
+        }
+
+
+def _r4(x: float | np.floating[Any]) -> float:
+    return round(float(x), 4)
+
+
+def welch(a: Sequence[float], b: Sequence[float]) -> Welch:
+    """Welch's t on per-sample scores: b's mean − a's, its 95% CI and the one-sided p that
+    b's mean is above a's (no equal-variance assumption)."""
+    from scipy import stats
+
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(xa) < 2 or len(xb) < 2:
+        raise ValueError(f"need >= 2 scores per sample to judge noise, got {len(xa)}, {len(xb)}")
+    va, vb = xa.var(ddof=1) / len(xa), xb.var(ddof=1) / len(xb)
+    diff = float(xb.mean() - xa.mean())
+    se = float(np.sqrt(va + vb))
+    if se > 0:
+        df = float((va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1)))
+        p = float(stats.t.sf(diff / se, df))
+        half = float(stats.t.ppf(0.975, df)) * se
+    else:  # both samples constant: the difference is exact
+        df = float(len(xa) + len(xb) - 2)
+        p = 0.0 if diff > 0 else (1.0 if diff < 0 else 0.5)
+        half = 0.0
+    return Welch(
+        mean_a=float(xa.mean()),
+        se_a=float(np.sqrt(va)),
+        n_a=len(xa),
+        mean_b=float(xb.mean()),
+        se_b=float(np.sqrt(vb)),
+        n_b=len(xb),
+        diff=diff,
+        diff_se=se,
+        df=df,
+        ci95=(diff - half, diff + half),
+        p_greater=p,
+    )
+
+
+def judge_race(
+    cold_start: Sequence[float],
+    cold_end: Sequence[float],
+    spawned_start: Sequence[float],
+    *,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """Criterion (b) on one seed from the sandbox's per-sample expected scores.
+
+    The race counts when the cold bot improved: its mean after the RL steps (`cold_end`) is
+    above its step-0 mean (`cold_start`) with Welch's one-sided p < alpha. (b) passes when the
+    race counts and the spawned bot's step-0 mean is at or above `cold_end`'s; the verdict
+    says how the difference's 95% CI lies: "above" (wholly above 0), "at (within noise)"
+    (contains 0, mean difference >= 0), "below (within noise)" (contains 0, < 0) or "below".
+    """
+    gain = welch(cold_start, cold_end)
+    versus = welch(cold_end, spawned_start)
+    head = welch(cold_start, spawned_start)
+    counts = gain.diff > 0 and gain.p_greater < alpha
+    race_reason = None
+    if not counts:
+        race_reason = (
+            f"the cold bot did not improve beyond the noise: expected score "
+            f"{gain.mean_a:.3f} -> {gain.mean_b:.3f} (difference {gain.diff:+.3f}, 95% CI "
+            f"[{gain.ci95[0]:+.3f}, {gain.ci95[1]:+.3f}], one-sided p = {gain.p_greater:.3g} "
+            f">= {alpha})"
+        )
+    lo, hi = versus.ci95
+    if lo > 0:
+        verdict = "above"
+    elif versus.diff >= 0:
+        verdict = "at (within noise)"
+    elif hi >= 0:
+        verdict = "below (within noise)"
+    else:
+        verdict = "below"
+    at_or_above = versus.diff >= 0
+    passed = counts and at_or_above
+    spawned_text = (
+        f"the spawned bot starts {verdict} the cold bot's end: {versus.mean_b:.3f} vs "
+        f"{versus.mean_a:.3f} (difference {versus.diff:+.3f}, 95% CI [{lo:+.3f}, {hi:+.3f}])"
+    )
+    why = spawned_text if counts else f"the race does not count ({race_reason}); {spawned_text}"
+    return {
+        "alpha": alpha,
+        "cold_gain": gain.as_json("cold_step0", "cold_end"),
+        "spawned_vs_cold_end": versus.as_json("cold_end", "spawned_step0"),
+        "head_start": head.as_json("cold_step0", "spawned_step0"),
+        "race_counts": counts,
+        "race_reason": race_reason,
+        "spawned_at_or_above": at_or_above,
+        "verdict": verdict,
+        "pass": passed,
+        "why": why,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RaceScores:
+    """One seed's per-sample expected scores at the three points (b) is decided on."""
+
+    seed: int
+    cold_start: list[float]
+    cold_end: list[float]
+    spawned_start: list[float]
+
+
+def race_scores(result: dict[str, Any]) -> RaceScores:
+    """The RaceScores of a run_experiment result (its race's first and last judged points)."""
+    race = result["b_spawn_vs_cold"]
+    cold, spawned = race["cold"]["points"], race["spawned"]["points"]
+    return RaceScores(
+        seed=int(result["config"]["seed"]),
+        cold_start=list(cold[0]["_expected"]),
+        cold_end=list(cold[-1]["_expected"]),
+        spawned_start=list(spawned[0]["_expected"]),
+    )
+
+
+def pool_races(
+    seeds: Sequence[RaceScores],
+    *,
+    alpha: float = 0.05,
+    want_seeds: int = 5,
+    want_samples: int = 64,
+    rl_steps: int | None = None,
+    want_rl_steps: int = 20,
+) -> dict[str, Any]:
+    """(b) over seeds: each seed judged by `judge_race`, how many counted and passed, and the
+    pooled samples' comparisons (reported). The issue's target is met when every seed passes,
+    on at least `want_seeds` seeds, with >= `want_samples` samples per point and the cold bot
+    given >= `want_rl_steps` RL steps; `not_claimed` lists what is short."""
+    per_seed = []
+    for s in seeds:
+        d = judge_race(s.cold_start, s.cold_end, s.spawned_start, alpha=alpha)
+        per_seed.append(
+            {
+                "seed": s.seed,
+                "race_counts": d["race_counts"],
+                "pass": d["pass"],
+                "verdict": d["verdict"],
+                "cold_step0": d["cold_gain"]["cold_step0"]["mean"],
+                "cold_end": d["cold_gain"]["cold_end"]["mean"],
+                "cold_gain_p": d["cold_gain"]["p_one_sided"],
+                "spawned_step0": d["spawned_vs_cold_end"]["spawned_step0"]["mean"],
+                "spawned_minus_cold_end": d["spawned_vs_cold_end"]["diff"],
+                "ci95": d["spawned_vs_cold_end"]["ci95"],
+                "why": d["why"],
+            }
+        )
+    counted = sum(r["race_counts"] for r in per_seed)
+    passed = sum(r["pass"] for r in per_seed)
+    short = []
+    if len(per_seed) < want_seeds:
+        short.append(f"{len(per_seed)} seed(s) run, the claim needs {want_seeds}")
+    fewest = min(
+        (min(len(s.cold_start), len(s.cold_end), len(s.spawned_start)) for s in seeds), default=0
+    )
+    if fewest < want_samples:
+        short.append(f"{fewest} samples per point, the claim needs >= {want_samples}")
+    if rl_steps is not None and rl_steps < want_rl_steps:
+        short.append(f"the cold bot ran {rl_steps} RL steps, the claim is about {want_rl_steps}")
+    if counted < len(per_seed):
+        short.append(f"the race counted on {counted} of {len(per_seed)} seeds")
+    if passed < len(per_seed):
+        short.append(f"(b) passed on {passed} of {len(per_seed)} seeds")
+    pooled: dict[str, Any] = {}
+    if seeds:
+
+        def cat(attr: str) -> list[float]:
+            return [v for s in seeds for v in getattr(s, attr)]
+
+        pooled = {
+            "cold_gain": welch(cat("cold_start"), cat("cold_end")).as_json(
+                "cold_step0", "cold_end"
+            ),
+            "spawned_vs_cold_end": welch(cat("cold_end"), cat("spawned_start")).as_json(
+                "cold_end", "spawned_step0"
+            ),
+        }
+    return {
+        "seeds": [s.seed for s in seeds],
+        "race_counted": counted,
+        "b_passed": passed,
+        "per_seed": per_seed,
+        "pooled_samples": pooled,  # reported: seeds are different worlds
+        "b_pass_every_seed": bool(per_seed) and passed == len(per_seed),
+        "target_met": bool(per_seed) and not short,
+        "not_claimed": short,
+    }
 
 
 @dataclass
@@ -287,8 +540,90 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
     return out
 
 
+def expected_metrics(expected: dict[str, float]) -> Any:
+    """Metrics holding the sandbox's expected (fractional) counts: the score is linear in
+    them, so scoring them gives the expected score (as bench/learning.py does)."""
+    from datetime import UTC, datetime
+
+    from vibeforge.domain import Metrics
+
+    counts: dict[str, Any] = {
+        "impression_count": expected.get("impressions", 0.0),
+        **{f"{k}_count": expected.get(k, 0.0) for k in ("like", "repost", "reply", "quote")},
+        "bookmark_count": expected.get("bookmark", 0.0),
+    }
+    return Metrics(observed_at=datetime.now(UTC), **counts)
+
+
+@dataclass
+class _Judge:
+    """The bench's view of a race point: fresh posts for fixed prompts, scored by the sandbox
+    (truth) and by the reward model the learner optimises (its view)."""
+
+    rt: Any
+    world: Any  # the sandbox's World
+    author_id: int  # the posts are judged as this account's
+    at_ms: int  # and at this moment of platform time
+    spec: Any  # the loop's reward spec, reach floor 1
+    model: Any  # the niche bot's reward model
+    prompts: list[list[int]]
+    cfg: ExperimentConfig
+
+    def point(self, bot: str, step: int) -> dict[str, Any]:
+        from vibeforge.learn.guard import failure_shares, run_guard
+        from vibeforge.learn.reward import score
+        from vibeforge.learn.reward_model import spearman
+        from vibeforge.models.generate import SamplingParams, trim_generation
+        from vibeforge.privacy.patterns import postable
+
+        bank = self.rt.bank()
+        params = SamplingParams(
+            max_new_tokens=self.cfg.new_tokens,
+            temperature=self.rt.config.temperature,
+            seed=self.cfg.seed * 1000 + 17,
+        )
+        gens = bank.generate([(bot, p) for p in self.prompts], params)
+        tokenizer = bank.base.tokenizer
+        gens = [trim_generation(g, tokenizer) or g for g in gens]
+        texts = [postable(g.text) for g in gens]
+        verdicts = run_guard(
+            texts,
+            memorization=self.rt.memorization,
+            pii=self.rt.pii(),
+            finish_reasons=[g.finish_reason for g in gens],
+        )
+        nonempty = [t for t in texts if t]
+        truth = iter(
+            self.world.evaluate(texts=nonempty, author_id=self.author_id, at_ms=self.at_ms)
+            if nonempty
+            else []
+        )
+        expected = [
+            score(expected_metrics(next(truth)["expected"]), spec=self.spec).value if t else 0.0
+            for t in texts
+        ]
+        rm = [float(v) for v in self.model.predict(texts)]
+        n = len(texts)
+        agreement = spearman(rm, expected)
+        return {
+            "step": step,
+            "n": n,
+            "expected": _r4(np.mean(expected)),
+            "expected_se": _r4(np.std(expected, ddof=1) / np.sqrt(n)),
+            "rm_score": _r4(np.mean(rm)),
+            "rm_vs_expected_spearman": None if agreement is None else _r4(agreement),
+            "guard_failure_share": _r4(failure_shares(verdicts).get("any", 0.0)),
+            "empty": n - len(nonempty),
+            "examples": texts[:2],
+            "_expected": [_r4(v) for v in expected],
+            "_rm": [_r4(v) for v in rm],
+        }
+
+
 def _race(world: _World, cfg: ExperimentConfig, embedder: Any, say: Say) -> dict:
-    """Criterion (b): RL steps a spawned bot needs to reach a cold bot's reward after rl_steps."""
+    """Criterion (b): the spawned bot's start against the cold bot's end, judged by the sandbox."""
+    from dataclasses import replace
+
     from vibeforge.distill.spawn import SpawnConfig, spawn_bot
     from vibeforge.domain import Bot
     from vibeforge.learn.rl import GRPOConfig, PolicyTrainer
@@ -337,29 +672,68 @@ def _race(world: _World, cfg: ExperimentConfig, embedder: Any, say: Say) -> dict
         learning_rate=cfg.rl_lr,
         seed=cfg.seed,
     )
+    # the truth: both bots' posts judged as a new account of the niche (followers like the
+    # niche's bots) at one moment, for the same prompts (both bots share the persona)
+    sandbox_world = world.sandbox.world
+    author_id, _ = sandbox_world.create_account(handle="racejudge", niche=niche, followers=300)
+    eval_prompt = _prompter(rt, random.Random(cfg.seed + 10_007))
+    truth = _Judge(
+        rt=rt,
+        world=sandbox_world,
+        author_id=author_id,
+        at_ms=sandbox_world.now_ms(),
+        spec=replace(rt.reward_spec(), reach_floor=1.0),
+        model=rt.reward_model(judge),
+        prompts=[eval_prompt(cold) for _ in range(cfg.eval_samples)],
+        cfg=cfg,
+    )
+    timings = {"rl_s": 0.0, "judge_s": 0.0}
 
-    def curve(bot: Any, target: float | None) -> list[float]:
+    def run(bot: Any, steps: int) -> dict[str, Any]:
+        """`steps` GRPO steps; R(s), the mean reward-model reward of the group sampled after s
+        updates (R(steps): sampled, no update); the truth at the checkpoints."""
         trainer = PolicyTrainer(bank, grpo)
         prompt = _prompter(rt, random.Random(cfg.seed))  # the same prompts for both bots
-        values: list[float] = []
-        for step in range(cfg.rl_steps + 1):
+        rm_curve: list[float] = []
+        points: list[dict[str, Any]] = []
+        checkpoints = set(cfg.checkpoints(steps))
+        for step in range(steps + 1):
+            if step in checkpoints:
+                t = time.perf_counter()
+                points.append(truth.point(bot.name, step))
+                timings["judge_s"] += time.perf_counter() - t
+                say(
+                    f"(b) {bot.name}: truth({step}) = {points[-1]['expected']:.3f} "
+                    f"± {points[-1]['expected_se']:.3f}, reward model {points[-1]['rm_score']:.3f}"
+                )
+            t = time.perf_counter()
             prompts = [(bot.name, prompt(bot)) for _ in range(cfg.prompts_per_step)]
-            if step == cfg.rl_steps:  # R(rl_steps): sample, no update
+            if step == steps:  # R(steps): sample, no update
                 groups = trainer.sample(prompts)
                 texts = [g.text for group in groups for g in group]
-                values.append(float(np.mean(reward(bot.name, texts))))
+                rm_curve.append(float(np.mean(reward(bot.name, texts))))
             else:
                 report = trainer.step(prompts, reward_fn=reward)
-                values.append(float(np.mean(list(report.mean_reward.values()))))
-            say(f"(b) {bot.name}: R({step}) = {values[-1]:.3f}")
-            if target is not None and steps_to_reach(values, target, cfg.smooth) is not None:
-                break
-        return values
+                rm_curve.append(float(np.mean(list(report.mean_reward.values()))))
+            timings["rl_s"] += time.perf_counter() - t
+            say(f"(b) {bot.name}: R({step}) = {rm_curve[-1]:.3f}")
+        return {"steps": steps, "points": points, "rm_curve": [_r4(v) for v in rm_curve]}
 
-    cold_curve = curve(cold, None)
-    target = smoothed(cold_curve, cfg.smooth)[-1]
-    spawn_curve = curve(spawned.bot, target)
-    needed = steps_to_reach(spawn_curve, target, cfg.smooth)
+    cold_run = run(cold, cfg.rl_steps)
+    spawned_steps = cfg.rl_steps if cfg.spawned_rl_steps is None else cfg.spawned_rl_steps
+    spawned_run = run(spawned.bot, spawned_steps)
+    cold_pts, spawned_pts = cold_run["points"], spawned_run["points"]
+    decision = judge_race(
+        cold_pts[0]["_expected"],
+        cold_pts[-1]["_expected"],
+        spawned_pts[0]["_expected"],
+        alpha=cfg.alpha,
+    )
+    # the reward model's view, reported beside the truth and never judged: its score of the
+    # same posts, and the old race on the smoothed group reward of the RL samples
+    target = smoothed(cold_run["rm_curve"], cfg.smooth)[-1]
+    rm_start, rm_end = cold_pts[0]["rm_score"], cold_pts[-1]["rm_score"]
+    truth_gain = decision["cold_gain"]["diff"]
     return {
         "niche": niche,
         "judge": judge,
@@ -369,12 +743,26 @@ def _race(world: _World, cfg: ExperimentConfig, embedder: Any, say: Say) -> dict
         "warm_generated": spawned.generated,
         "warm_kept": spawned.kept,
         "spawn_seconds": round(spawn_s, 1),
-        "cold_curve": [round(v, 4) for v in cold_curve],
-        "spawned_curve": [round(v, 4) for v in spawn_curve],
-        "target": round(target, 4),
-        "cold_steps": cfg.rl_steps,
-        "spawned_steps": needed,
-        "pass": needed is not None and needed <= cfg.rl_steps // 2,
+        "judged_by": (
+            f"the sandbox's expected engagement ({rt.config.reward} per 1,000 impressions, "
+            f"reach floor 1) of {cfg.eval_samples} fresh posts per point, the same prompts "
+            "for both bots; the learner never sees it"
+        ),
+        "cold": cold_run,
+        "spawned": spawned_run,
+        "decision": decision,
+        "race_counts": decision["race_counts"],
+        "race_reason": decision["race_reason"],
+        "pass": decision["pass"],
+        "reward_model_view": {
+            "cold_rm_score": [rm_start, rm_end],
+            "spawned_rm_score_step0": spawned_pts[0]["rm_score"],
+            # the reward model says the cold bot improved while the audience says it got worse
+            "cold_rm_up_truth_down": rm_end > rm_start and truth_gain < 0,
+            "target_smoothed_R": _r4(target),
+            "spawned_steps_to_target": steps_to_reach(spawned_run["rm_curve"], target, cfg.smooth),
+        },
+        "seconds": {k: round(v, 1) for k, v in timings.items()},
     }
 
 
@@ -461,6 +849,8 @@ def run_experiment(
         "a_per_niche": niches,
         "a_pass": all(r["pass"] for r in niches.values()),
         "b_spawn_vs_cold": race,
+        "race_counts": race["race_counts"],
+        "race_reason": race["race_reason"],
         "b_pass": race["pass"],
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }
