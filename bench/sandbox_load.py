@@ -2,8 +2,9 @@
 
 The server runs in its own process (a tiny world, rate limits scaled up so the load is not
 throttled); the client is a minimal asyncio HTTP/1.1 client with N keep-alive connections.
-Mix: 60% metrics lookups (GET /2/tweets?ids=, 20 ids), 15% list timelines, 10% user
-timelines, 10% single posts, 5% writes (POST /2/tweets).
+Mix: 45% metrics lookups (GET /2/tweets?ids=, 20 ids), 12% list timelines, 8% user
+timelines, 7% single posts, 5% liking users, 3% reposted-by, 5% recent search, 3% mentions,
+2% followers, 3% likes (POST /2/users/:id/likes), 7% writes (POST /2/tweets).
 
     .venv/bin/python bench/sandbox_load.py [--seconds 15] [--concurrency 16]
     .venv/bin/python bench/sandbox_load.py --scoring   # engagement model at scale instead
@@ -74,6 +75,7 @@ async def run(info: dict, *, seconds: float, concurrency: int) -> dict:
     rng = random.Random(0)
     app = info["app"]
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     statuses: dict[int, int] = {}
     lists = list(info["lists"].values())
     probe = Conn(host, port)
@@ -86,37 +88,71 @@ async def run(info: dict, *, seconds: float, concurrency: int) -> dict:
     deadline = time.perf_counter() + seconds
     counter = 0
 
+    users = info["users"]
+    words = ["flight", "delayed", "gate", "bag", "crew", "iphone", "apple", "battery"]
+
     async def worker(w: int) -> None:
         nonlocal counter
         conn = Conn(host, port)
+        token = users[w % len(users)]
+        me = token.split("-", 1)[0]  # a user token is <user id>-<secret>
         while time.perf_counter() < deadline:
             roll = rng.random()
             t0 = time.perf_counter()
-            if roll < 0.60:
+            if roll < 0.45:
+                kind = "lookup"
                 q = urlencode(
                     {
                         "ids": ",".join(rng.sample(posts, min(20, len(posts)))),
-                        "tweet.fields": "public_metrics,created_at,author_id",
+                        "post.fields": "public_metrics,created_at,author_id",
                     }
                 )
                 status, _ = await conn.request("GET", f"/2/tweets?{q}", app)
-            elif roll < 0.75:
+            elif roll < 0.57:
+                kind = "list"
                 q = "max_results=20&tweet.fields=public_metrics"
                 status, _ = await conn.request(
                     "GET", f"/2/lists/{rng.choice(lists)}/tweets?{q}", app
                 )
-            elif roll < 0.85:
+            elif roll < 0.65:
+                kind = "user_tl"
                 status, _ = await conn.request(
                     "GET", f"/2/users/{rng.choice(authors)}/tweets?max_results=10", app
                 )
-            elif roll < 0.95:
+            elif roll < 0.72:
+                kind = "single"
                 status, _ = await conn.request("GET", f"/2/tweets/{rng.choice(posts)}", app)
+            elif roll < 0.77:
+                kind = "liking_users"
+                target = f"/2/tweets/{rng.choice(posts)}/liking_users?max_results=100"
+                status, _ = await conn.request("GET", target, token)
+            elif roll < 0.80:
+                kind = "retweeted_by"
+                target = f"/2/tweets/{rng.choice(posts)}/retweeted_by"
+                status, _ = await conn.request("GET", target, app)
+            elif roll < 0.85:
+                kind = "search"
+                q = urlencode({"query": f"{rng.choice(words)} -is:retweet", "max_results": 10})
+                status, _ = await conn.request("GET", f"/2/tweets/search/recent?{q}", app)
+            elif roll < 0.88:
+                kind = "mentions"
+                target = f"/2/users/{rng.choice(authors)}/mentions?max_results=10"
+                status, _ = await conn.request("GET", target, app)
+            elif roll < 0.90:
+                kind = "followers"
+                target = f"/2/users/{rng.choice(authors)}/followers?max_results=100"
+                status, _ = await conn.request("GET", target, app)
+            elif roll < 0.93:
+                kind = "like"
+                body = {"tweet_id": rng.choice(posts)}
+                status, _ = await conn.request("POST", f"/2/users/{me}/likes", token, body)
             else:
                 counter += 1
-                token = info["users"][w % len(info["users"])]
+                kind = "write"
                 text = f"load test post {counter} about delayed flights #{w}"
                 status, _ = await conn.request("POST", "/2/tweets", token, {"text": text})
             latencies.append(time.perf_counter() - t0)
+            by_kind.setdefault(kind, []).append(latencies[-1])
             statuses[status] = statuses.get(status, 0) + 1
 
     start = time.perf_counter()
@@ -124,8 +160,8 @@ async def run(info: dict, *, seconds: float, concurrency: int) -> dict:
     elapsed = time.perf_counter() - start
     latencies.sort()
 
-    def pct(q: float) -> float:
-        return round(1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
+    def pct(q: float, values: list[float] = latencies) -> float:
+        return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 2)
 
     return {
         "requests": len(latencies),
@@ -136,6 +172,9 @@ async def run(info: dict, *, seconds: float, concurrency: int) -> dict:
         "p99_ms": pct(0.99),
         "statuses": statuses,
         "concurrency": concurrency,
+        "p50_p99_ms_by_kind": {
+            k: [pct(0.5, sorted(v)), pct(0.99, sorted(v))] for k, v in sorted(by_kind.items())
+        },
     }
 
 

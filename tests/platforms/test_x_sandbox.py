@@ -90,6 +90,35 @@ def test_publish_then_read_metrics_in_batches_of_100(sandbox) -> None:
     assert found is not None and found.id == ref.id
 
 
+@pytest.mark.parametrize("fields_param", ["post.fields", "tweet.fields"])
+def test_both_vocabularies_read_the_same_posts(sandbox, fields_param: str) -> None:
+    """X's spec 2.167 names (post.fields, referenced_posts, repost_count) and the older ones
+    (tweet.fields, referenced_tweets, retweet_count) parse into the same posts."""
+    handle = f"vocab{fields_param[0]}"
+    token = sandbox.create_account(handle, niche="apple", followers=300)
+    poster = _client(sandbox, user_auth={handle: BearerAuth(token)})
+    root = poster.publish(
+        account=handle, text=f"@{handle} which MacBook for a student?", idempotency_key="v1"
+    )
+    reply = poster.publish(
+        account=handle,
+        text="Asking for my cousin, who studies design",
+        idempotency_key="v2",
+        reply_to=root.id,
+    )
+    sandbox.advance(hours=12)
+    client = _client(sandbox, fields_param=fields_param)
+    got = {p.id: p for p in client.get_posts(post_ids=[root.id, reply.id])}
+    assert got[reply.id].in_reply_to_id == root.id and got[root.id].in_reply_to_id is None
+    shown = sandbox.world.metrics([int(root.id)])[int(root.id)]
+    metrics = got[root.id].metrics
+    assert metrics is not None and metrics.impression_count == shown["impressions"] > 0
+    assert (metrics.like_count, metrics.repost_count) == (shown["like"], shown["repost"])
+    assert got[root.id].author_followers == 300
+    account = client.account(handle=handle)
+    assert account.followers_count == 300 and account.post_count == 2
+
+
 def test_app_token_cannot_post_and_bad_tokens_are_refused(sandbox) -> None:
     client = _client(sandbox, user_auth={"ghost": BearerAuth(sandbox.app_token)})
     # X's 403 "Unsupported Authentication": a credentials problem, with its fix

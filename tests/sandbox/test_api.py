@@ -22,7 +22,8 @@ def test_post_then_read_back_with_metrics_and_expansions(
     for name in ("x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"):
         assert name in r.headers
     post_id = r.json()["data"]["id"]
-    assert post_id.isdigit() and r.json()["data"]["edit_history_tweet_ids"] == [post_id]
+    assert post_id.isdigit() and r.json()["data"]["edit_history_post_ids"] == [post_id]
+    assert r.json()["data"]["edit_history_tweet_ids"] == [post_id]  # tweepy's name, kept
 
     q = {
         "ids": post_id,
@@ -32,8 +33,8 @@ def test_post_then_read_back_with_metrics_and_expansions(
     }
     own = http.get("/2/tweets", params=q, headers=bearer(token)).json()
     post = own["data"][0]
-    assert set(post["public_metrics"]) == {
-        "retweet_count",
+    assert set(post["public_metrics"]) == {  # post.fields: spec 2.167's names
+        "repost_count",
         "reply_count",
         "like_count",
         "quote_count",
@@ -71,42 +72,55 @@ def test_list_timeline_paginates_newest_first_without_overlap(
         params["pagination_token"] = body["meta"]["next_token"]
     assert len(seen) == len(set(seen)) and seen == sorted(seen, reverse=True)
 
-    newer = http.get(
+    # X's List timeline takes no since_id or until_id (spec 2.167): a 400, as X answers
+    refused = http.get(
         f"/2/lists/{list_id}/tweets",
         params={"since_id": seen[3]},
         headers=bearer(sandbox.app_token),
-    ).json()
-    assert [int(p["id"]) for p in newer["data"]] == seen[:3]
-    older = http.get(
-        f"/2/lists/{list_id}/tweets",
-        params={"until_id": seen[3], "max_results": 3},
-        headers=bearer(sandbox.app_token),
-    ).json()
-    assert [int(p["id"]) for p in older["data"]] == seen[4:7]
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["parameters"] == {"since_id": [str(seen[3])]}
+
     members = http.get(f"/2/lists/{list_id}/members", headers=bearer(sandbox.app_token)).json()
     assert members["meta"]["result_count"] == 4
+
+
+def test_user_timeline_windows_by_since_and_until_id(
+    sandbox: RunningSandbox, http: httpx.Client
+) -> None:
+    human = sandbox.world.store.one(  # the human with the most posts out so far
+        "SELECT author_id FROM posts WHERE created_ms <= ? AND author_id IN "
+        "(SELECT id FROM users WHERE kind = 'human') GROUP BY author_id ORDER BY COUNT(*) DESC",
+        (sandbox.world.now_ms(),),
+    )[0]
+    path = f"/2/users/{human}/tweets"
+    seen = [
+        int(p["id"])
+        for p in http.get(
+            path, params={"max_results": 10}, headers=bearer(sandbox.app_token)
+        ).json()["data"]
+    ]
+    assert len(seen) == 10
+    newer = http.get(path, params={"since_id": seen[3]}, headers=bearer(sandbox.app_token)).json()
+    assert [int(p["id"]) for p in newer["data"]] == seen[:3]
+    older = http.get(
+        path, params={"until_id": seen[3], "max_results": 5}, headers=bearer(sandbox.app_token)
+    ).json()
+    assert [int(p["id"]) for p in older["data"]] == seen[4:9]
 
 
 def test_scheduled_posts_appear_only_as_the_clock_moves(
     sandbox: RunningSandbox, http: httpx.Client
 ) -> None:
-    list_id = sandbox.list_ids()["airlines"]
-    before = http.get(
-        f"/2/lists/{list_id}/tweets", params={"max_results": 100}, headers=bearer(sandbox.app_token)
-    ).json()
+    token = sandbox.create_account("clockwatcher", niche="airlines")  # follows the humans
+    me = http.get("/2/users/me", headers=bearer(token)).json()["data"]["id"]
+    path = f"/2/users/{me}/timelines/reverse_chronological"
+    before = http.get(path, params={"max_results": 100}, headers=bearer(token)).json()
     newest = before["meta"]["newest_id"]
-    assert (
-        http.get(
-            f"/2/lists/{list_id}/tweets",
-            params={"since_id": newest},
-            headers=bearer(sandbox.app_token),
-        ).json()["meta"]["result_count"]
-        == 0
-    )
+    again = http.get(path, params={"since_id": newest}, headers=bearer(token)).json()
+    assert again["meta"]["result_count"] == 0
     sandbox.advance(hours=24)
-    after = http.get(
-        f"/2/lists/{list_id}/tweets", params={"since_id": newest}, headers=bearer(sandbox.app_token)
-    ).json()
+    after = http.get(path, params={"since_id": newest}, headers=bearer(token)).json()
     assert after["meta"]["result_count"] > 0
 
 

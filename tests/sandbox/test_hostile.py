@@ -118,6 +118,7 @@ def test_a_declared_big_body_gets_413_before_it_is_sent(sandbox: RunningSandbox)
     answer = _raw(sandbox.port, head, [b'{"text": "' + b"a" * 65_536])
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b'"status":413' in answer or b'"status": 413' in answer
+    assert b"content-type: application/problem+json" in answer.lower()
 
 
 def test_a_chunked_big_body_is_cut_off_at_the_limit(sandbox: RunningSandbox) -> None:

@@ -18,6 +18,9 @@
 - Network errors and 5xx are retried a bounded number of times with exponential backoff and
   jitter. A create is never blindly retried: after a timeout or 5xx the client first reads the
   account's recent posts, and returns the post if it already exists.
+- X's vocabulary changed with spec 2.167 (`post.fields`, `referenced_posts`, `repost_count`,
+  `post_count`); the client asks in the current one by default (`fields_param`) and parses
+  answers in either.
 - Every call is counted in the ledger (per bot, per day) and refused when a budget would break,
   in one place: `_request`, the one path every endpoint's call takes.
 """
@@ -64,7 +67,12 @@ from vibeforge.platforms.ledger import GLOBAL, CallLedger
 from vibeforge.platforms.registry import PlatformContext
 
 DEFAULT_BASE_URL = "https://api.x.com"
-POST_FIELDS = "created_at,public_metrics,author_id,lang,referenced_tweets"
+# the post fields every read asks for, in each vocabulary: spec 2.167's `post.fields` names
+# `referenced_posts`; the older `tweet.fields` named it `referenced_tweets`
+POST_FIELDS = {
+    "post.fields": "created_at,public_metrics,author_id,lang,referenced_posts",
+    "tweet.fields": "created_at,public_metrics,author_id,lang,referenced_tweets",
+}
 USER_FIELDS = "created_at,public_metrics"
 # each post's author with their follower count (the reach the reward model normalises by)
 AUTHOR_REACH = {"expansions": "author_id", "user.fields": "public_metrics"}
@@ -178,7 +186,7 @@ class XClient:
         backoff_s: float = 0.5,
         timeout_s: float = 30.0,
         max_response_bytes: int = 8 * 1024 * 1024,
-        fields_param: Literal["tweet.fields", "post.fields"] = "tweet.fields",
+        fields_param: Literal["post.fields", "tweet.fields"] = "post.fields",
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] | None = None,
@@ -186,9 +194,16 @@ class XClient:
     ) -> None:
         """`max_wait_s` bounds the time one call spends waiting on rate limits in all, and
         `max_rate_limit_waits` the number of its waits; past either it raises `RateLimited`.
-        `clock` is platform time; by default the wall clock corrected by the server's `Date`."""
+        `clock` is platform time; by default the wall clock corrected by the server's `Date`.
+        `fields_param` names the post fields in X's current vocabulary (`post.fields`, spec
+        2.167) or the older one (`tweet.fields`); answers in either parse the same."""
         if on_rate_limit not in ("wait", "raise"):
             raise ValueError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
+        if fields_param not in POST_FIELDS:
+            raise ValueError(
+                f"fields_param must be 'post.fields' (X's spec since 2.167) or 'tweet.fields' "
+                f"(the older name), not {fields_param!r}"
+            )
         if retries < 0 or backoff_s < 0 or max_wait_s < 0 or max_rate_limit_waits < 0:
             raise ValueError("retries, backoff_s, max_wait_s and max_rate_limit_waits must be >= 0")
         self.base_url = base_url.rstrip("/")
@@ -556,7 +571,7 @@ class XClient:
         while fetched < max_posts:
             page_size = min(100, max(params.get("max_results", 100), 5))
             query = dict(params)
-            query[self.fields_param] = POST_FIELDS
+            query[self.fields_param] = POST_FIELDS[self.fields_param]
             query.update(AUTHOR_REACH)
             if token:
                 query["pagination_token"] = token
@@ -681,7 +696,11 @@ class XClient:
                 "/2/tweets",
                 endpoint="GET /2/tweets",
                 cost=_Cost("post_read", len(batch)),
-                params={"ids": ",".join(batch), self.fields_param: POST_FIELDS, **AUTHOR_REACH},
+                params={
+                    "ids": ",".join(batch),
+                    self.fields_param: POST_FIELDS[self.fields_param],
+                    **AUTHOR_REACH,
+                },
                 absent_ok=True,  # deleted or unknown ids: the others still come back
             )
             now = self._clock()

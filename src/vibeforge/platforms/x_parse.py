@@ -1,6 +1,8 @@
 """X API v2 JSON → vibeforge domain objects, once, at the boundary.
 
-Accepts both spellings X has used: `retweet_count`/`repost_count`, `tweet_count`/`post_count`.
+Accepts both vocabularies X has used (spec 2.167 renamed them): `retweet_count`/`repost_count`,
+`tweet_count`/`post_count`, `referenced_tweets`/`referenced_posts`, problem types under
+`api.twitter.com` or `api.x.com`.
 Anything malformed raises `PlatformError` naming what was wrong, never a KeyError deep inside.
 """
 
@@ -122,7 +124,8 @@ def error_message(body: Any, *, status: int) -> str:
     return f"HTTP {status}"
 
 
-# X's problem types (`https://api.twitter.com/2/problems/<slug>`) and titles, by what they mean
+# X's problem types (`https://api.x.com/2/problems/<slug>`, formerly under api.twitter.com: only
+# the slug is compared) and titles, by what they mean
 _NOT_FOUND = ({"resource-not-found"}, {"Not Found Error"})
 _FORBIDDEN = ({"not-authorized-for-resource", "not-authorized"}, {"Authorization Error"})
 _UNSUPPORTED_AUTH = ({"unsupported-authentication"}, {"Unsupported Authentication"})

@@ -9,11 +9,11 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from vibeforge.sandbox.api import MAX_ID, Ctx, body_json, parse_id, route
 from vibeforge.sandbox.clock import MAX_JUMP_S, MAX_SPEED, iso, parse_iso
 from vibeforge.sandbox.limits import Principal
 from vibeforge.sandbox.problems import SandboxError, invalid, invalid_fields, not_found
 from vibeforge.sandbox.world import WorldSpec
+from vibeforge.sandbox.xhttp import MAX_ID, Ctx, body_json, parse_id, route
 
 HOUR_S = 3600
 

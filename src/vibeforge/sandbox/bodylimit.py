@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vibeforge.sandbox.problems import payload_too_large
+from vibeforge.sandbox.problems import PROBLEM_JSON, payload_too_large
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any X request (a post is at most 280 weighted chars)
 
@@ -29,7 +29,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+            await self._refuse(send, problem=str(scope.get("path", "")).startswith("/2/"))
             return
         seen = 0
 
@@ -45,14 +45,16 @@ class BodyLimit:
 
         await self.app(scope, counted, send)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, send: Any, *, problem: bool) -> None:
+        """413 at once; as `application/problem+json` on the X face (`/2/...`)."""
         body = json.dumps(payload_too_large(self.max_bytes).body()).encode()
+        kind = PROBLEM_JSON.encode() if problem else b"application/json"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", kind),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],

@@ -32,6 +32,20 @@ PUBLISHED_LIMITS: dict[str, tuple[int, int]] = {
     "GET /2/users/:id/timelines/reverse_chronological": (180, 0),
     "GET /2/lists/:id/tweets": (900, 900),
     "GET /2/lists/:id/members": (900, 900),
+    "GET /2/users": (900, 300),
+    "GET /2/users/by": (900, 300),
+    "GET /2/tweets/:id/liking_users": (75, 75),
+    "GET /2/tweets/:id/retweeted_by": (75, 75),
+    "GET /2/tweets/:id/quote_tweets": (75, 75),
+    "GET /2/tweets/search/recent": (180, 450),
+    "GET /2/users/:id/mentions": (180, 450),
+    "GET /2/users/:id/followers": (15, 15),
+    "GET /2/users/:id/following": (15, 15),
+    "GET /2/users/:id/liked_tweets": (75, 75),
+    "POST /2/users/:id/likes": (50, 0),
+    "DELETE /2/users/:id/likes/:tweet_id": (50, 0),
+    "POST /2/users/:id/retweets": (50, 0),
+    "DELETE /2/users/:id/retweets/:source_tweet_id": (50, 0),
 }
 
 

@@ -142,16 +142,15 @@ class Outcome:
     rate: float
 
 
-def engage(
-    *,
+def _chances(
     params: AudienceParams,
-    similarity: np.ndarray,  # (M,) u_m · e_p
-    calibration: tuple[float, float],  # (μ, σ)
-    activity: np.ndarray,  # (M,)
-    followers: np.ndarray,  # (M,) bool
+    similarity: np.ndarray,
+    calibration: tuple[float, float],
+    activity: np.ndarray,
+    followers: np.ndarray,
     factors: PostFactors,
-    rng: np.random.Generator,
-) -> Outcome:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """(affinity (M,), view (M,), probs (K+1, M): reactions then negative, reach, rate)."""
     mu, sigma = calibration
     z = (similarity - mu) / sigma
     affinity = 1.0 / (1.0 + np.exp(-params.affinity_slope * (z - params.affinity_center)))
@@ -163,9 +162,33 @@ def engage(
     flags = factors.duplicate + factors.style.spam + factors.style.toxic
     p_neg = np.minimum(0.9, params.negative_rate * (1 - affinity) + params.negative_penalty * flags)
     probs = np.vstack([p_react, p_neg[None, :]])  # (K+1, M)
-    expected = np.concatenate([[view.sum()], probs @ view])
+    return affinity, view, probs, reach, rate
+
+
+def _draw(
+    view: np.ndarray, probs: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's view, then each reaction of those who saw: (seen (S,), draws (K+1, S))."""
     seen = np.flatnonzero(rng.random(view.shape[0]) < view)
     draws = rng.random((probs.shape[0], seen.size)) < probs[:, seen]
+    return seen, draws
+
+
+def engage(
+    *,
+    params: AudienceParams,
+    similarity: np.ndarray,  # (M,) u_m · e_p
+    calibration: tuple[float, float],  # (μ, σ)
+    activity: np.ndarray,  # (M,)
+    followers: np.ndarray,  # (M,) bool
+    factors: PostFactors,
+    rng: np.random.Generator,
+) -> Outcome:
+    affinity, view, probs, reach, rate = _chances(
+        params, similarity, calibration, activity, followers, factors
+    )
+    expected = np.concatenate([[view.sum()], probs @ view])
+    seen, draws = _draw(view, probs, rng)
     final = np.concatenate([[seen.size], draws.sum(axis=1)]).astype(np.int64)
     weight = view.sum()
     return Outcome(
@@ -174,6 +197,37 @@ def engage(
         affinity_mean=float((affinity * view).sum() / weight) if weight > 0 else 0.0,
         reach=reach,
         rate=rate,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reactors:
+    """Who reacted to a post in its realised draw: the same draws `engage` counts."""
+
+    seen: np.ndarray  # (S,) member indices who saw the post
+    reacted: dict[str, np.ndarray]  # kind -> member indices, ascending
+    # kind -> (M,) chance per member that they saw and reacted (ranks near misses)
+    chance: dict[str, np.ndarray]
+
+
+def reactors(
+    *,
+    params: AudienceParams,
+    similarity: np.ndarray,  # (M,)
+    calibration: tuple[float, float],
+    activity: np.ndarray,  # (M,)
+    followers: np.ndarray,  # (M,) bool
+    factors: PostFactors,
+    rng: np.random.Generator,
+) -> Reactors:
+    """The members behind `engage`'s realised counts: given the same inputs and a generator
+    seeded the same way, `len(reacted[k]) == engage(...).final[1 + KINDS.index(k)]`."""
+    _, view, probs, _, _ = _chances(params, similarity, calibration, activity, followers, factors)
+    seen, draws = _draw(view, probs, rng)
+    return Reactors(
+        seen=seen,
+        reacted={k: seen[draws[i]] for i, k in enumerate(KINDS)},
+        chance={k: view * probs[i] for i, k in enumerate(KINDS)},
     )
 
 

@@ -1,5 +1,7 @@
-"""Errors in X's shapes: problem details `{"title","detail","type","status"}`, and 400s that
-carry an `errors[]` list naming the offending parameters."""
+"""Errors in X's shapes (spec 2.167's `Problem`): problem details `{"title","detail","type",
+"status"}` answered as `application/problem+json`, types under `https://api.x.com/2/problems/`;
+400s also carry an `errors[]` list naming the offending parameters (what X sends beside the
+problem), and the spec's `parameter`/`value` when one parameter is at fault."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from typing import Any
 
 from vibeforge.errors import VibeforgeError
 
-PROBLEMS = "https://api.twitter.com/2/problems/"
+PROBLEMS = "https://api.x.com/2/problems/"
+PROBLEM_JSON = "application/problem+json"  # the content type of every error answer
 
 
 class SandboxError(VibeforgeError):
@@ -25,6 +28,7 @@ class ApiError(Exception):
         *,
         type_: str = "about:blank",
         errors: list[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.type, self.errors = (
@@ -34,6 +38,7 @@ class ApiError(Exception):
             type_,
             errors,
         )
+        self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -41,6 +46,7 @@ class ApiError(Exception):
             "detail": self.detail,
             "type": self.type,
             "status": self.status,
+            **self.extra,
         }
         if self.errors:
             body["errors"] = self.errors
@@ -49,14 +55,17 @@ class ApiError(Exception):
 
 def invalid(message: str, *, parameter: str | None = None, value: Any = None) -> ApiError:
     error: dict[str, Any] = {"message": message}
+    extra: dict[str, Any] = {}
     if parameter is not None:
         error["parameters"] = {parameter: [str(value)]}
+        extra = {"parameter": parameter, "value": str(value)}
     return ApiError(
         400,
         "Invalid Request",
         "One or more parameters to your request was invalid.",
         type_=PROBLEMS + "invalid-request",
         errors=[error],
+        extra=extra,
     )
 
 

@@ -1,120 +1,84 @@
-"""World rows → X API v2 JSON objects, honouring `tweet.fields`/`post.fields`, `user.fields`
-and `expansions=author_id`."""
+"""World rows → X API v2 JSON objects: posts and users with the fields a request asked for, in
+its vocabulary (vocab.py), and the `includes` its expansions name.
+
+Audience members are users too (ids from `reactions.MEMBER_ID_BASE`, usernames `member<m>`):
+they like and repost, follow the humans, and can be looked up, but never post.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from vibeforge.sandbox.clock import iso
-from vibeforge.sandbox.engine import PostRow, World
-from vibeforge.sandbox.problems import invalid
+from vibeforge.sandbox.engine import POST_COLUMNS, PostRow, World, post_row
+from vibeforge.sandbox.reactions import Reactions, member_of, member_user_id
+from vibeforge.sandbox.text import HASHTAG_RE, MENTION_RE, URL_RE
+from vibeforge.sandbox.vocab import REFERENCE_AUTHOR_EXPANSIONS, REFERENCE_EXPANSIONS, Ask
+from vibeforge.sandbox.world import WORLD_START_MS
 
-TWEET_FIELDS = {
-    "attachments",
-    "author_id",
-    "context_annotations",
-    "conversation_id",
-    "created_at",
-    "edit_controls",
-    "edit_history_tweet_ids",
-    "entities",
-    "geo",
-    "id",
-    "in_reply_to_user_id",
-    "lang",
-    "non_public_metrics",
-    "organic_metrics",
-    "possibly_sensitive",
-    "promoted_metrics",
-    "public_metrics",
-    "referenced_tweets",
-    "reply_settings",
-    "source",
-    "text",
-    "withheld",
-    "note_tweet",
-    "made_with_ai",
-    "community_id",
-    "display_text_range",
-    "scopes",
-}
-USER_FIELDS = {
-    "created_at",
-    "description",
-    "entities",
-    "id",
-    "location",
-    "name",
-    "pinned_tweet_id",
-    "profile_image_url",
-    "protected",
-    "public_metrics",
-    "url",
-    "username",
-    "verified",
-    "verified_type",
-    "withheld",
-    "most_recent_tweet_id",
-}
 PRIVATE_FIELDS = ("non_public_metrics", "organic_metrics", "promoted_metrics")
+MEMBER_PREFIX = "member"  # audience member m's username: member<m>
+_MEMBER_CREATED_MS = WORLD_START_MS - 60 * 86_400_000
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
-def parse_fields(query: Any, names: tuple[str, ...], allowed: set[str]) -> set[str]:
-    fields: set[str] = set()
-    for name in names:
-        raw = query.get(name)
-        if raw is None:
-            continue
-        for item in raw.split(","):
-            item = item.strip()
-            if item not in allowed:
-                raise invalid(
-                    f"The `{name}` query parameter value [{item}] is not one of "
-                    f"[{', '.join(sorted(allowed))}]",
-                    parameter=name,
-                    value=item,
-                )
-            fields.add(item)
-    return fields
+def references(p: PostRow) -> list[dict[str, str]]:
+    refs = [{"type": "replied_to", "id": str(p.reply_to)}] if p.reply_to else []
+    return refs + ([{"type": "quoted", "id": str(p.quote_of)}] if p.quote_of else [])
 
 
-def tweet_fields(query: Any) -> set[str]:
-    return parse_fields(query, ("tweet.fields", "post.fields"), TWEET_FIELDS)
-
-
-def user_fields(query: Any) -> set[str]:
-    return parse_fields(query, ("user.fields",), USER_FIELDS)
-
-
-def expansions(query: Any) -> set[str]:
-    allowed = {
-        "author_id",
-        "referenced_tweets.id",
-        "in_reply_to_user_id",
-        "referenced_tweets.id.author_id",
-        "attachments.media_keys",
-        "pinned_tweet_id",
-        "entities.mentions.username",
-        "edit_history_tweet_ids",
-    }
-    return parse_fields(query, ("expansions",), allowed)
+def entities(text: str) -> dict[str, Any]:
+    """Mentions, hashtags and URLs of a text, with code-point offsets as X gives them."""
+    out: dict[str, Any] = {}
+    mentions = [
+        {"start": m.start(), "end": m.end(), "username": m.group()[1:]}
+        for m in MENTION_RE.finditer(text)
+    ]
+    tags = [
+        {"start": m.start(), "end": m.end(), "tag": m.group()[1:]}
+        for m in HASHTAG_RE.finditer(text)
+    ]
+    urls = [
+        {"start": m.start(), "end": m.end(), "url": m.group(), "expanded_url": m.group()}
+        for m in URL_RE.finditer(text)
+    ]
+    for key, items in (("mentions", mentions), ("hashtags", tags), ("urls", urls)):
+        if items:
+            out[key] = items
+    return out
 
 
 def render_posts(
     world: World,
     posts: list[PostRow],
     *,
-    fields: set[str],
+    ask: Ask,
     viewer: int | None,
     errors: list[dict[str, Any]],
+    reactions: Reactions,
 ) -> list[dict[str, Any]]:
-    metrics = (
-        world.metrics([p.id for p in posts]) if fields & {"public_metrics", *PRIVATE_FIELDS} else {}
-    )
+    fields = ask.post_fields
+    want_metrics = bool(fields & {"public_metrics", *PRIVATE_FIELDS})
+    ids = [p.id for p in posts]
+    metrics = world.metrics(ids) if want_metrics else {}
+    by_accounts = reactions.account_counts(ids) if want_metrics else {}
+    parents: dict[int, int] = {}
+    if "in_reply_to_user_id" in fields:
+        wanted = [p.reply_to for p in posts if p.reply_to]
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            rows = world.store.all(f"SELECT id, author_id FROM posts WHERE id IN ({marks})", wanted)
+            parents = {int(r[0]): int(r[1]) for r in rows}
     out = []
     for p in posts:
         pid = str(p.id)
-        obj: dict[str, Any] = {"id": pid, "text": p.text, "edit_history_tweet_ids": [pid]}
+        obj: dict[str, Any] = {
+            "id": pid,
+            "text": p.text,
+            "edit_history_post_ids": [pid],
+            "edit_history_tweet_ids": [pid],
+        }
         if "created_at" in fields:
             obj["created_at"] = iso(p.created_ms)
         if "author_id" in fields:
@@ -123,93 +87,188 @@ def render_posts(
             obj["lang"] = "en"
         if "conversation_id" in fields:
             obj["conversation_id"] = str(p.reply_to or p.id)
-        if "in_reply_to_user_id" in fields and p.reply_to:
-            parent = world.store.one("SELECT author_id FROM posts WHERE id = ?", (p.reply_to,))
-            if parent:
-                obj["in_reply_to_user_id"] = str(parent[0])
-        if "referenced_tweets" in fields:
-            refs = [{"type": "replied_to", "id": str(p.reply_to)}] if p.reply_to else []
-            refs += [{"type": "quoted", "id": str(p.quote_of)}] if p.quote_of else []
-            if refs:
-                obj["referenced_tweets"] = refs
+        if "in_reply_to_user_id" in fields and p.reply_to in parents:
+            obj["in_reply_to_user_id"] = str(parents[p.reply_to])
+        refs = references(p)
+        for name in ("referenced_posts", "referenced_tweets"):
+            if name in fields and refs:
+                obj[name] = refs
+        if "entities" in fields:
+            found = entities(p.text)
+            if found:
+                obj["entities"] = found
+        if "possibly_sensitive" in fields:
+            obj["possibly_sensitive"] = False
+        if "reply_settings" in fields:
+            obj["reply_settings"] = "everyone"
         if p.made_with_ai or "made_with_ai" in fields:
             obj["made_with_ai"] = p.made_with_ai
         m = metrics.get(p.id)
-        if m is not None and "public_metrics" in fields:
-            obj["public_metrics"] = {
-                "retweet_count": m["repost"],
-                "reply_count": m["reply"],
-                "like_count": m["like"],
-                "quote_count": m["quote"],
-                "bookmark_count": m["bookmark"],
-                "impression_count": m["impressions"],
-            }
-        private = fields & set(PRIVATE_FIELDS)
-        if m is not None and private:
-            if viewer == p.author_id:
-                extra = {"url_link_clicks": 0, "user_profile_clicks": 0}
-                if "non_public_metrics" in private:
-                    obj["non_public_metrics"] = {"impression_count": m["impressions"], **extra}
-                if "organic_metrics" in private:
-                    obj["organic_metrics"] = {
-                        "impression_count": m["impressions"],
-                        "like_count": m["like"],
-                        "reply_count": m["reply"],
-                        "retweet_count": m["repost"],
-                        **extra,
-                    }
-            else:
-                for name in sorted(private):
-                    errors.append(
-                        {
-                            "value": pid,
-                            "detail": f"Sorry, you are not authorized to access "
-                            f"'{name}' on the Tweet with ids: [{pid}].",
-                            "field": name,
-                            "title": "Field Authorization Error",
-                            "resource_type": "tweet",
-                            "parameter": "tweet.fields",
-                            "resource_id": pid,
-                            "section": "data",
-                            "type": "https://api.twitter.com/2/problems/not-authorized-for-field",
-                        }
-                    )
+        if m is not None:
+            extra = by_accounts.get(p.id, {})
+            m = {**m, "like": m["like"] + extra.get("like", 0)}
+            m["repost"] += extra.get("repost", 0)
+            _add_metrics(obj, m, ask=ask, own=viewer == p.author_id, errors=errors)
         out.append(obj)
     return out
 
 
-def render_users(world: World, user_ids: list[int], *, fields: set[str]) -> list[dict[str, Any]]:
+def _add_metrics(
+    obj: dict[str, Any], m: dict[str, int], *, ask: Ask, own: bool, errors: list[dict[str, Any]]
+) -> None:
+    reposts = "retweet_count" if ask.legacy else "repost_count"
+    if "public_metrics" in ask.post_fields:
+        obj["public_metrics"] = {
+            reposts: m["repost"],
+            "reply_count": m["reply"],
+            "like_count": m["like"],
+            "quote_count": m["quote"],
+            "bookmark_count": m["bookmark"],
+            "impression_count": m["impressions"],
+        }
+    private = ask.post_fields & set(PRIVATE_FIELDS)
+    if not private:
+        return
+    pid = obj["id"]
+    if own:
+        clicks = {"url_link_clicks": 0, "user_profile_clicks": 0}
+        if "non_public_metrics" in private:
+            obj["non_public_metrics"] = {"impression_count": m["impressions"], **clicks}
+        if "organic_metrics" in private:
+            obj["organic_metrics"] = {
+                "impression_count": m["impressions"],
+                "like_count": m["like"],
+                "reply_count": m["reply"],
+                reposts: m["repost"],
+                **clicks,
+            }
+        return
+    for name in sorted(private):
+        errors.append(
+            {
+                "value": pid,
+                "detail": f"Sorry, you are not authorized to access '{name}' on the "
+                f"{'Tweet' if ask.legacy else 'Post'} with ids: [{pid}].",
+                "field": name,
+                "title": "Field Authorization Error",
+                "resource_type": "tweet" if ask.legacy else "post",
+                "parameter": "tweet.fields" if ask.legacy else "post.fields",
+                "resource_id": pid,
+                "section": "data",
+                "type": "https://api.x.com/2/problems/not-authorized-for-field",
+            }
+        )
+
+
+def includes(
+    world: World,
+    posts: list[PostRow],
+    *,
+    ask: Ask,
+    viewer: int | None,
+    errors: list[dict[str, Any]],
+    reactions: Reactions,
+) -> dict[str, Any]:
+    """The `includes` of a page of posts: users (`author_id`, `in_reply_to_user_id`, the
+    referenced posts' authors) and the referenced posts themselves."""
+    exp = ask.expansions
+    out: dict[str, Any] = {}
+    referenced: list[PostRow] = []
+    if exp & (REFERENCE_EXPANSIONS | REFERENCE_AUTHOR_EXPANSIONS):
+        ref_ids = list(dict.fromkeys(i for p in posts for i in (p.reply_to, p.quote_of) if i))
+        if ref_ids:
+            marks = ",".join("?" * len(ref_ids))
+            rows = world.store.all(
+                f"SELECT {POST_COLUMNS} FROM posts WHERE id IN ({marks}) AND deleted = 0 "
+                "AND created_ms <= ?",
+                [*ref_ids, world.now_ms()],
+            )
+            referenced = [post_row(r) for r in rows]
+    user_ids: list[int] = []
+    if "author_id" in exp:
+        user_ids += [p.author_id for p in posts]
+    if "in_reply_to_user_id" in exp:
+        parents = {r.id: r.author_id for r in referenced}
+        user_ids += [parents[p.reply_to] for p in posts if p.reply_to in parents]
+    if exp & REFERENCE_AUTHOR_EXPANSIONS:
+        user_ids += [r.author_id for r in referenced]
+    if user_ids:
+        out["users"] = render_users(world, user_ids, ask=ask, reactions=reactions)
+    if referenced and exp & REFERENCE_EXPANSIONS:
+        out[ask.posts_key] = render_posts(
+            world, referenced, ask=ask, viewer=viewer, errors=errors, reactions=reactions
+        )
+    return out
+
+
+def render_users(
+    world: World, user_ids: list[int], *, ask: Ask, reactions: Reactions
+) -> list[dict[str, Any]]:
+    """Users in the order given (first occurrence), accounts and audience members alike;
+    unknown ids are left out."""
     if not user_ids:
         return []
-    marks = ",".join("?" * len(user_ids))
-    rows = world.store.all(
-        f"SELECT id, username, name, created_ms, description FROM users WHERE id IN ({marks})",
-        user_ids,
-    )
-    by_id = {r[0]: r for r in rows}
+    accounts = [u for u in user_ids if member_of(u) is None]
+    by_id: dict[int, Any] = {}
+    if accounts:
+        marks = ",".join("?" * len(accounts))
+        rows = world.store.all(
+            f"SELECT id, username, name, created_ms, description FROM users WHERE id IN ({marks})",
+            accounts,
+        )
+        by_id = {r[0]: r for r in rows}
+    members = world.audience.activity.shape[0] if world.audience is not None else 0
+    fields = ask.user_fields
     out = []
     for uid in dict.fromkeys(user_ids):
-        r = by_id.get(uid)
-        if r is None:
+        m = member_of(uid)
+        if m is not None:
+            if m >= members:
+                continue
+            name, username, created, about = (
+                f"Audience member {m}",
+                f"{MEMBER_PREFIX}{m}",
+                _MEMBER_CREATED_MS,
+                "",
+            )
+        elif uid in by_id:
+            r = by_id[uid]
+            name, username, created, about = r[2], r[1], r[3], r[4] or ""
+        else:
             continue
-        obj: dict[str, Any] = {"id": str(r[0]), "name": r[2], "username": r[1]}
+        obj: dict[str, Any] = {"id": str(uid), "name": name, "username": username}
         if "created_at" in fields:
-            obj["created_at"] = iso(r[3])
+            obj["created_at"] = iso(created)
         if "description" in fields:
-            obj["description"] = r[4] or ""
+            obj["description"] = about
         if "protected" in fields:
             obj["protected"] = False
         if "verified" in fields:
             obj["verified"] = False
         if "public_metrics" in fields:
-            obj["public_metrics"] = user_metrics(world, uid)
+            counts = user_metrics(world, uid, reactions=reactions)
+            posts = counts.pop("tweet_count")
+            counts["tweet_count" if ask.legacy else "post_count"] = posts
+            obj["public_metrics"] = counts
         out.append(obj)
     return out
 
 
-def user_metrics(world: World, uid: int) -> dict[str, int]:
-    now = world.now_ms()
+def user_metrics(world: World, uid: int, *, reactions: Reactions | None = None) -> dict[str, int]:
+    """An account's (or member's) counts: followers, following, posts (`tweet_count`), lists
+    and, with `reactions`, its API likes."""
     count = world.store.count
+    m = member_of(uid)
+    if m is not None:
+        following = count("SELECT COUNT(*) FROM member_follows WHERE member = ?", (m,))
+        return {
+            "followers_count": 0,
+            "following_count": following,
+            "tweet_count": 0,
+            "listed_count": 0,
+            "like_count": 0,
+        }
+    now = world.now_ms()
     members = count("SELECT COUNT(*) FROM member_follows WHERE user_id = ?", (uid,))
     accounts = count("SELECT COUNT(*) FROM follows WHERE followee_id = ?", (uid,))
     following = count("SELECT COUNT(*) FROM follows WHERE follower_id = ?", (uid,))
@@ -218,10 +277,20 @@ def user_metrics(world: World, uid: int) -> dict[str, int]:
         (uid, now),
     )
     listed = count("SELECT COUNT(*) FROM list_members WHERE user_id = ?", (uid,))
+    likes = len(reactions.liked_by(uid, now_ms=now)) if reactions is not None else 0
     return {
         "followers_count": members + accounts,
         "following_count": following,
         "tweet_count": posts,
         "listed_count": listed,
-        "like_count": 0,
+        "like_count": likes,
     }
+
+
+def member_id_of(username: str) -> int | None:
+    """The user id of `member<m>`, or None for any other username."""
+    digits = username[len(MEMBER_PREFIX) :]
+    canonical = digits == "0" or not digits.startswith("0")
+    if username.lower().startswith(MEMBER_PREFIX) and _DIGITS.fullmatch(digits) and canonical:
+        return member_user_id(int(digits))
+    return None
