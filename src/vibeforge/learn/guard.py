@@ -16,6 +16,10 @@
                    finish reason (run_guard's finish_reasons, models.generate.Generation), and
                    is skipped without them. RL passes the raw reasons: every cut sample fails
                    (it learns to end its posts); act trims first (models.generate.trim_generation)
+    fluency        the frozen base model's mean log-prob of the text, per token and per byte,
+                   not far below the niche's human posts (learn.fluency: median − 3.5 robust σ
+                   of the timeline's posts on either scale fails); needs run_guard's `fluency`
+                   reference (loop.runtime.Runtime.fluency), and is skipped without it
 
 Checks are small callables registered by name, so a platform or a user can add their own.
 The RL step ranks failed samples below their group (guarded_rewards); the act step drops
@@ -46,6 +50,10 @@ class PiiDetector(Protocol):
     def find(self, text: str) -> list[str]: ...  # kinds of PII found, empty if clean
 
 
+class FluencyJudge(Protocol):  # learn.fluency.FluencyReference
+    def judge(self, texts: Sequence[str]) -> list[tuple[bool, dict[str, Any]]]: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GuardConfig:
     max_weighted_length: int = MAX_WEIGHTED_LENGTH
@@ -65,6 +73,7 @@ class GuardConfig:
         "echo",
         "assistant",
         "truncated",
+        "fluency",
     )
 
     def __post_init__(self) -> None:
@@ -111,6 +120,7 @@ class GuardContext:
     memorization: MemorizationIndex | None = None
     pii: PiiDetector | None = None
     finish_reasons: Sequence[str] | None = None  # how each text's generation stopped
+    fluency: FluencyJudge | None = None  # the niche's human fluency reference
     _recent_shingles: list[set[int]] | None = None
 
     def recent_shingles(self) -> list[set[int]]:
@@ -250,6 +260,13 @@ def _truncated(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
     return [Verdict(r not in CUT_REASONS, {"finish": r}) for r in ctx.finish_reasons]
 
 
+@register_check("fluency")
+def _fluency(texts: Sequence[str], ctx: GuardContext) -> list[Verdict]:
+    if ctx.fluency is None:
+        return [Verdict(True, {"skipped": "no reference"}) for _ in texts]
+    return [Verdict(ok, detail) for ok, detail in ctx.fluency.judge(texts)] if texts else []
+
+
 def run_guard(
     texts: Sequence[str],
     *,
@@ -258,11 +275,14 @@ def run_guard(
     memorization: MemorizationIndex | None = None,
     pii: PiiDetector | None = None,
     finish_reasons: Sequence[str] | None = None,
+    fluency: FluencyJudge | None = None,
 ) -> list[GuardResult]:
     """Run every configured check on a batch of texts.
 
     `finish_reasons`: one per text, how its generation stopped (Generation.finish_reason);
-    without them the "truncated" check is skipped.
+    without them the "truncated" check is skipped. `fluency`: the niche's reference
+    (learn.fluency.FluencyReference, one batched forward of the base model per call); without
+    it the "fluency" check is skipped.
     """
     config = config or GuardConfig()
     if finish_reasons is not None and len(finish_reasons) != len(texts):
@@ -273,6 +293,7 @@ def run_guard(
         memorization=memorization,
         pii=pii,
         finish_reasons=finish_reasons,
+        fluency=fluency,
     )
     per_check = {name: _CHECKS[name](texts, ctx) for name in config.checks}
     results = []
@@ -320,8 +341,8 @@ def failure_shares(results: Sequence[GuardResult]) -> dict[str, float]:
     """The share of texts failing each check, and "any" (failing at least one).
 
     A check's share counts only the texts it ran on: one skipped for want of its input (no
-    memorization index, no finish reasons) is left out, and a check skipped on every text
-    does not appear.
+    memorization index, no finish reasons, no fluency reference) is left out, and a check
+    skipped on every text does not appear.
     """
     ran: dict[str, int] = {}
     failed: dict[str, int] = {}

@@ -2,7 +2,8 @@
 
 A bot is due when its last post is older than its interval (24 h / posts_per_day) with a
 deterministic ± jitter. A candidate cut by max_new_tokens is trimmed to its last sentence or
-word end (one that cannot be fails the guard's "truncated" check). Candidates are stored with
+word end (one that cannot be fails the guard's "truncated" check); one the base model finds far
+less likely than the timeline's human posts fails "fluency". Candidates are stored with
 their guard verdicts; the best passing one by the reward model is chosen (ties: the first).
 Chosen posts go to the approval queue when it is on, else to the outbox, which the publisher
 sends (unless dry-run). Budgets: a bot stops at ceil(posts_per_day) posts per platform day, all
@@ -147,6 +148,7 @@ def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard)
         memorization=rt.memorization,
         pii=rt.pii(),
         finish_reasons=[g.finish_reason for g in gens],
+        fluency=rt.fluency(bot.timeline),  # far less likely than the niche's posts: rejected
     )
     model = rt.reward_model(bot.name)
     predicted = model.predict(texts) if model is not None else [0.0] * len(texts)

@@ -394,6 +394,7 @@ def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> Non
             memorization=rt.memorization,
             pii=rt.pii(),
             finish_reasons=texts.finish_reasons if isinstance(texts, Completions) else None,
+            fluency=rt.fluency(by_name[name].timeline),  # garbled samples fail (base model)
         )
         return guarded_rewards(predicted, verdicts)  # guard failures rank below the group
 

@@ -2,13 +2,15 @@
 
 The base model and the adapter bank are loaded on first use and shared by every bot of this
 process (one resident base, many adapters). Reward models are cached per bot and reloaded when
-a newer version appears on disk.
+a newer version appears on disk. The guard's fluency reference is cached per timeline and
+recalibrated on the base model when the timeline has grown by half the posts it was built on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from vibeforge.domain import AdapterVersion
+from vibeforge.learn.fluency import FluencyConfig
 from vibeforge.loop.config import LoopConfig
 from vibeforge.paths import Home
 from vibeforge.platforms.base import Platform
@@ -28,6 +31,7 @@ from vibeforge.store import session_scope
 
 if TYPE_CHECKING:
     from vibeforge.config.retention import AdapterRetention
+    from vibeforge.learn.fluency import FluencyReference
     from vibeforge.learn.reward import RewardSpec
     from vibeforge.learn.reward_model import RewardModel
     from vibeforge.learn.rl import PolicyTrainer
@@ -38,6 +42,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STOP_FLAG = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class _Calibration:
+    reference: FluencyReference | None  # None: too few usable posts then
+    posts: int  # the timeline's post count when it was made
+
+    def stale(self, posts: int, config: FluencyConfig) -> bool:
+        if self.reference is None:
+            return posts != self.posts
+        return posts - self.posts >= max(1, math.ceil(config.refresh_share * self.reference.size))
 
 
 @dataclass(kw_only=True)
@@ -53,9 +68,12 @@ class Runtime:
     memorization: MemorizationIndex | None = None  # the guard's regurgitation index
     interrupt: threading.Event = field(default_factory=threading.Event)  # SIGTERM: stop soon
     retention: AdapterRetention | None = None  # prune a bot's old adapters after each save
+    # the guard's fluency check against each timeline's human posts; None turns it off
+    fluency_config: FluencyConfig | None = field(default_factory=FluencyConfig)
     _bank: AdapterBank | None = None
     _trainer: PolicyTrainer | None = None
     _reward_models: dict[str, RewardModel] = field(default_factory=dict)
+    _fluency: dict[str, _Calibration] = field(default_factory=dict)
 
     def platform_for(self, bot: str) -> Platform:
         """The platform with calls charged to `bot` in the ledger (where it keeps one)."""
@@ -107,6 +125,38 @@ class Runtime:
             cached = RewardModel.load(self.reward_model_dir(bot), version=latest)
             self._reward_models[bot] = cached
         return cached
+
+    def fluency(self, timeline: str | None) -> FluencyReference | None:
+        """The guard's fluency reference for a timeline's bots: the base model's scores of its
+        newest human posts. None without a timeline, with fewer than `min_reference` usable
+        posts, or with `fluency_config` None (the check is then skipped).
+
+        Cached: a call costs one COUNT query until the timeline has grown by `refresh_share`
+        of the posts the reference was built on; then it is recalibrated (one scoring pass
+        over up to `reference_posts` posts).
+        """
+        from vibeforge.learn.fluency import FluencyReference, FluencyScorer
+
+        config = self.fluency_config
+        if timeline is None or config is None:
+            return None
+        with session_scope(self.engine) as s:
+            posts = q.count_posts(s, timeline=timeline)
+        cached = self._fluency.get(timeline)
+        if cached is not None and not cached.stale(posts, config):
+            return cached.reference
+        texts = self.timeline_texts(timeline, limit=config.reference_posts)
+        reference = None
+        if len(texts) >= config.min_reference:
+            scorer = FluencyScorer(
+                self.bank().base, max_tokens=config.max_tokens, batch_size=config.batch_size
+            )
+            try:
+                reference = FluencyReference.calibrate(scorer, texts, config=config)
+            except ValueError as exc:  # too many one-token posts
+                log.info("timeline %s: no fluency reference (%s)", timeline, exc)
+        self._fluency[timeline] = _Calibration(reference, posts)
+        return reference
 
     def pii(self) -> Scrubber:
         """The guard's PII re-check: the ingest scrubber (its placeholders are not PII)."""
