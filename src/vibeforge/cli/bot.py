@@ -26,7 +26,9 @@ def create(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Unique bot name (lowercase, digits, - or _)."),
     timeline: str | None = typer.Option(None, "--timeline", "-t", help="Timeline it follows."),
-    account: str | None = typer.Option(None, "--account", help="Its handle on the platform."),
+    account: str | None = typer.Option(
+        None, "--account", help="Its handle on the platform (Bluesky: a domain, mybot.bsky.social)."
+    ),
     persona: str = typer.Option("", "--persona", help="One line used in its prompts."),
     base_model: str = typer.Option(
         "smollm2-135m", "--base-model", help="Base model name or HF id."
@@ -39,18 +41,20 @@ def create(
 ) -> None:
     """Create a bot that follows a timeline."""
     from vibeforge.cli.platform_check import check_account
-    from vibeforge.config import check_handle, check_name
+    from vibeforge.config import check_bluesky_handle, check_handle, check_name
     from vibeforge.domain import Bot
     from vibeforge.store import queries as q
     from vibeforge.store import session_scope
 
     check_name(name, what="bot")
-    if account is not None:
-        account = check_handle(account)
+    settings = state(ctx).settings()
+    if account is not None:  # the platform's spelling: an X handle, or a Bluesky domain
+        check = check_bluesky_handle if settings.platform.speaks_bluesky else check_handle
+        account = check(account)
     engine = open_engine(ctx)
     note = None
     if account is not None and not no_check:
-        note = check_account(state(ctx).settings(), account)
+        note = check_account(settings, account)
     with session_scope(engine) as session:
         bot = q.create_bot(
             session,
@@ -64,7 +68,7 @@ def create(
             ),
         )
     if note:
-        console_err.print(f"[yellow]note:[/] {note}", highlight=False)
+        console_err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if json_out:
         print_json(_as_dict(bot))
     else:

@@ -1,4 +1,5 @@
-"""`vibeforge demo`: three bots on the embedded sandbox for a few simulated days."""
+"""`vibeforge demo`: three bots on the embedded sandbox for a few simulated days, on its X face
+or its Bluesky face."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ def demo(
     days: float | None = typer.Option(None, "--days", min=0.1, help="Simulated days to run."),
     model: str = typer.Option("smollm2-135m", "--model", help="Base model of the bots."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sandbox world."),
+    platform: str = typer.Option(
+        "x",
+        "--platform",
+        help="The sandbox face the bots use: x (X API v2) or bluesky (AT Protocol XRPC).",
+    ),
 ) -> None:
     """Run three bots on the embedded sandbox and report their engagement before and after."""
     from dataclasses import replace
@@ -21,13 +27,16 @@ def demo(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from vibeforge.harness.demo import QUICK, DemoConfig, run_demo
-    from vibeforge.harness.report import write_report
+    from vibeforge.errors import ConfigError
+    from vibeforge.harness.demo import QUICK, UNITS, DemoConfig, run_demo
+    from vibeforge.harness.report import PLATFORMS, write_report
 
+    if platform not in UNITS:
+        raise ConfigError(f"--platform {platform!r}: use x or bluesky")
     settings = state(ctx).settings()
     home = ensure_home(settings.home)
     config = QUICK if quick else DemoConfig()
-    config = replace(config, model=model, seed=seed)
+    config = replace(config, model=model, seed=seed, platform=platform)
     if days:
         config = replace(config, days=days)
     with Progress(
@@ -50,7 +59,7 @@ def demo(
         "baseline",
         "after learning",
         "niche humans",
-        title="engagement per 1,000 impressions (posts)",
+        title=f"{result.unit} (posts)",
     )
 
     def cell(rate: float | None, n: int) -> str:
@@ -73,7 +82,11 @@ def demo(
                 highlight=False,
                 soft_wrap=True,
             )
-    console.print(f"{result.rounds} rounds in {result.seconds / 60:.1f} min")
+    console.print(
+        f"{result.rounds} rounds in {result.seconds / 60:.1f} min, "
+        f"{PLATFORMS[result.platform].removeprefix('on ')}",
+        highlight=False,
+    )
     console.print(f"report: [bold]{result.report}[/]")
     console.print(
         f"dashboard: [bold]VIBEFORGE_HOME={result.home} .venv/bin/vibeforge dashboard[/]"

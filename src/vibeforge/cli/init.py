@@ -14,18 +14,36 @@ def init(
     write_config: bool = typer.Option(
         True, "--write-config/--no-write-config", help="Write a starter vibeforge.yaml if missing."
     ),
+    platform: str | None = typer.Option(
+        None,
+        "--platform",
+        help="The starter config's platform: sandbox (default), sandbox-bluesky (the sandbox "
+        "through its Bluesky face), bluesky or x.",
+    ),
 ) -> None:
     """Create the home folder, a starter vibeforge.yaml and an up-to-date database."""
     from vibeforge.cli.sync import sync_specs
-    from vibeforge.config import CONFIG_FILE, DEFAULT_YAML
+    from vibeforge.config import CONFIG_FILE
+    from vibeforge.config.starter import KINDS, NEXT_STEP, starter_yaml
+    from vibeforge.errors import ConfigError
     from vibeforge.store import session_scope, upgrade
 
     st = state(ctx)
     config_path = st.config_path or Path(CONFIG_FILE)
-    if write_config and not config_path.exists():
-        config_path.write_text(DEFAULT_YAML, encoding="utf-8")
-        console.print(f"wrote starter config [bold]{config_path}[/]")
+    chosen = platform or "sandbox"
+    text = starter_yaml(chosen)  # an unknown platform fails before anything is written
+    if platform is not None and not write_config:
+        raise ConfigError("--platform picks the starter config: drop --no-write-config")
+    wrote = write_config and not config_path.exists()
+    if wrote:
+        config_path.write_text(text, encoding="utf-8")
+        console.print(f"wrote starter config [bold]{config_path}[/] (platform {chosen})")
     settings = st.settings()
+    if platform is not None and settings.platform.registered_kind != KINDS[chosen]:
+        raise ConfigError(
+            f"{config_path} exists and its platform is {settings.platform.registered_kind}, "
+            f"not {KINDS[chosen]}: edit its 'platform:' section, or move it away and rerun"
+        )
     home = ensure_home(settings.home)
     engine = open_engine(ctx, require=False)
     upgrade(engine)
@@ -34,3 +52,5 @@ def init(
     console.print(f"home [bold]{home.resolve()}[/], database ready")
     for line in created:
         console.print(f"  created {line}")
+    if wrote:
+        console.print(f"next: {NEXT_STEP[chosen]}", highlight=False, soft_wrap=True)

@@ -163,7 +163,9 @@ def _refuse_ignored(ctx: typer.Context, names: tuple[str, ...], *, why: str) -> 
 def _sandbox_accounts(
     sandbox: RunningSandbox | RemoteSandbox, bots: list[Bot], *, followers: int
 ) -> None:
-    """Give every bot with an account handle a sandbox account in its timeline's niche."""
+    """Give every bot with an account handle a sandbox account in its timeline's niche (an
+    account named by its Bluesky-face handle, `my-bot.test`, gets the username `my_bot`)."""
+    from vibeforge.sandbox.atids import HANDLE_SUFFIX
     from vibeforge.sandbox.problems import SandboxError
 
     for bot in bots:
@@ -173,7 +175,10 @@ def _sandbox_accounts(
             sandbox.user_token(bot.account)
         except SandboxError:
             niche = bot.timeline if bot.timeline in sandbox.list_ids() else None
-            sandbox.create_account(bot.account, niche=niche, followers=followers)
+            username = bot.account
+            if username.lower().endswith(HANDLE_SUFFIX):
+                username = username[: -len(HANDLE_SUFFIX)].replace("-", "_")
+            sandbox.create_account(username, niche=niche, followers=followers)
 
 
 def stop(ctx: typer.Context) -> None:

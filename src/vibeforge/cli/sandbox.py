@@ -1,4 +1,4 @@
-"""`vibeforge sandbox`: serve, seed and steer the local X-API-v2 sandbox."""
+"""`vibeforge sandbox`: serve, seed and steer the local sandbox (X API v2 and Bluesky XRPC)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from vibeforge.sandbox.engine import World
 
 app = typer.Typer(
-    help="The local X API v2 sandbox with a simulated audience.", no_args_is_help=True
+    help="The local sandbox (X API v2, Bluesky XRPC) with a simulated audience.",
+    no_args_is_help=True,
 )
 
 HOST = typer.Option("127.0.0.1", "--host", help="Interface to bind (keep loopback).")
@@ -90,6 +91,7 @@ def info(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> N
     """The world, its clock, lists and tokens (the tokens are secrets: local use only)."""
     from vibeforge.sandbox.clock import iso, resume_ms
     from vibeforge.sandbox.problems import SandboxError
+    from vibeforge.sandbox.server import feed_uris, list_uris
     from vibeforge.sandbox.store import SandboxStore
 
     # read the store, not a World: opening one would re-anchor the clock of a running server
@@ -104,6 +106,9 @@ def info(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> N
             "seed": store.get_meta("seed", 0),
             "now": iso(resume_ms(store.get_meta("clock_ms", 0), store.get_meta("clock_anchor"))),
             "lists": {r[1]: str(r[0]) for r in store.all("SELECT id, niche FROM lists")},
+            # the same lists, and each niche's feed, as the XRPC (Bluesky) face names them
+            "list_uris": list_uris(store),
+            "feed_uris": feed_uris(str(r[0]) for r in store.all("SELECT niche FROM lists")),
             "admin_token": tokens["admin"],
             "app_token": tokens["app"],
         }
@@ -124,12 +129,34 @@ def account(
     followers: int = typer.Option(0, "--followers"),
 ) -> None:
     """Create a bot account that can post; prints its user token."""
+    from vibeforge.sandbox.atids import handle_for
+
     w = _world(ctx)
     try:
         uid, token = w.create_account(handle=handle, niche=niche, followers=followers)
     finally:
         w.close()
     console.print(f"@{handle} id={uid} token={token}", highlight=False)
+    console.print(f"on the Bluesky face: {handle_for(handle)} (app password: the token)")
+
+
+@app.command()
+def token(ctx: typer.Context, handle: str) -> None:
+    """Print an account's user token: its X bearer token and its Bluesky app password here.
+    HANDLE is its username or its Bluesky handle (mybot or mybot.test)."""
+    from vibeforge.sandbox.engine import user_token_of
+    from vibeforge.sandbox.problems import SandboxError
+    from vibeforge.sandbox.store import SandboxStore
+
+    path = Home(_home(ctx)).sandbox_world.database
+    if not path.exists():
+        raise SandboxError("no sandbox world yet; run `vibeforge sandbox seed` first")
+    store = SandboxStore(path)  # the store, not a World: see info
+    try:
+        value = user_token_of(store, handle)
+    finally:
+        store.close()
+    console.print(value, highlight=False, soft_wrap=True)
 
 
 # a negative number reaches the argument (and its range check) instead of reading as an option

@@ -23,7 +23,7 @@ def sync_specs(session: Session, *, settings: Settings) -> list[str]:
                     kind=spec.kind,
                     source=spec.source,
                     poll_interval_s=spec.poll_interval_s,
-                    platform=settings.platform.kind,
+                    platform=settings.platform.registered_kind,
                 ),
             )
             created.append(f"timeline {spec.name}")

@@ -10,7 +10,8 @@ from rich.table import Table
 from vibeforge.cli.common import console, console_err, open_engine, print_json, state
 
 app = typer.Typer(
-    help="Add and list timelines (X Lists, sets of handles, home timelines).", no_args_is_help=True
+    help="Add and list timelines (lists, Bluesky feeds, sets of handles, home timelines).",
+    no_args_is_help=True,
 )
 
 
@@ -18,41 +19,63 @@ app = typer.Typer(
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Unique timeline name."),
-    list_id: str | None = typer.Option(None, "--list", help="An X List id."),
+    list_id: str | None = typer.Option(
+        None, "--list", help="An X List id, or on Bluesky a list's at:// URI."
+    ),
+    feed: str | None = typer.Option(
+        None, "--feed", help="Bluesky: a custom feed's at://.../app.bsky.feed.generator/... URI."
+    ),
     handles: str | None = typer.Option(None, "--handles", help="Comma-separated handles."),
     home: str | None = typer.Option(None, "--home", help="Handle whose home timeline to read."),
     poll_interval: int = typer.Option(900, "--poll-interval", min=1, help="Seconds between polls."),
     json_out: bool = typer.Option(False, "--json"),
-    no_check: bool = typer.Option(False, "--no-check", help="Do not look the list up."),
+    no_check: bool = typer.Option(False, "--no-check", help="Do not look the list or feed up."),
 ) -> None:
-    """Add a timeline: exactly one of --list, --handles or --home."""
-    from vibeforge.cli.platform_check import check_list
-    from vibeforge.config import check_handle, check_list_id, check_name
+    """Add a timeline: exactly one of --list, --feed, --handles or --home. Names are the
+    configured platform's: X handles and List ids, or Bluesky handles and at:// URIs."""
+    from vibeforge.cli.platform_check import check_feed, check_list
+    from vibeforge.config import (
+        check_at_uri,
+        check_bluesky_handle,
+        check_handle,
+        check_list_id,
+        check_name,
+    )
     from vibeforge.domain import Timeline, TimelineKind
     from vibeforge.errors import ConfigError
     from vibeforge.store import queries as q
     from vibeforge.store import session_scope
 
     check_name(name, what="timeline")
-    given = [(k, v) for k, v in (("list", list_id), ("handles", handles), ("home", home)) if v]
+    options = (("list", list_id), ("feed", feed), ("handles", handles), ("home", home))
+    given = [(k, v) for k, v in options if v]
     if len(given) != 1:
-        raise ConfigError("give exactly one of --list ID, --handles a,b,c or --home HANDLE")
+        raise ConfigError(
+            "give exactly one of --list ID, --feed AT-URI, --handles a,b,c or --home HANDLE"
+        )
     kind, source = given[0]
+    settings = state(ctx).settings()
+    bluesky = settings.platform.speaks_bluesky
+    handle = check_bluesky_handle if bluesky else check_handle
     if kind == "handles":
         parts = [h.strip() for h in source.split(",") if h.strip()]
         if not parts:
             raise ConfigError(f"--handles {source!r}: give handles like 'delta,united'")
-        source = ",".join(check_handle(h, what="--handles") for h in parts)
+        source = ",".join(handle(h, what="--handles") for h in parts)
     elif kind == "home":
-        source = check_handle(source, what="--home")
+        source = handle(source, what="--home")
+    elif kind == "feed" and not bluesky:
+        check_feed(settings, source)  # raises: X has no feeds
+    elif bluesky:
+        source = check_at_uri(source, kind="list" if kind == "list" else "feed")
     else:
         source = check_list_id(source)
     engine = open_engine(ctx)
     note = None
-    if kind == "list" and not no_check:
-        note = check_list(state(ctx).settings(), source)
+    if kind in ("list", "feed") and not no_check:
+        note = (check_list if kind == "list" else check_feed)(settings, source)
     with session_scope(engine) as session:
-        platform = "x"
+        platform = settings.platform.registered_kind
         timeline = q.create_timeline(
             session,
             timeline=Timeline(
@@ -64,7 +87,7 @@ def add(
             ),
         )
     if note:
-        console_err.print(f"[yellow]note:[/] {note}", highlight=False)
+        console_err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if json_out:
         print_json(asdict(timeline))
     else:

@@ -74,6 +74,29 @@ def check_handle(value: str, *, what: str = "account") -> str:
     return handle
 
 
+def check_bluesky_handle(value: str, *, what: str = "account") -> str:
+    """A Bluesky handle (an optional leading @ dropped): a domain name."""
+    handle = value.removeprefix("@")
+    if not DOMAIN_HANDLE_PATTERN.match(handle):
+        raise ConfigError(
+            f"invalid {what} handle {value!r}: a Bluesky handle is a domain name, like "
+            "'mybot.bsky.social' (on the sandbox's Bluesky face: 'mybot.test')"
+        )
+    return handle
+
+
+def check_at_uri(value: str, *, kind: Literal["list", "feed"]) -> str:
+    """A Bluesky list's or feed generator's AT URI."""
+    if not AT_URI_PATTERN[kind].match(value):
+        collection = "app.bsky.graph.list" if kind == "list" else "app.bsky.feed.generator"
+        raise ConfigError(
+            f"invalid {kind} {value!r}: on Bluesky a {kind} is its AT URI, "
+            f"at://<owner's DID>/{collection}/<record key> ('vibeforge sandbox info' shows the "
+            "sandbox's)"
+        )
+    return value
+
+
 def check_list_id(value: str) -> str:
     """An X List id: digits only (the sandbox's lists are numbered the same way)."""
     if not LIST_ID_PATTERN.match(value):
@@ -175,6 +198,26 @@ class PlatformSettings(_Strict):
         if v is not None and not re.match(r"^https?://[^\s/]+", v):
             raise ValueError("must be an http(s) URL such as https://api.x.com")
         return v
+
+    @model_validator(mode="after")
+    def _face(self) -> PlatformSettings:
+        if self.face != "x" and self.kind != "sandbox":
+            raise ValueError(
+                f"face ({self.face}) picks the sandbox's API and applies to kind sandbox only; "
+                f"drop it (kind {self.kind} speaks its own API)"
+            )
+        return self
+
+    @property
+    def registered_kind(self) -> str:
+        """The registered platform kind (`vibeforge.loop.platform_kinds`) these settings pick:
+        x, bluesky, sandbox, or sandbox_bluesky for the sandbox's Bluesky face."""
+        return "sandbox_bluesky" if self.kind == "sandbox" and self.face == "bluesky" else self.kind
+
+    @property
+    def speaks_bluesky(self) -> bool:
+        """Whether the bots talk AT Protocol: handles are domains, lists and feeds AT URIs."""
+        return self.registered_kind in ("bluesky", "sandbox_bluesky")
 
 
 class Secrets(_Strict):
@@ -345,7 +388,8 @@ DEFAULT_YAML = """\
 # or $VIBEFORGE_HOME/secrets.yaml.
 log_level: INFO
 platform:
-  kind: sandbox          # sandbox (embedded, offline) or x (the real X API)
+  kind: sandbox          # sandbox (embedded, offline), x or bluesky (the real networks)
+  # face: bluesky        # the sandbox through its AT Protocol face (see docs/bluesky.md)
   # base_url: https://api.x.com
 # database_url: postgresql+psycopg://user@localhost/vibeforge   # default: SQLite in home
 timelines: []

@@ -3,14 +3,21 @@
     baseline  the first rounds post with the untrained base model (ingest, observe, act)
     learning  then full rounds: SFT on the niche, reward model, GRPO, and acting on it
 
-Engagement is compared as the platform shows it: weighted engagement (x-2026 weights) per
-1,000 impressions, read from the API for every post old enough to have matured, for each
-bot's baseline posts, its learning posts, and the niche's human posts over the same period.
+The bots talk to the sandbox through one of its faces (`platform`): X API v2 with the X client
+(timelines are list ids, accounts X handles), or Bluesky's XRPC with the Bluesky client
+(timelines are list AT URIs, accounts `name.test` handles). The world, audience and clock are
+the same.
+
+Engagement is compared as the platform shows it, read from its API for every post old enough
+to have matured, for each bot's baseline posts, its learning posts, and the niche's human posts
+over the same period: weighted engagement (x-2026 weights) per 1,000 impressions on X; on
+Bluesky, which shows no impressions, weighted engagement per post (the same weights).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -21,7 +28,7 @@ from typing import Any
 
 from vibeforge.domain import Bot, Timeline, TimelineKind
 from vibeforge.learn.reward import get_reward, score
-from vibeforge.loop.build import RuntimeSpec
+from vibeforge.loop.build import SANDBOX_FACES, RuntimeSpec
 from vibeforge.loop.config import LoopConfig
 from vibeforge.loop.cycle import STEPS, RoundReport, run_round
 from vibeforge.paths import Home
@@ -38,6 +45,10 @@ NICHES = {
     "apple": ("fruitbot", "an Apple fan who comments on iPhones, Macs and every keynote"),
     "self_driving": ("autobot", "an engineer who follows self-driving cars and robotaxis"),
 }
+UNITS = {  # what a rate is, by platform
+    "x": "weighted engagement per 1,000 impressions",
+    "bluesky": "weighted engagement per post (Bluesky shows no impressions)",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +57,8 @@ class DemoConfig:
     step_hours: float = 3.0  # platform time between rounds
     baseline_share: float = 0.3  # share of rounds before learning starts
     model: str = "smollm2-135m"
+    # the sandbox face the bots use: x (X API v2, the X client) or bluesky (XRPC, atproto)
+    platform: str = "x"
     world: str = "demo"  # sandbox world; its niches that have a demo bot get one
     seed: int = 0
     followers: int = 400  # each bot account starts with this many niche followers
@@ -71,6 +84,11 @@ class DemoConfig:
             raise ValueError("days and step_hours must be > 0 (e.g. days=3, step_hours=3)")
         if not 0 <= self.baseline_share < 1:
             raise ValueError(f"baseline_share ({self.baseline_share}) must be within [0, 1)")
+        if self.platform not in SANDBOX_FACES:
+            raise ValueError(
+                f"platform ({self.platform!r}) must be one of {sorted(SANDBOX_FACES)}: the "
+                "sandbox's faces"
+            )
 
     @property
     def rounds(self) -> int:
@@ -104,16 +122,27 @@ class DemoResult:
     summaries: list[BotSummary]
     round_seconds: list[float]
     report: Path | None = None
+    platform: str = "x"  # the sandbox face the bots used
+
+    @property
+    def unit(self) -> str:
+        """What the summaries' rates are."""
+        return UNITS[self.platform]
 
 
 Progress = Callable[[int, int, str], None]  # (round done, rounds, what)
 
 
-def _rate(metrics: Any) -> float | None:
-    if metrics is None or not metrics.impression_count:
+def _rate(metrics: Any, platform: str = "x") -> float | None:
+    """A post's rate in `UNITS[platform]`: per 1,000 impressions on X, per post on Bluesky."""
+    spec = get_reward("x-2026")
+    if metrics is None:
         return None
-    spec = replace(get_reward("x-2026"), reach_floor=1.0)
-    return score(metrics, spec=spec).value
+    if platform == "bluesky":
+        return math.fsum(w * getattr(metrics, k) for k, w in spec.weights.items())
+    if not metrics.impression_count:
+        return None
+    return score(metrics, spec=replace(spec, reach_floor=1.0)).value
 
 
 def _mean(values: list[float]) -> float | None:
@@ -138,21 +167,29 @@ def run_demo(
         db_url = Home(root).database_url
         engine = make_engine(db_url)
         upgrade(engine)
-        lists = sandbox.list_ids()
+        bluesky = config.platform == "bluesky"
+        # a niche's list: its id on the X face, its AT URI on the Bluesky face
+        lists = sandbox.list_uris() if bluesky else sandbox.list_ids()
         with session_scope(engine) as s:
             for niche, (bot, persona) in NICHES.items():
                 if niche not in lists:
                     continue
                 sandbox.create_account(bot, niche=niche, followers=config.followers)
                 q.create_timeline(
-                    s, timeline=Timeline(name=niche, kind=TimelineKind.LIST, source=lists[niche])
+                    s,
+                    timeline=Timeline(
+                        name=niche,
+                        kind=TimelineKind.LIST,
+                        source=lists[niche],
+                        platform=SANDBOX_FACES[config.platform],
+                    ),
                 )
                 q.create_bot(
                     s,
                     bot=Bot(
                         name=bot,
                         timeline=niche,
-                        account=bot,
+                        account=sandbox.handle(bot) if bluesky else bot,
                         persona=persona,
                         base_model=config.model,
                         posts_per_day=config.posts_per_day,
@@ -162,6 +199,7 @@ def run_demo(
             sandbox,
             db_url=db_url,
             home=root,
+            face=config.platform,
             config=config.loop,
             model=config.model,
             ner=config.ner,
@@ -210,6 +248,7 @@ def run_demo(
         seconds=time.perf_counter() - t0,
         summaries=summaries,
         round_seconds=round_seconds,
+        platform=config.platform,
     )
 
 
@@ -255,7 +294,7 @@ def _summarise(rt: Any, *, start: Any, learning_from: Any, config: DemoConfig) -
         base: list[float] = []
         learned: list[float] = []
         for p in sorted(mine, key=lambda p: p.created_at):
-            rate = _rate(metrics.get(p.id))
+            rate = _rate(metrics.get(p.id), config.platform)
             phase = "learning" if p.created_at >= learning_from else "baseline"
             summary.samples.append((phase, p.text, rate))
             if rate is not None:
@@ -266,7 +305,7 @@ def _summarise(rt: Any, *, start: Any, learning_from: Any, config: DemoConfig) -
         summary.learning_posts, summary.learning_rate = len(learned), _mean(learned)
         human = humans[bot.name][-300:]
         hm = rt.platform.metrics(post_ids=[p.id for p in human]) if human else {}
-        rates = [r for r in (_rate(hm.get(p.id)) for p in human) if r is not None]
+        rates = [r for r in (_rate(hm.get(p.id), config.platform) for p in human) if r is not None]
         summary.human_posts, summary.human_rate = len(rates), _mean(rates)
         out.append(summary)
     return out

@@ -12,6 +12,10 @@ from pathlib import Path
 from vibeforge.harness.demo import BotSummary, DemoResult
 
 COLORS = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed")
+PLATFORMS = {  # the sandbox face a demo ran on, as the report names it
+    "x": "on the sandbox's X API v2 face",
+    "bluesky": "on the sandbox's Bluesky (AT Protocol) face",
+}
 
 
 def _fmt(value: float | None) -> str:
@@ -96,6 +100,7 @@ def write_report(result: DemoResult, *, directory: Path) -> Path:
         + "</ul>"
         for s in result.summaries
     )
+    where = PLATFORMS.get(result.platform, result.platform)
     doc = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vibeforge demo report</title>
 <style>
@@ -104,10 +109,10 @@ table {{ border-collapse: collapse }}
 td, th {{ border-bottom: 1px solid #ddd; padding: .3rem .8rem }}
 small {{ color: #666 }} li {{ margin: .2rem 0 }}
 </style></head><body>
-<h1>vibeforge demo</h1>
+<h1>vibeforge demo <small>{html.escape(where)}</small></h1>
 <p>{result.rounds} rounds in {result.seconds / 60:.1f} min of wall time.
-Engagement is weighted engagement (X 2026 weights: like 0.5, reply 5, repost 1, quote 5) per
-1,000 impressions, as the platform API shows it, for posts at least a few hours old;
+Engagement is {html.escape(result.unit)}, with X's 2026 weights (like 0.5, reply 5, repost 1,
+quote 5), as the platform API shows it, for posts at least a few hours old;
 post counts in brackets.</p>
 <table><thead><tr><th>bot</th><th>niche</th><th>baseline (base model)</th>
 <th>after learning</th><th>niche humans</th><th>RL rounds</th></tr></thead>

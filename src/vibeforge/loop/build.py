@@ -170,12 +170,12 @@ def sandbox_context(
     )
 
 
-def _bots(db_url: str) -> tuple[list[str], str]:
-    """The bots' account handles, and the base model they share."""
+def _bots(db_url: str, names: Sequence[str] | None = None) -> tuple[list[str], str]:
+    """The bots' account handles (only those of `names`, when given), and their base model."""
     from vibeforge.store import make_engine
 
     with session_scope(make_engine(db_url)) as s:
-        bots = q.list_bots(s)
+        bots = [b for b in q.list_bots(s) if names is None or b.name in names]
     return [b.account for b in bots if b.account], shared_base_model([b.base_model for b in bots])
 
 
@@ -206,13 +206,15 @@ class RuntimeSpec:
         db_url: str,
         home: Path,
         face: str = "x",
+        bots: Sequence[str] | None = None,
         **kw: Any,
     ) -> RuntimeSpec:
-        """Against a running sandbox, with a user token for each bot account in the store;
-        `face` "bluesky" talks to it through its XRPC face with the Bluesky client."""
+        """Against a running sandbox, with a user token for each bot account in the store (of
+        `bots` only, when given: a runtime of a mixed fleet, see `fleet`); `face` "bluesky"
+        talks to it through its XRPC face with the Bluesky client."""
         if face not in SANDBOX_FACES:
             raise ValueError(f"face {face!r} is not one of {sorted(SANDBOX_FACES)}")
-        handles, model = _bots(db_url)
+        handles, model = _bots(db_url, bots)
         kw.setdefault("model", model)
         context = sandbox_context(sandbox, home=home, handles=handles)
         return cls(db_url=db_url, home=home, platform=SANDBOX_FACES[face], context=context, **kw)
@@ -274,3 +276,28 @@ class RuntimeSpec:
             pseudonymize=pseudonymizer(key),
             memorization=MemorizationIndex.open(Home(self.home).memorization),
         )
+
+
+def fleet(specs: Sequence[RuntimeSpec]) -> list[Runtime]:
+    """The runtimes of a fleet that mixes platforms: one per platform (each spec built for its
+    bots, e.g. `for_sandbox(face=..., bots=...)`), on one store and home. They share the first
+    runtime's adapter bank, so one base model is resident, and its regurgitation index, which
+    takes one writer (two would each drop the segments the other wrote). Run each with its own
+    bots: `run_round(runtime, names)`."""
+    if not specs:
+        raise ValueError("a fleet needs at least one runtime spec")
+    first = specs[0]
+    for spec in specs[1:]:
+        if (spec.db_url, spec.home, spec.model) != (first.db_url, first.home, first.model):
+            raise ValueError(
+                "the runtimes of a fleet share one store, home and base model; "
+                f"{spec.platform} has {spec.db_url} {spec.home} {spec.model}, "
+                f"{first.platform} {first.db_url} {first.home} {first.model}"
+            )
+    runtimes = [first()]
+    for spec in specs[1:]:
+        rt = spec()
+        rt.memorization = runtimes[0].memorization
+        rt.bank_factory = runtimes[0].bank
+        runtimes.append(rt)
+    return runtimes

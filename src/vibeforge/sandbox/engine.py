@@ -19,7 +19,7 @@ import numpy as np
 
 from vibeforge.embedding import Embedder, SentenceEmbedder
 from vibeforge.paths import SandboxFolder
-from vibeforge.sandbox.atids import tid
+from vibeforge.sandbox.atids import HANDLE_SUFFIX, handle_for, tid
 from vibeforge.sandbox.clock import SimClock, resume_ms
 from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.sandbox.embed import make_embedder
@@ -48,6 +48,39 @@ from vibeforge.sandbox.trends import (
 from vibeforge.sandbox.world import DAY_MS, Audience, WorldSpec, build_world, world_spec
 
 HOUR_MS = 3_600_000
+
+
+def username_of(store: SandboxStore, handle: str) -> str | None:
+    """The username of an account named by its username or by its XRPC face's handle
+    (`my_bot` or `my-bot.test`), or None when the world has no such account."""
+    key = handle.removeprefix("@")
+    if store.one("SELECT 1 FROM users WHERE username = ?", (key,)):
+        return key
+    if not key.lower().endswith(HANDLE_SUFFIX):
+        return None
+    label = key.lower().removesuffix(HANDLE_SUFFIX)
+    rows = store.all(  # handle_for's spelling undone in SQL, then checked exactly
+        "SELECT username FROM users WHERE trim(lower(replace(username, '_', '-')), '-') = ?",
+        (label,),
+    )
+    return next((str(r[0]) for r in rows if handle_for(str(r[0])) == key.lower()), None)
+
+
+def user_token_of(store: SandboxStore, handle: str) -> str:
+    """An account's user token, by username or XRPC handle; SandboxError when it has none."""
+    username = username_of(store, handle)
+    row = (
+        None
+        if username is None
+        else store.one(
+            "SELECT t.token FROM tokens t JOIN users u ON u.id = t.user_id "
+            "WHERE u.username = ? AND t.role = 'user'",
+            (username,),
+        )
+    )
+    if row is None:
+        raise SandboxError(f"no account @{handle} in the sandbox world")
+    return str(row[0])
 
 
 class RecordExists(SandboxError):
@@ -257,15 +290,13 @@ class World:
                 )
         return uid, token
 
+    def username(self, handle: str) -> str | None:
+        """The username of an account named by its username or its XRPC handle, or None."""
+        return username_of(self.store, handle)
+
     def user_token(self, handle: str) -> str:
-        row = self.store.one(
-            "SELECT t.token FROM tokens t JOIN users u ON u.id = t.user_id "
-            "WHERE u.username = ? AND t.role = 'user'",
-            (handle,),
-        )
-        if row is None:
-            raise SandboxError(f"no account @{handle} in the sandbox world")
-        return str(row[0])
+        """An account's user token, by username or XRPC handle (`mybot` or `mybot.test`)."""
+        return user_token_of(self.store, handle)
 
     def role_token(self, role: str) -> str:
         row = self.store.one("SELECT token FROM tokens WHERE role = ?", (role,))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from vibeforge.sandbox.engine import World
 from vibeforge.sandbox.limits import Authenticator, RateLimiter, RateLimits
 from vibeforge.sandbox.model import AudienceParams
 from vibeforge.sandbox.problems import SandboxError
+from vibeforge.sandbox.store import SandboxStore
 from vibeforge.sandbox.xrpc_limits import XrpcLimits
 
 
@@ -71,6 +73,24 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def list_uris(store: SandboxStore) -> dict[str, str]:
+    """Each niche's list as the XRPC face names it (an `app.bsky.graph.list` AT URI), read
+    from a world's store (no server needed: the CLI checks names with it)."""
+    from vibeforge.sandbox.atids import LIST, at_uri, did_for, tid
+
+    rows = store.all("SELECT id, niche, owner_id FROM lists")
+    return {r[1]: at_uri(did_for("user", r[2]), LIST, tid(r[0])) for r in rows}
+
+
+def feed_uris(niches: Iterable[str]) -> dict[str, str]:
+    """Each niche's feed generator as an `app.bsky.feed.generator` AT URI."""
+    from vibeforge.sandbox.atids import GENERATOR, at_uri, did_for
+    from vibeforge.sandbox.world import SYSTEM_USER_ID
+
+    owner = did_for("user", SYSTEM_USER_ID)
+    return {n: at_uri(owner, GENERATOR, n.replace("_", "-")) for n in niches}
 
 
 class RunningSandbox:
@@ -145,27 +165,22 @@ class RunningSandbox:
         return handle_for(username)
 
     def did(self, username: str) -> str:
+        """The DID of an account named by its username or its handle (`mybot.test`)."""
         from vibeforge.sandbox.atids import did_for
 
-        row = self.world.store.one("SELECT id FROM users WHERE username = ?", (username,))
+        name = self.world.username(username)
+        row = self.world.store.one("SELECT id FROM users WHERE username = ?", (name,))
         if row is None:
             raise SandboxError(f"no account @{username} in the sandbox world")
         return did_for("user", int(row[0]))
 
     def list_uris(self) -> dict[str, str]:
         """Each niche's list as an `app.bsky.graph.list` AT URI."""
-        from vibeforge.sandbox.atids import LIST, at_uri, did_for, tid
-
-        rows = self.world.store.all("SELECT id, niche, owner_id FROM lists")
-        return {r[1]: at_uri(did_for("user", r[2]), LIST, tid(r[0])) for r in rows}
+        return list_uris(self.world.store)
 
     def feed_uris(self) -> dict[str, str]:
         """Each niche's feed generator as an `app.bsky.feed.generator` AT URI."""
-        from vibeforge.sandbox.atids import GENERATOR, at_uri, did_for
-        from vibeforge.sandbox.world import SYSTEM_USER_ID
-
-        owner = did_for("user", SYSTEM_USER_ID)
-        return {n: at_uri(owner, GENERATOR, n.replace("_", "-")) for n in self.world.spec.niches}
+        return feed_uris(self.world.spec.niches)
 
     def start(self) -> RunningSandbox:
         self._thread.start()

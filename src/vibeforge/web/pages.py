@@ -39,6 +39,7 @@ def overview(request: Request) -> HTMLResponse:
     with _session(request) as session:
         summaries = aq.overview(session)
         queued = len(approvals.queued(session))
+        platforms = _platforms(session)
     return render(
         request,
         "overview.html",
@@ -46,6 +47,7 @@ def overview(request: Request) -> HTMLResponse:
             "title": "Overview",
             "summaries": summaries,
             "queued": queued,
+            "platforms": {s.bot.name: platforms.get(s.bot.timeline or "") for s in summaries},
             "chart": charts.engagement_chart(summaries),
         },
     )
@@ -56,6 +58,7 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
     opts = _options(request)
     with _session(request) as session:
         bot = q.get_bot(session, name=name)
+        platform = _platforms(session).get(bot.timeline or "")
         curve = learning_curve(
             session, bot=name, age_weights=opts.reward_age_weights, smooth=opts.smooth
         )
@@ -71,6 +74,7 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
         {
             "title": f"Bot {bot.name}",
             "bot": bot,
+            "platform": platform,
             "curve": curve,
             "versions": versions,
             "children": _children(versions),
@@ -82,6 +86,12 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
             "chart": charts.learning_chart(curve),
         },
     )
+
+
+def _platforms(session: Session) -> dict[str, str]:
+    """Each timeline's platform kind: a bot is on its timeline's platform (a fleet may mix
+    them: X, Bluesky, and the sandbox's two faces)."""
+    return {t.name: t.platform for t in q.list_timelines(session)}
 
 
 def _children(versions: list[Any]) -> dict[int, list[int]]:

@@ -41,7 +41,21 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["when"] = _when
     templates.env.filters["num"] = _num
     templates.env.filters["pct"] = _pct
+    templates.env.filters["platform"] = platform_label
     return templates
+
+
+PLATFORM_LABELS = {  # registered platform kinds as the pages name them
+    "x": "X",
+    "bluesky": "Bluesky",
+    "sandbox": "sandbox (X API)",
+    "sandbox_bluesky": "sandbox (Bluesky)",
+}
+
+
+def platform_label(kind: str | None) -> str:
+    """A platform kind as people read it; "-" for none (a bot without a timeline)."""
+    return "-" if not kind else PLATFORM_LABELS.get(kind, kind)
 
 
 def _when(value: datetime | None) -> str:
