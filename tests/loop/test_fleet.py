@@ -99,11 +99,15 @@ def test_two_bots_on_two_faces_of_one_sandbox_share_a_store(tmp_path: Path) -> N
             x_read = q.list_posts(s, timeline="airlines", limit=50)
             b_read = q.list_posts(s, timeline="apple", limit=50)
             x_metrics = q.metrics_history(s, post_id=x_id, platform="x")
-            b_metrics = q.metrics_history(s, post_id=bsky_id, platform="x")
+            # each bot's own post is stored under the platform that published it
+            b_metrics = q.metrics_history(s, post_id=bsky_id, platform="bluesky")
             calls = q.list_api_calls(s)
             total = q.count_posts(s, timeline="airlines") + q.count_posts(s, timeline="apple")
         assert x_read and {p.platform for p in x_read} == {"x"}
         assert b_read and {p.platform for p in b_read} == {"bluesky"}
+        with session_scope(engine) as s:
+            own = {p.id: p.platform for p in q.list_posts(s, bot="skybot")}
+        assert own and set(own.values()) == {"bluesky"}
         assert x_metrics and b_metrics  # observe read both bots' posts on their own faces
         kinds = {(c.bot, c.kind) for c in calls}
         assert ("xbot", "post_create") in kinds and ("skybot", "bsky_write") in kinds

@@ -56,6 +56,7 @@ def observe(
     with session_scope(engine) as s:
         posts = q.list_posts(s, bot=bot.name, since=horizon)
         due: dict[str, tuple[datetime, float]] = {}
+        platform_of = {post.id: post.platform for post in posts}
         for post in posts:
             history = q.metrics_history(s, post_id=post.id, platform=post.platform)
             read = ages_read(history, created_at=post.created_at, spec=spec)
@@ -68,8 +69,12 @@ def observe(
     observed = platform.metrics(post_ids=list(due))
     with session_scope(engine) as s:
         known = {pid: m for pid, m in observed.items() if pid in due}
-        if known:
-            q.add_metrics(s, observations=known)
+        for name in sorted({platform_of[pid] for pid in known}):
+            q.add_metrics(
+                s,
+                observations={pid: m for pid, m in known.items() if platform_of[pid] == name},
+                platform=name,
+            )
         report.read = len(known)
         for pid, metrics in known.items():
             _, age = due[pid]

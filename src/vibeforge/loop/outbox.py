@@ -37,7 +37,9 @@ class PublishReport:
     stopped: str | None = None  # why this run stopped early (budget, rate limit, uncertain)
 
 
-def _confirm(engine: Engine, *, bot: Bot, pub: Publication, ref: PostRef, now: datetime) -> None:
+def _confirm(
+    engine: Engine, *, bot: Bot, pub: Publication, ref: PostRef, now: datetime, platform: str
+) -> None:
     with session_scope(engine) as s:
         q.transition_publication(
             s,
@@ -55,6 +57,7 @@ def _confirm(engine: Engine, *, bot: Bot, pub: Publication, ref: PostRef, now: d
                     created_at=ref.created_at or now,
                     made_with_ai=True,
                     in_reply_to_id=pub.reply_to,
+                    platform=platform,  # its metrics are read back under the same name
                 )
             ],
             bot=bot.name,
@@ -72,7 +75,7 @@ def reconcile(engine: Engine, *, platform: Platform, bot: Bot, now: datetime) ->
     for pub in sent:
         found = platform.find_published(account=_account(bot), text=pub.text, since=since)
         if found is not None:
-            _confirm(engine, bot=bot, pub=pub, ref=found, now=now)
+            _confirm(engine, bot=bot, pub=pub, ref=found, now=now, platform=platform.name)
             report.reconciled += 1
             report.confirmed.append(found.id)
         else:
@@ -150,6 +153,6 @@ def publish_pending(
             report.stopped = f"uncertain outcome, will reconcile: {exc}"
             log.warning("bot %s: %s", bot.name, report.stopped)
             break
-        _confirm(engine, bot=bot, pub=pub, ref=ref, now=now)
+        _confirm(engine, bot=bot, pub=pub, ref=ref, now=now, platform=platform.name)
         report.confirmed.append(ref.id)
     return report
