@@ -361,7 +361,7 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
         with session_scope(rt.engine) as s:
             posts = sorted(q.list_posts(s, bot=bot_name), key=lambda p: p.created_at)
         spec_rate = replace(get_reward(rt.config.reward), reach_floor=1.0)
-        classifier, human = niche_classifier(rt, lists)
+        classifier, _ = niche_classifier(rt, lists)
         niches, classifier_accuracy = list(classifier.niches), classifier.accuracy
         texts = [p.text for p in posts]
         assigned = classifier.classify(texts)
@@ -378,9 +378,12 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
             )
             for name, samples in points.items()
         }
+        # the niche's human posts as the bot reads them (scrubbed, placeholders removed: what
+        # postable leaves of a generated post too), so the discriminator cannot tell the two
+        # apart by "@united" alone
+        readers_view = list(rt.timeline_texts(config.niche, limit=400))
         discrimination = {
-            name: _auc(points[name]["texts"], human[config.niche], seed=config.seed)
-            for name in points
+            name: _auc(points[name]["texts"], readers_view, seed=config.seed) for name in points
         }
         regurgitated = [t for t in texts if not rt.memorization.check(t).ok]
         curve = []
@@ -445,7 +448,7 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
             k: (None if d is None else _round(d.auc)) for k, d in discrimination.items()
         },
         "_samples": {k: v["texts"] for k, v in points.items()},
-        "_human": human[config.niche],
+        "_human": readers_view,
         "_expected": {k: j["_expected"] for k, j in judged.items()},
         "_rm": {k: j["_rm"] for k, j in judged.items()},
         "posts": {"pre": len(pre), "rl": len(rl), "window": len(last)},
