@@ -751,7 +751,7 @@ def plot_summary(results: list[dict[str, Any]], summary: dict[str, Any], path: P
         "fresh samples judged by the audience: pooled RL gain "
         + (f"{gain:+.0%}" if gain is not None else "n/a")
     )
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
