@@ -85,7 +85,9 @@ def short_run(home: Path) -> tuple[str, RunFacts]:
             headers=admin,
         )
         assert r.status_code == 201, r.text
-        for config in (FAST, FAST, FAST, FAST, replace(FAST, approval=True)):
+        # the approval round samples more candidates: each bot needs one that passes every
+        # guard check (the tiny model writes little that the fluency check lets through)
+        for config in (FAST, FAST, FAST, FAST, replace(FAST, approval=True, candidates=8)):
             executor = LocalExecutor(replace(spec, config=config))
             try:
                 executor.run_round()
