@@ -181,16 +181,13 @@ def judge(
 ) -> dict[str, Any]:
     """Expected engagement (sandbox truth), reward-model score, guard and off-niche shares of
     one point's samples. An empty post earns 0."""
+    from vibeforge.harness.truth import expected_scores
     from vibeforge.learn.guard import failure_shares
-    from vibeforge.learn.reward import score
     from vibeforge.learn.reward_model import spearman
 
     texts = samples["texts"]
     nonempty = [t for t in texts if t]
-    evaluated = iter(sandbox.world.evaluate(texts=nonempty, author_id=author_id))
-    expected = [
-        score(_metrics(next(evaluated)["expected"]), spec=spec).value if t else 0.0 for t in texts
-    ]
+    expected = expected_scores(sandbox.world, texts, author_id=author_id, spec=spec)
     rm = [float(v) for v in model.predict(texts)] if model is not None else []
     shares = failure_shares(samples["verdicts"])
     off = classify.off_niche_share(nonempty, niche) if nonempty else None
@@ -223,6 +220,7 @@ def _sd(values: list[float]) -> float:
 def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, Any]:
     """Run the experiment in `home/learning` (replaced if present); returns the report."""
     from vibeforge.domain import Bot, Timeline, TimelineKind
+    from vibeforge.harness.truth import expected_metrics
     from vibeforge.learn.guard import failure_shares, run_guard
     from vibeforge.learn.reward import get_reward, score
     from vibeforge.loop.build import RuntimeSpec
@@ -391,7 +389,7 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
             truth = sandbox.world.truth(int(p.id))
             expected = None
             if truth is not None:
-                expected = score(_metrics(truth["expected"]), spec=spec_rate).value
+                expected = score(expected_metrics(truth["expected"]), spec=spec_rate).value
             curve.append(
                 {
                     "i": i,
@@ -488,22 +486,6 @@ def _own_ids(rt: Any, bot: str) -> set[str]:
 
     with session_scope(rt.engine) as s:
         return {p.id for p in q.list_posts(s, bot=bot)}
-
-
-def _metrics(expected: dict[str, float]) -> Any:
-    from datetime import UTC, datetime
-
-    from vibeforge.domain import Metrics
-
-    return Metrics(  # expected (fractional) counts: the score is linear in them
-        observed_at=datetime.now(UTC),
-        impression_count=expected.get("impressions", 0.0),
-        like_count=expected.get("like", 0.0),
-        repost_count=expected.get("repost", 0.0),
-        reply_count=expected.get("reply", 0.0),
-        quote_count=expected.get("quote", 0.0),
-        bookmark_count=expected.get("bookmark", 0.0),
-    )
 
 
 def _round(x: float | None, digits: int = 4) -> float | None:

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from vibeforge.distill.config import DistillConfig
+from vibeforge.harness.truth import expected_scores
 from vibeforge.paths import Home
 
 log = logging.getLogger(__name__)
@@ -540,21 +541,6 @@ def _evaluate_elders(world: _World, cfg: ExperimentConfig, embedder: Any, say: S
     return out
 
 
-def expected_metrics(expected: dict[str, float]) -> Any:
-    """Metrics holding the sandbox's expected (fractional) counts: the score is linear in
-    them, so scoring them gives the expected score (as bench/learning.py does)."""
-    from datetime import UTC, datetime
-
-    from vibeforge.domain import Metrics
-
-    counts: dict[str, Any] = {
-        "impression_count": expected.get("impressions", 0.0),
-        **{f"{k}_count": expected.get(k, 0.0) for k in ("like", "repost", "reply", "quote")},
-        "bookmark_count": expected.get("bookmark", 0.0),
-    }
-    return Metrics(observed_at=datetime.now(UTC), **counts)
-
-
 @dataclass
 class _Judge:
     """The bench's view of a race point: fresh posts for fixed prompts, scored by the sandbox
@@ -571,7 +557,6 @@ class _Judge:
 
     def point(self, bot: str, step: int) -> dict[str, Any]:
         from vibeforge.learn.guard import failure_shares, run_guard
-        from vibeforge.learn.reward import score
         from vibeforge.learn.reward_model import spearman
         from vibeforge.models.generate import SamplingParams, trim_generation
         from vibeforge.privacy.patterns import postable
@@ -592,16 +577,9 @@ class _Judge:
             pii=self.rt.pii(),
             finish_reasons=[g.finish_reason for g in gens],
         )
-        nonempty = [t for t in texts if t]
-        truth = iter(
-            self.world.evaluate(texts=nonempty, author_id=self.author_id, at_ms=self.at_ms)
-            if nonempty
-            else []
+        expected = expected_scores(
+            self.world, texts, author_id=self.author_id, spec=self.spec, at_ms=self.at_ms
         )
-        expected = [
-            score(expected_metrics(next(truth)["expected"]), spec=self.spec).value if t else 0.0
-            for t in texts
-        ]
         rm = [float(v) for v in self.model.predict(texts)]
         n = len(texts)
         agreement = spearman(rm, expected)
@@ -613,7 +591,7 @@ class _Judge:
             "rm_score": _r4(np.mean(rm)),
             "rm_vs_expected_spearman": None if agreement is None else _r4(agreement),
             "guard_failure_share": _r4(failure_shares(verdicts).get("any", 0.0)),
-            "empty": n - len(nonempty),
+            "empty": sum(not t for t in texts),
             "examples": texts[:2],
             "_expected": [_r4(v) for v in expected],
             "_rm": [_r4(v) for v in rm],
