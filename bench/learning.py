@@ -158,15 +158,8 @@ def fresh_samples(rt: Any, bot: Any, *, adapter: bool, n: int, seed: int) -> dic
 
 
 def guard_extras(rt: Any, bot: Any) -> dict[str, Any]:
-    """The fluency reference for the bot's timeline, where this vibeforge has one."""
-    import inspect
-
-    from vibeforge.learn.guard import run_guard
-
-    fluency = getattr(rt, "fluency", None)
-    if fluency is None or "fluency" not in inspect.signature(run_guard).parameters:
-        return {}
-    return {"fluency": fluency(bot.timeline)}
+    """The guard's fluency reference for the bot's timeline (as act and RL pass it)."""
+    return {"fluency": rt.fluency(bot.timeline)}
 
 
 def judge(
