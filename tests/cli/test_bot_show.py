@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,15 +126,6 @@ def test_show_json_and_png(cli, project: Path, tmp_path: Path) -> None:  # type:
     assert [p["reward"] for p in curve["points"]] == pytest.approx([k / 10 for k in range(1, 13)])
     assert [v["at_point"] for v in curve["versions"]] == [1, 7]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
-
-
-def test_png_without_matplotlib_is_one_clear_line(
-    cli, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # find_spec then reports it missing
-    code, _, err = cli("bot", "show", "sky", "--plot", str(tmp_path / "x.png"))
-    assert code == 2 and "pip install matplotlib" in err and "Traceback" not in err
-    assert not (tmp_path / "x.png").exists()
 
 
 def test_text_chart_buckets_and_scales() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -109,7 +108,7 @@ def show(
     name: str,
     json_out: bool = typer.Option(False, "--json"),
     plot: Path | None = typer.Option(
-        None, "--plot", help="Also write the learning curve as a PNG (needs matplotlib)."
+        None, "--plot", help="Also write the learning curve as a PNG."
     ),
     smooth: int = typer.Option(5, "--smooth", min=1, help="Posts in the moving mean."),
     width: int = typer.Option(60, "--width", min=10, max=400, help="Columns of the chart."),
@@ -122,13 +121,6 @@ def show(
     from vibeforge.store import queries as q
     from vibeforge.store import session_scope
 
-    if plot is not None and importlib.util.find_spec("matplotlib") is None:
-        raise typer.BadParameter(
-            # no square brackets: the error line is printed as rich markup
-            "writing a PNG needs matplotlib: pip install matplotlib "
-            "(or install vibeforge with its bench extra)",
-            param_hint="'--plot'",
-        )
     weights = reward_age_weights(state(ctx).settings())
     with session_scope(open_engine(ctx)) as session:
         bot = q.get_bot(session, name=name)

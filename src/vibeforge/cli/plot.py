@@ -104,9 +104,7 @@ def curve_lines(curve: LearningCurve, *, width: int = 60, height: int = 8) -> li
 
 
 def write_png(curve: LearningCurve, path: Path) -> Path:
-    """The curve as a PNG: rewards, moving mean, RL reward-model means, version boundaries.
-
-    Raises ImportError without matplotlib (the `bench` extra)."""
+    """The curve as a PNG: rewards, moving mean, RL reward-model means, version boundaries."""
     import matplotlib
 
     matplotlib.use("Agg")
