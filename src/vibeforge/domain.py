@@ -30,6 +30,9 @@ class PublicationStatus(enum.StrEnum):
     SENT = "sent"  # the platform call was made; its answer is not yet recorded
     CONFIRMED = "confirmed"  # the platform returned (or reconciliation found) the post id
     FAILED = "failed"  # given up on; never retried automatically
+    # waiting for a person (the approval queue): a reply the platform's policy lets out only
+    # with approval; approving makes it pending, rejecting failed
+    HELD = "held"
 
 
 class CandidateStatus(enum.StrEnum):
@@ -105,6 +108,9 @@ class Post:
     # the author's follower count when read (reach, for reward normalisation): a number, not an
     # identity; None where the platform did not say
     author_followers: int | None = None
+    # withheld by the platform in some country or for copyright (X's `withheld`): compliance
+    # removes it downstream as if deleted
+    withheld: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -258,3 +264,24 @@ class ApiCall:
     calls: int
     units: int
     cost_usd: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Provenance:
+    """Where a published post came from, recorded when the platform confirmed it."""
+
+    platform: str
+    post_id: str  # the platform's id
+    bot: str
+    publication_key: str  # the outbox row's idempotency key
+    base_model: str
+    prompt_version: str  # learn.prompt.PROMPT_VERSION the post was written under
+    published_at: datetime  # platform time
+    ai_flag: bool  # the platform's own AI marking was set (made_with_ai, a bot label)
+    ai_label: str | None = None  # which marking: "made_with_ai", "self-label bot", ...
+    candidate_id: int | None = None
+    adapter_version: int | None = None  # None: the base model wrote it (no adapter yet)
+    adapter_sha256: str | None = None  # of the adapter's weights file as stored
+    lineage: dict[str, Any] | None = None  # the elder it was spawned from (elder, version, ...)
+    recorded_at: datetime | None = None
+    removed_at: datetime | None = None  # compliance found it gone from the platform

@@ -169,3 +169,28 @@ def test_config_validates_itself() -> None:
     with pytest.raises(ValueError, match="near_duplicate"):
         IndexConfig(near_duplicate=0)
     assert isinstance(MemorizationIndex().check("x"), Verdict)
+
+
+def test_remove_forgets_a_post_but_keeps_what_stored_posts_share(tmp_path: Path) -> None:
+    gone = "the lounge at terminal five serves cold soup and warm juice every single morning"
+    kept = "my friend says the lounge at terminal five serves cold soup and nothing else"
+    other = "boarding by zones never works because everyone lines up at once anyway"
+    index = MemorizationIndex.open(tmp_path / "idx")
+    index.add([gone, kept])
+    index.add([other])
+    echo = "every morning they serve cold soup and warm juice every single morning"
+    assert len(index) == 3 and not index.check(gone).ok and not index.check(echo).ok
+    dropped = index.remove([gone], keep=[kept, other])
+    assert dropped == 1 and len(index) == 2
+    # its own 8-grams are gone; the run it shares with a stored post ("the lounge at terminal
+    # five serves cold soup") still fails the guard
+    assert index.check(echo).ok
+    shared = "wow the lounge at terminal five serves cold soup again"
+    assert not index.check(shared).ok
+    assert not index.check(other).ok and not index.check(kept).ok
+    reopened = MemorizationIndex.open(tmp_path / "idx")
+    assert len(reopened) == 2 and not reopened.check(shared).ok
+    assert reopened.check(gone).matched_ngrams < index.check(kept).matched_ngrams
+    assert index.remove(["never indexed at all, not even once, by anyone here"]) == 0
+    with pytest.raises(TypeError):
+        index.remove(gone)

@@ -63,3 +63,52 @@ def test_bad_urls_are_refused() -> None:
         make_engine("not a url")
     with pytest.raises(StoreUnavailableError, match="unsupported database"):
         make_engine("mysql://x@localhost/db")
+
+
+def test_0006_adds_provenance_to_a_0005_database_and_removes_it_again(db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from alembic.config import Config
+
+    from vibeforge.domain import Bot, Provenance
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+    from vibeforge.store.engine import MIGRATIONS
+
+    engine = make_engine(db_url)
+    upgrade(engine, revision="0005")
+    with session_scope(engine) as s:  # a database in use before provenance existed
+        q.create_bot(s, bot=Bot(name="old"))
+    assert "provenance" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    at = datetime(2026, 8, 2, 9, 30, tzinfo=UTC)
+    record = Provenance(
+        platform="x",
+        post_id="1900000000000000001",
+        bot="old",
+        publication_key="old:1",
+        base_model="smollm2-135m",
+        prompt_version="v2",
+        published_at=at,
+        ai_flag=True,
+        ai_label="made_with_ai",
+        adapter_version=3,
+        adapter_sha256="ab" * 32,
+        lineage={"elder": "e1", "elder_version": 2},
+    )
+    with session_scope(engine) as s:
+        q.record_provenance(s, provenance=record)
+    with session_scope(engine) as s:
+        got = q.get_provenance(s, post_id=record.post_id)
+        assert q.get_bot(s, name="old").name == "old"
+    assert got.published_at == at and got.lineage == {"elder": "e1", "elder_version": 2}
+    assert got.adapter_sha256 == "ab" * 32 and got.recorded_at is not None
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    assert "provenance" not in inspect(engine).get_table_names()
+    assert current_revision(engine) == "0005"

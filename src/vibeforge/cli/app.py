@@ -42,6 +42,8 @@ COMMANDS = [
     ("stop", "run", "stop"),
     ("trends", "trends", "trends"),
     ("dashboard", "dashboard", "dashboard"),
+    ("doctor", "doctor", "doctor"),
+    ("provenance", "provenance", "provenance"),
 ]
 
 

@@ -97,6 +97,10 @@ def run(
             if r.error or r.rejected:
                 what = f"poll failed ({r.error})" if r.error else f"skipped {r.rejected} bad posts"
                 console.print(f"  [yellow]timeline {r.timeline}: {what}[/]", highlight=False)
+        for c in report.compliance:
+            if c.removed or c.held or c.error:
+                what = c.error or c.held or f"removed {c.removed} posts gone from the platform"
+                console.print(f"  [yellow]compliance {c.scope}: {what}[/]", highlight=False)
         for name, learned in report.learn.items():
             if learned.rl_waiting != waiting.get(name):  # say why RL waits, once per change
                 waiting[name] = learned.rl_waiting

@@ -7,6 +7,8 @@ checks itself the same way: a bad value raises pydantic's `ValidationError`, a `
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
@@ -24,6 +26,10 @@ class LoopConfig:
     rm_pessimism: float = Field(default=1.0, ge=0)  # λ: the RM rewards mean − λ·std of its heads
     rm_min_spearman: float = Field(default=0.1, ge=0, lt=1)  # RL waits while the RM agrees less
     rm_monitor_min_posts: int = Field(default=8, ge=3)  # own posts before realised agreement counts
+    # share of the bot's own posts (chosen by a hash of the post id, so the same ones every
+    # time) the reward model never trains on: the agreement monitor judges every version on
+    # them (otherwise each refit trains on every labelled post and leaves none to judge by)
+    rm_monitor_holdout: float = Field(default=0.25, ge=0, lt=1)
     # pseudo-impressions of the niche's mean rate added to each label (zero engagement seen by
     # 10,000 is worse news than zero seen by 10); 0 turns the smoothing off
     rm_prior_reach: float = Field(default=200.0, ge=0)
@@ -33,12 +39,36 @@ class LoopConfig:
     rl_steps: int = Field(default=1, ge=0)  # GRPO steps per cycle once an RM exists (0: no RL)
     rl_group_size: int = Field(default=4, ge=2)  # G: GRPO needs a group to compare within
     rl_learning_rate: float = Field(default=1e-4, gt=0, lt=1)  # AdamW step of the LoRA updates
+    rl_kl_coef: float = Field(default=0.04, ge=0)  # β of the KL to the reference policy
+    # the reference RL stays close to: "sft" the bot's own SFT/spawn adapter (reads like its
+    # niche), "base" the untuned base model
+    rl_kl_reference: Literal["sft", "base"] = "sft"
+    # λ of the human-likeness critic (learn.critic): reward per log-odd of reading like the
+    # niche's humans, in units of the group's reward spread; 0 turns it off
+    rl_humanlike: float = Field(default=0.5, ge=0)
     off_policy_min: int = 4  # published posts with real rewards needed for an off-policy update
     context_posts: int = 3  # recent timeline posts shown in the prompt
     jitter: float = Field(default=0.2, ge=0, lt=1)  # ± share of the posting interval (no lockstep)
     approval: bool = False  # queue chosen posts for a person instead of publishing
+    # train on the followed timelines' posts (SFT, the reward model's timeline labels); None:
+    # the platform's policy decides (off on X, whose terms forbid training on X content; on
+    # for the sandbox and Bluesky). The bots' own posts' engagement is learnt from either way
+    learn_from_timeline: bool | None = None
+    # the fleet-wide near-duplicate guard: no post whose embedding cosine with anything a bot
+    # of the fleet posted in the last `fleet_duplicate_days` exceeds this; None: the platform
+    # policy's (0.9, 7 days)
+    fleet_duplicate_cosine: float | None = Field(default=None, gt=0, le=1)
+    fleet_duplicate_days: float | None = Field(default=None, gt=0)
     dry_run: bool = False  # everything but the platform call
     global_posts_per_day: float | None = Field(default=None, gt=0)  # cap across all bots
     budget_per_bot_usd: float | None = Field(default=None, ge=0)  # daily API spend per bot
     budget_total_usd: float | None = Field(default=None, ge=0)  # daily API spend of all bots
     seed: int = 0
+    # compliance (loop.compliance): stored posts younger than the horizon are re-checked against
+    # the platform at most once per interval of platform time, and those deleted or withheld
+    # there are removed; X wants them gone within 24 h, so the interval is at most that
+    compliance_interval_s: float = Field(default=12 * 3600.0, gt=0, le=24 * 3600.0)
+    compliance_horizon_days: float = Field(default=30.0, gt=0)  # older posts are not re-checked
+    # a check that finds more than this share of at least 20 posts gone removes nothing and
+    # says so (a wrong id mapping must not empty the store); 1.0 turns this off
+    compliance_max_removed_share: float = Field(default=0.5, gt=0, le=1)

@@ -3,10 +3,12 @@
 A bot is due when its last post is older than its interval (24 h / posts_per_day) with a
 deterministic ± jitter. A candidate cut by max_new_tokens is trimmed to its last sentence or
 word end (one that cannot be fails the guard's "truncated" check); one the base model finds far
-less likely than the timeline's human posts fails "fluency". Candidates are stored with
-their guard verdicts; the best passing one by the reward model is chosen (ties: the first).
-Chosen posts go to the approval queue when it is on, else to the outbox, which the publisher
-sends (unless dry-run). Budgets: a bot stops at ceil(posts_per_day) posts per platform day, all
+less likely than the timeline's human posts fails "fluency"; one too close to anything the
+fleet posted lately fails "fleet_duplicate" (the platform policy's near-duplicate guard,
+`loop.policy`). Candidates are stored with their guard verdicts; the best passing one by the
+reward model is chosen (ties: the first). Chosen posts go to the approval queue when it is on
+(or the policy wants a person for them), else to the outbox, which the publisher sends
+(unless dry-run). Budgets: a bot stops at ceil(posts_per_day) posts per platform day, all
 bots at `global_posts_per_day`.
 """
 
@@ -23,12 +25,12 @@ from vibeforge.domain import (
     Bot,
     Candidate,
     CandidateStatus,
-    Publication,
     PublicationStatus,
     SamplingTrace,
 )
 from vibeforge.learn.prompt import bot_prompt
 from vibeforge.loop.outbox import publish_pending
+from vibeforge.loop.policy import submit, with_fleet_guard
 from vibeforge.loop.runtime import Runtime
 from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
@@ -45,6 +47,9 @@ class ActReport:
     queued: bool = False
     published: list[str] = field(default_factory=list)
     budget: str | None = None  # why the bot did not post (budget spent)
+    # candidates failing each guard check by its name ("fleet_duplicate": too close to a post
+    # of the fleet); a candidate failing several counts under each
+    reasons: dict[str, int] = field(default_factory=dict)
 
 
 def _jitter(bot: str, n: int, amount: float) -> float:
@@ -118,12 +123,16 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
         )
         gens = bank.generate(requests, params)
         for i, bot in enumerate(due):
-            _choose(rt, bot, gens[i * k : (i + 1) * k], reports[bot.name], run_guard)
+            _choose(rt, bot, gens[i * k : (i + 1) * k], reports[bot.name], run_guard, now=now)
     if not rt.config.dry_run:
         for bot in bots:
             if bot.account:
                 pub = publish_pending(
-                    rt.engine, platform=rt.platform_for(bot.name), bot=bot, now=now
+                    rt.engine,
+                    platform=rt.platform_for(bot.name),
+                    bot=bot,
+                    now=now,
+                    policy=rt.policy,
                 )
                 reports[bot.name].published.extend(pub.confirmed)
                 if pub.stopped:
@@ -131,7 +140,9 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
     return reports
 
 
-def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard) -> None:
+def _choose(
+    rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard, *, now: datetime
+) -> None:
     from vibeforge.models.generate import trim_generation
 
     # a post cut by max_new_tokens ends at its last sentence or word, tokens with it (the
@@ -150,6 +161,10 @@ def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard)
         finish_reasons=[g.finish_reason for g in gens],
         fluency=rt.fluency(bot.timeline),  # far less likely than the niche's posts: rejected
     )
+    verdicts = with_fleet_guard(rt, texts, verdicts, now=now)  # no bot repeats the fleet
+    for v in verdicts:
+        for name in v.failed():
+            report.reasons[name] = report.reasons.get(name, 0) + 1
     model = rt.reward_model(bot.name)
     predicted = model.predict(texts) if model is not None else [0.0] * len(texts)
     passing = [i for i, v in enumerate(verdicts) if v.ok and texts[i]]
@@ -187,14 +202,5 @@ def _choose(rt: Runtime, bot: Bot, gens: Sequence, report: ActReport, run_guard)
             return
         chosen = stored[best]
         report.chosen = chosen.text
-        report.queued = rt.config.approval
-        if not rt.config.approval:
-            q.enqueue_publication(
-                s,
-                publication=Publication(
-                    idempotency_key=f"{bot.name}:{chosen.id}",
-                    bot=bot.name,
-                    text=chosen.text,
-                    candidate_id=chosen.id,
-                ),
-            )
+        # the outbox, or the approval queue (the config's, or the policy's for a reply)
+        report.queued = submit(s, policy=rt.policy, candidate=chosen, approval=rt.config.approval)

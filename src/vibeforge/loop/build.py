@@ -26,7 +26,7 @@ from vibeforge.loop.config import LoopConfig
 from vibeforge.loop.runtime import Runtime
 from vibeforge.paths import Home
 from vibeforge.platforms.ledger import CallLedger
-from vibeforge.platforms.registry import PlatformContext, platform_factory
+from vibeforge.platforms.registry import PlatformContext, platform_factory, platform_policy
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -275,6 +275,7 @@ class RuntimeSpec:
             scrubber=Scrubber(ScrubConfig(ner=self.ner)),
             pseudonymize=pseudonymizer(key),
             memorization=MemorizationIndex.open(Home(self.home).memorization),
+            policy=platform_policy(self.platform),  # the platform's rules, enforced by the loop
         )
 
 

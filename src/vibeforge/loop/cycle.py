@@ -1,10 +1,15 @@
-"""One round of the loop over a set of bots: ingest → observe → learn → act.
+"""One round of the loop over a set of bots: ingest → compliance → observe → learn → act.
 
     ingest   each followed timeline that is due, once, whatever the number of its bots; a
              timeline whose poll fails is logged and reported, and the others go on
+    compliance  each followed timeline and each bot's own posts, at most once per
+             compliance_interval_s: stored posts deleted or withheld on the platform are
+             removed from the store and the regurgitation index (loop.compliance)
     observe  each bot's own posts reaching a reward age: metrics read, rewards stored; then
              up to relabel_posts posts of each followed timeline re-read at the same ages
-    learn    per bot: vibe SFT and reward-model refit when enough new data; then RL for every
+             (not where the platform policy keeps timeline content out of training)
+    learn    per bot: vibe SFT and reward-model refit when enough new data (from the timeline
+             only where the policy or `learn_from_timeline` allows); then RL for every
              ready bot in one mixed-adapter batch
     act      every bot due to post: K candidates in one mixed batch, guard, choose, outbox,
              publish (unless dry-run or the approval queue is on)
@@ -16,8 +21,9 @@ line can simply run again. The kill switch (`vibeforge stop`) is checked between
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy.exc import OperationalError
 
@@ -25,8 +31,10 @@ from vibeforge.domain import Bot, BotStatus
 from vibeforge.errors import StoreUnavailableError, VibeforgeError
 from vibeforge.loop import act as act_step
 from vibeforge.loop import learn as learn_step
+from vibeforge.loop.compliance import ComplianceReport, check_bot, check_timeline
 from vibeforge.loop.ingest import IngestReport, poll_timeline
 from vibeforge.loop.observe import ObserveReport, observe, observe_timeline
+from vibeforge.loop.policy import learning_view, learns_from_timeline
 from vibeforge.loop.runtime import Runtime
 from vibeforge.platforms.base import AuthError, BudgetExceeded, PlatformUnavailable, RateLimited
 from vibeforge.store import queries as q
@@ -46,6 +54,7 @@ class RoundReport:
     learn: dict[str, learn_step.LearnReport] = field(default_factory=dict)
     act: dict[str, act_step.ActReport] = field(default_factory=dict)
     relabelled: dict[str, int] = field(default_factory=dict)  # timeline → posts re-read
+    compliance: list[ComplianceReport] = field(default_factory=list)
 
 
 def _check_stop(rt: Runtime) -> None:
@@ -99,6 +108,54 @@ def ingest_all(rt: Runtime, bots: Sequence[Bot]) -> list[IngestReport]:
     return reports
 
 
+def comply_all(rt: Runtime, bots: Sequence[Bot]) -> list[ComplianceReport]:
+    """The compliance step: each followed timeline once, then each bot's own posts; one
+    scope's failure is logged and reported, and the others go on."""
+    now = rt.clock()
+    scopes: list[tuple[str, Callable[[], ComplianceReport]]] = [
+        (
+            f"timeline:{t}",
+            partial(
+                check_timeline,
+                rt.engine,
+                platform=rt.platform,  # charged like the timeline's polls
+                timeline=t,
+                now=now,
+                config=rt.config,
+                index=rt.memorization,
+            ),
+        )
+        for t in sorted({b.timeline for b in bots if b.timeline})
+    ]
+    scopes += [
+        (
+            f"bot:{b.name}",
+            partial(
+                check_bot,
+                rt.engine,
+                platform=rt.platform_for(b.name),
+                bot=b,
+                now=now,
+                config=rt.config,
+            ),
+        )
+        for b in bots
+        if b.account
+    ]
+    reports = []
+    for scope, check in scopes:
+        try:
+            report = check()
+        except ROUND_ERRORS:
+            raise
+        except Exception as exc:
+            report = ComplianceReport(scope=scope, error=_describe(exc))
+            log.error("compliance %s failed (%s); the others go on", scope, report.error)
+            log.debug("compliance %s: failure", scope, exc_info=exc)
+        reports.append(report)
+    return reports
+
+
 def _describe(exc: Exception) -> str:
     """The error's kind, and its message only where it is ours (never posts' content)."""
     if isinstance(exc, VibeforgeError):
@@ -106,7 +163,7 @@ def _describe(exc: Exception) -> str:
     return type(exc).__name__
 
 
-STEPS = ("ingest", "observe", "learn", "act")
+STEPS = ("ingest", "compliance", "observe", "learn", "act")
 
 
 def run_round(
@@ -124,13 +181,18 @@ def run_round(
     if "ingest" in steps:
         report.ingest = ingest_all(rt, bots)
         _check_stop(rt)
+    if "compliance" in steps:
+        report.compliance = comply_all(rt, bots)
+        _check_stop(rt)
     if "observe" in steps:
         spec = rt.reward_spec()
         for bot in bots:
             report.observe[bot.name] = observe(
                 rt.engine, platform=rt.platform_for(bot.name), bot=bot, spec=spec, now=rt.clock()
             )
-        for timeline in sorted({b.timeline for b in bots if b.timeline}):
+        # timeline labels only feed the reward model: not read where it may not learn from them
+        relabel = learns_from_timeline(rt)
+        for timeline in sorted({b.timeline for b in bots if b.timeline and relabel}):
             report.relabelled[timeline] = observe_timeline(
                 rt.engine,
                 platform=rt.platform,  # shared timelines are charged like their polls
@@ -143,8 +205,9 @@ def run_round(
         for bot in bots:
             _check_stop(rt)
             lr = report.learn.setdefault(bot.name, learn_step.LearnReport())
-            learn_step.sft(rt, bot, lr)
-            learn_step.refit_reward_model(rt, bot, lr)
+            learner = learning_view(rt, bot)  # no timeline where the policy forbids training on it
+            learn_step.sft(rt, learner, lr)
+            learn_step.refit_reward_model(rt, learner, lr)
         _check_stop(rt)
         learn_step.rl(rt, bots, report.learn)
     if "act" in steps:

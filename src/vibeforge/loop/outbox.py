@@ -6,8 +6,12 @@
                                the account's recent posts are read; found → confirmed,
                                absent → pending (safe to send again)
 
-A definite refusal (4xx, policy) marks the row failed; a budget or rate limit hit before
-sending puts it back to pending and stops this run.
+Confirming a row stores the post and its provenance (`loop.provenance`) in the same
+transaction. A definite refusal (4xx, policy) marks the row failed; a budget or rate limit hit
+before sending puts it back to pending and stops this run. The platform's policy is checked
+first (`loop.policy`): nothing goes out through a client that would not mark it AI-made, and a
+reply that needs a person's approval and has none is failed, never sent. Rows held for
+approval wait.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from vibeforge.domain import Bot, Post, PostRef, Publication, PublicationStatus
+from vibeforge.loop.policy import ai_label_refusal, reply_refusal
+from vibeforge.loop.provenance import provenance_for
 from vibeforge.platforms.base import BudgetExceeded, Platform, PlatformError, RateLimited
+from vibeforge.platforms.policy import DEFAULT_POLICY, PlatformPolicy
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -38,8 +45,10 @@ class PublishReport:
 
 
 def _confirm(
-    engine: Engine, *, bot: Bot, pub: Publication, ref: PostRef, now: datetime, platform: str
+    engine: Engine, *, bot: Bot, pub: Publication, ref: PostRef, now: datetime, platform: Platform
 ) -> None:
+    """Confirm the row, store the post and its provenance: one transaction, all or nothing."""
+    published_at = ref.created_at or now
     with session_scope(engine) as s:
         q.transition_publication(
             s,
@@ -54,13 +63,19 @@ def _confirm(
                     id=ref.id,
                     text=pub.text,
                     author_id=bot.account or bot.name,
-                    created_at=ref.created_at or now,
+                    created_at=published_at,
                     made_with_ai=True,
                     in_reply_to_id=pub.reply_to,
-                    platform=platform,  # its metrics are read back under the same name
+                    platform=platform.name,  # its metrics are read back under the same name
                 )
             ],
             bot=bot.name,
+        )
+        q.record_provenance(
+            s,
+            provenance=provenance_for(
+                s, bot=bot, pub=pub, ref=ref, platform=platform, published_at=published_at
+            ),
         )
 
 
@@ -75,7 +90,7 @@ def reconcile(engine: Engine, *, platform: Platform, bot: Bot, now: datetime) ->
     for pub in sent:
         found = platform.find_published(account=_account(bot), text=pub.text, since=since)
         if found is not None:
-            _confirm(engine, bot=bot, pub=pub, ref=found, now=now, platform=platform.name)
+            _confirm(engine, bot=bot, pub=pub, ref=found, now=now, platform=platform)
             report.reconciled += 1
             report.confirmed.append(found.id)
         else:
@@ -108,13 +123,37 @@ def _account(bot: Bot) -> str:
 
 
 def publish_pending(
-    engine: Engine, *, platform: Platform, bot: Bot, now: datetime, limit: int | None = None
+    engine: Engine,
+    *,
+    platform: Platform,
+    bot: Bot,
+    now: datetime,
+    limit: int | None = None,
+    policy: PlatformPolicy = DEFAULT_POLICY,
 ) -> PublishReport:
-    """Reconcile, then send this bot's pending outbox rows (oldest first)."""
+    """Reconcile, then send this bot's pending outbox rows (oldest first) as `policy` allows."""
     report = reconcile(engine, platform=platform, bot=bot, now=now)
     with session_scope(engine) as s:
         pending = q.list_publications(s, bot=bot.name, statuses=[PublicationStatus.PENDING])
+    unlabelled = ai_label_refusal(policy, platform)
+    if pending and unlabelled:
+        report.stopped = unlabelled
+        log.warning("bot %s stops publishing: %s", bot.name, unlabelled)
+        return report
     for pub in pending[:limit]:
+        with session_scope(engine) as s:
+            refused = reply_refusal(s, policy=policy, pub=pub)
+            if refused:  # never sent: a person did not approve this reply
+                q.transition_publication(
+                    s,
+                    idempotency_key=pub.idempotency_key,
+                    status=PublicationStatus.FAILED,
+                    error=refused,
+                )
+        if refused:
+            report.failed += 1
+            log.warning("bot %s: reply not sent: %s", bot.name, refused)
+            continue
         with session_scope(engine) as s:  # committed before the call: a crash leaves `sent`
             q.transition_publication(
                 s, idempotency_key=pub.idempotency_key, status=PublicationStatus.SENT
@@ -153,6 +192,6 @@ def publish_pending(
             report.stopped = f"uncertain outcome, will reconcile: {exc}"
             log.warning("bot %s: %s", bot.name, report.stopped)
             break
-        _confirm(engine, bot=bot, pub=pub, ref=ref, now=now, platform=platform.name)
+        _confirm(engine, bot=bot, pub=pub, ref=ref, now=now, platform=platform)
         report.confirmed.append(ref.id)
     return report

@@ -9,7 +9,8 @@
 
 The registry lives in `vibeforge.platforms.registry` and knows no platform; registering here,
 where the loop meets its parts, keeps `platforms` from importing the sandbox or the loop (and
-the X client from importing the registry's users). Importing this module registers them.
+the X client from importing the registry's users). Importing this module registers them, each
+with its policy (`vibeforge.platforms.policy`): the sandbox's faces share the sandbox's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime
 from vibeforge.errors import ConfigError
 from vibeforge.platforms.auth import BearerAuth
 from vibeforge.platforms.bluesky import BlueskyClient
+from vibeforge.platforms.policy import BLUESKY_POLICY, SANDBOX_POLICY, X_POLICY
 from vibeforge.platforms.registry import PlatformContext, register_platform
 from vibeforge.platforms.x import XClient
 
@@ -84,7 +86,7 @@ def sandbox_bluesky_client(ctx: PlatformContext) -> BlueskyClient:
     )
 
 
-register_platform("x", XClient.from_context)
-register_platform("bluesky", BlueskyClient.from_context)
-register_platform("sandbox", sandbox_client)
-register_platform("sandbox_bluesky", sandbox_bluesky_client)
+register_platform("x", XClient.from_context, policy=X_POLICY)
+register_platform("bluesky", BlueskyClient.from_context, policy=BLUESKY_POLICY)
+register_platform("sandbox", sandbox_client, policy=SANDBOX_POLICY)
+register_platform("sandbox_bluesky", sandbox_bluesky_client, policy=SANDBOX_POLICY)

@@ -25,12 +25,15 @@ from vibeforge.learn.fluency import FluencyConfig
 from vibeforge.loop.config import LoopConfig
 from vibeforge.paths import Home
 from vibeforge.platforms.base import Platform
+from vibeforge.platforms.policy import DEFAULT_POLICY, PlatformPolicy
 from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
 if TYPE_CHECKING:
     from vibeforge.config.retention import AdapterRetention
+    from vibeforge.embedding import Embedder
+    from vibeforge.learn.critic import HumanCritic
     from vibeforge.learn.fluency import FluencyReference
     from vibeforge.learn.reward import RewardSpec
     from vibeforge.learn.reward_model import RewardModel
@@ -70,8 +73,13 @@ class Runtime:
     retention: AdapterRetention | None = None  # prune a bot's old adapters after each save
     # the guard's fluency check against each timeline's human posts; None turns it off
     fluency_config: FluencyConfig | None = field(default_factory=FluencyConfig)
+    # what the platform's rules ask of the bots (its registered policy), enforced by the loop
+    policy: PlatformPolicy = DEFAULT_POLICY
+    # compares posts by meaning (the near-duplicate guard, RL's critic); None: shared_embedder()
+    embedder: Embedder | None = None
     _bank: AdapterBank | None = None
     _trainer: PolicyTrainer | None = None
+    _critic: HumanCritic | None = None
     _reward_models: dict[str, RewardModel] = field(default_factory=dict)
     _fluency: dict[str, _Calibration] = field(default_factory=dict)
 
@@ -101,10 +109,23 @@ class Runtime:
                     max_new_tokens=c.max_new_tokens,
                     temperature=c.temperature,
                     learning_rate=c.rl_learning_rate,
+                    kl_coef=c.rl_kl_coef,
+                    kl_reference=c.rl_kl_reference,
                     seed=c.seed,
                 ),
             )
         return self._trainer
+
+    def critic(self) -> HumanCritic:
+        """RL's human-likeness critic (learn.critic), one per runtime: it keeps each bot's
+        newest samples in memory (a restart refills them within a few steps)."""
+        from vibeforge.learn.critic import CriticConfig, HumanCritic
+
+        if self._critic is None:
+            self._critic = HumanCritic(
+                self.text_embedder(), CriticConfig(weight=self.config.rl_humanlike)
+            )
+        return self._critic
 
     def reward_spec(self) -> RewardSpec:
         from vibeforge.learn.reward import get_reward
@@ -157,6 +178,15 @@ class Runtime:
                 log.info("timeline %s: no fluency reference (%s)", timeline, exc)
         self._fluency[timeline] = _Calibration(reference, posts)
         return reference
+
+    def text_embedder(self) -> Embedder:
+        """The embedder that compares posts by meaning (the fleet's near-duplicate guard, RL's
+        human-likeness critic)."""
+        from vibeforge.embedding import shared_embedder
+
+        if self.embedder is None:
+            self.embedder = shared_embedder()
+        return self.embedder
 
     def pii(self) -> Scrubber:
         """The guard's PII re-check: the ingest scrubber (its placeholders are not PII)."""

@@ -101,6 +101,12 @@ class Platform(Protocol):
         """Current engagement of many posts (batched by the platform's limit)."""
         ...
 
+    def get_posts(self, *, post_ids: Sequence[str]) -> list[Post]:
+        """Posts by id (batched by the platform's limit); ids the platform cannot return
+        (deleted, unknown, protected, taken down) are skipped. Compliance re-checks stored
+        posts with it; `Post.withheld` marks those the platform withholds."""
+        ...
+
     def account(self, *, handle: str) -> Account:
         """Look an account up by handle."""
         ...

@@ -191,6 +191,12 @@ class BlueskyClient:
         """Platform time: the clock passed in (the sandbox's), else the wall clock."""
         return self._clock()
 
+    @property
+    def ai_marking(self) -> str | None:
+        """The platform's AI marking its posts carry: Bluesky's `bot` self-label (on each post
+        and the profile), or none when `label_bot` is off."""
+        return "self-label bot" if self.label_bot else None
+
     def for_bot(self, bot: str) -> BlueskyClient:
         """A view of this client whose calls are charged to `bot` (shares sessions)."""
         clone = object.__new__(BlueskyClient)

@@ -1,6 +1,8 @@
 """Platforms by name: `platform.kind` in vibeforge.yaml picks a registered factory.
 
-A factory builds a `Platform` from a `PlatformContext`. The registry knows no platform itself:
+A factory builds a `Platform` from a `PlatformContext`; beside it each kind files its
+`PlatformPolicy` (what the platform's rules ask of automated accounts, which the loop
+enforces). The registry knows no platform itself:
 the kinds vibeforge ships ("x", "sandbox") are registered in one place that imports both them
 and this module (`vibeforge.loop.platform_kinds`), so this package never imports a client, the
 sandbox or the loop, and a new platform is one more `register_platform` call.
@@ -15,6 +17,7 @@ from pathlib import Path
 from vibeforge.errors import ConfigError
 from vibeforge.platforms.base import Platform
 from vibeforge.platforms.ledger import CallLedger
+from vibeforge.platforms.policy import DEFAULT_POLICY, PlatformPolicy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,11 +40,15 @@ class PlatformContext:
 
 PlatformFactory = Callable[[PlatformContext], Platform]
 _REGISTRY: dict[str, PlatformFactory] = {}
+_POLICIES: dict[str, PlatformPolicy] = {}
 
 
-def register_platform(name: str, factory: PlatformFactory) -> None:
-    """Make a platform buildable by name (`platform.kind` in vibeforge.yaml)."""
+def register_platform(
+    name: str, factory: PlatformFactory, *, policy: PlatformPolicy = DEFAULT_POLICY
+) -> None:
+    """Make a platform buildable by name (`platform.kind` in vibeforge.yaml), under `policy`."""
     _REGISTRY[name] = factory
+    _POLICIES[name] = policy
 
 
 def known_platforms() -> list[str]:
@@ -55,3 +62,9 @@ def platform_factory(name: str) -> PlatformFactory:
     except KeyError:
         known = ", ".join(known_platforms()) or "none registered"
         raise ConfigError(f"unknown platform {name!r} (known: {known})") from None
+
+
+def platform_policy(name: str) -> PlatformPolicy:
+    """The policy registered with platform kind `name`; ConfigError for an unknown kind."""
+    platform_factory(name)
+    return _POLICIES[name]

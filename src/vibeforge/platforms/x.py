@@ -170,6 +170,7 @@ class XClient:
     """X API v2 over httpx; implements `vibeforge.platforms.base.Platform`."""
 
     name = "x"
+    ai_marking = "made_with_ai"  # every post is created with X's made_with_ai flag set
 
     def __init__(
         self,
@@ -698,7 +699,8 @@ class XClient:
                 cost=_Cost("post_read", len(batch)),
                 params={
                     "ids": ",".join(batch),
-                    self.fields_param: POST_FIELDS[self.fields_param],
+                    # withheld: compliance removes withheld posts downstream like deleted ones
+                    self.fields_param: POST_FIELDS[self.fields_param] + ",withheld",
                     **AUTHOR_REACH,
                 },
                 absent_ok=True,  # deleted or unknown ids: the others still come back

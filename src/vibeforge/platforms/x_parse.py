@@ -78,6 +78,7 @@ def parse_post(obj: Any, *, observed_at: datetime) -> Post:
         lang=obj.get("lang"),
         metrics=parse_metrics(obj, observed_at=observed_at),
         made_with_ai=bool(obj.get("made_with_ai", False)),
+        withheld=bool(obj.get("withheld")),  # {"copyright": ..., "country_codes": [...]}
     )
 
 

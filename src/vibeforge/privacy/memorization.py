@@ -178,6 +178,66 @@ class MemorizationIndex:
             total -= kept.pop(0).nbytes
         return tuple(kept)
 
+    # -- forgetting ------------------------------------------------------------------------
+
+    def remove(self, texts: Sequence[str], *, keep: Sequence[str] = ()) -> int:
+        """Forget posts (compliance: deleted or withheld on the platform): their n-grams and
+        MinHash rows leave every segment and the index is persisted like an add. N-grams (and
+        identical signatures) that `keep`, the posts still stored, share with them stay, so the
+        guard still catches those. Returns how many signature rows were dropped.
+
+        Segments hold the union of their posts' n-grams, so an n-gram shared with an ingested
+        post no longer stored (evicted, or purged from the store) and not in `keep` goes too.
+        """
+        if isinstance(texts, str) or isinstance(keep, str):
+            raise TypeError("remove takes lists of texts, not one string")
+        texts = [t for t in texts if t]
+        if not texts:
+            return 0
+        cfg = self.config
+        grams, sigs = [], []
+        for text in texts:
+            hashes = sh.token_hashes(sh.tokenize(text))
+            grams.append(sh.ngram_hashes(hashes, cfg.ngram))
+            sigs.append(sh.minhash(sh.shingles(hashes, cfg.shingle), self._a, self._b))
+        gone = np.unique(np.concatenate(grams))
+        gone_sigs = {sig.tobytes() for sig in sigs}
+        kept_hashes = [sh.token_hashes(sh.tokenize(t)) for t in keep if t]
+        kept_grams = [sh.ngram_hashes(h, cfg.ngram) for h in kept_hashes]
+        if kept_grams:
+            flat = np.concatenate(kept_grams)
+            hits = np.isin(flat, gone)
+            bounds = np.cumsum([0, *(len(g) for g in kept_grams)])
+            gone = np.setdiff1d(gone, flat[hits])
+            for i, hashes in enumerate(kept_hashes):
+                # a kept post that shares n-grams with a removed one (or is too short to have
+                # any) may be its duplicate: its signature row stays
+                if hits[bounds[i] : bounds[i + 1]].any() or bounds[i] == bounds[i + 1]:
+                    sig = sh.minhash(sh.shingles(hashes, cfg.shingle), self._a, self._b)
+                    gone_sigs.discard(sig.tobytes())
+        dropped = 0
+        with self._lock:
+            segments, written = [], []
+            for seg in self._segments:
+                rows = np.array([sig.tobytes() not in gone_sigs for sig in seg.signatures], bool)
+                grams_kept = seg.ngrams[~np.isin(seg.ngrams, gone)] if len(gone) else seg.ngrams
+                if rows.all() and len(grams_kept) == len(seg.ngrams):
+                    segments.append(seg)
+                    continue
+                dropped += int((~rows).sum())
+                if not rows.any() and not len(grams_kept):
+                    continue  # nothing of the segment is left
+                fresh = _segment(self._next_id, grams_kept, seg.signatures[rows], bands=cfg.bands)
+                self._next_id += 1
+                segments.append(fresh)
+                written.append(fresh)
+            if len(segments) == len(self._segments) and not written:
+                return 0  # nothing of these posts was indexed
+            if self.directory is not None:
+                self._persist(tuple(segments), written)
+            self._segments = tuple(segments)
+        return dropped
+
     # -- checking --------------------------------------------------------------------------
 
     def check(self, text: str) -> Verdict:

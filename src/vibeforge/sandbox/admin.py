@@ -1,5 +1,6 @@
 """Admin routes outside `/2` (admin token only): seed or reset a world, move the clock, schedule
-trend events, create bot accounts, and read the hidden engagement truth (for evaluation only)."""
+trend events, create bot accounts, delete anyone's post, and read the hidden engagement truth
+(for evaluation only)."""
 
 from __future__ import annotations
 
@@ -196,6 +197,17 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
         except SandboxError as exc:
             raise not_found(str(exc)) from None
 
+    async def delete_post(request: Request, p: Principal) -> tuple[int, Any]:
+        # anyone's post, as a person deleting theirs (or moderation) would: what compliance
+        # deletes downstream (reads then skip it, as X's do)
+        pid = parse_id(request.path_params["id"], "id")
+        row = world.store.one("SELECT deleted FROM posts WHERE id = ?", (pid,))
+        if row is None:
+            raise not_found(f"no post {pid}")
+        if not row[0]:
+            await run_in_threadpool(world.delete_post, pid)
+        return 200, {"data": {"id": str(pid), "deleted": True}}
+
     async def truth(request: Request, p: Principal) -> tuple[int, Any]:
         raw = request.query_params.get("ids") or ""
         ids = [parse_id(x, "ids") for x in raw.split(",") if x]
@@ -221,5 +233,6 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
     add("/admin/accounts", "POST", create_account)
     add("/admin/tokens", "GET", app_token)
     add("/admin/tokens/{username}", "GET", token)
+    add("/admin/posts/{id}", "DELETE", delete_post)
     add("/admin/truth", "GET", truth)
     add("/admin/evaluate", "POST", evaluate)

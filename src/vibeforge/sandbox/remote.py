@@ -91,6 +91,10 @@ class RemoteSandbox:
     def advance(self, *, hours: float = 0.0, seconds: float = 0.0) -> None:
         self._call("POST", "/admin/clock/advance", json={"hours": hours, "seconds": seconds})
 
+    def delete_post(self, post_id: str) -> None:
+        """Delete anyone's post, as its author (or moderation) would."""
+        self._call("DELETE", f"/admin/posts/{quote(post_id, safe='')}")
+
     def list_ids(self) -> dict[str, str]:
         """Each niche's list id."""
         return {

@@ -152,6 +152,10 @@ class RunningSandbox:
     def list_ids(self) -> dict[str, str]:
         return {r[1]: str(r[0]) for r in self.world.store.all("SELECT id, niche FROM lists")}
 
+    def delete_post(self, post_id: str) -> None:
+        """Delete anyone's post, as its author (or moderation) would."""
+        self.world.delete_post(int(post_id))
+
     # -- the XRPC face's names for the same things -------------------------------------------
     @property
     def xrpc_url(self) -> str:

@@ -26,6 +26,7 @@ from vibeforge.domain import (
     Elder,
     Metrics,
     Post,
+    Provenance,
     Publication,
     PublicationStatus,
     Reward,
@@ -44,6 +45,7 @@ from vibeforge.store.tables import (
     FlagRow,
     MetricRow,
     PostRow,
+    ProvenanceRow,
     PublicationRow,
     RewardRow,
     TimelineRow,
@@ -489,6 +491,13 @@ def set_candidate_status(session: Session, *, candidate_id: int, status: Candida
     row.status = status.value
 
 
+def get_candidate(session: Session, *, candidate_id: int) -> Candidate:
+    row = session.get(CandidateRow, candidate_id)
+    if row is None:
+        raise NotFoundError(f"no candidate {candidate_id}")
+    return _candidate(row)
+
+
 def list_candidates(
     session: Session, *, bot: str | None = None, status: CandidateStatus | None = None
 ) -> list[Candidate]:
@@ -512,6 +521,7 @@ _TRANSITIONS = {
     },
     PublicationStatus.CONFIRMED: set(),
     PublicationStatus.FAILED: set(),
+    PublicationStatus.HELD: {PublicationStatus.PENDING, PublicationStatus.FAILED},  # a person
 }
 
 
@@ -532,7 +542,8 @@ def _publication(row: PublicationRow) -> Publication:
 
 
 def enqueue_publication(session: Session, *, publication: Publication) -> Publication:
-    """Write an outbox row; enqueuing the same idempotency key twice returns the first row."""
+    """Write an outbox row, pending (or held for approval when `publication.status` is held);
+    enqueuing the same idempotency key twice returns the first row."""
     existing = session.scalar(
         select(PublicationRow).where(PublicationRow.idempotency_key == publication.idempotency_key)
     )
@@ -545,7 +556,11 @@ def enqueue_publication(session: Session, *, publication: Publication) -> Public
         candidate_id=publication.candidate_id,
         text=publication.text,
         reply_to=publication.reply_to,
-        status=PublicationStatus.PENDING.value,
+        status=(
+            PublicationStatus.HELD
+            if publication.status is PublicationStatus.HELD
+            else PublicationStatus.PENDING
+        ).value,
     )
     session.add(row)
     try:
@@ -580,7 +595,8 @@ def transition_publication(
     platform_post_id: str | None = None,
     error: str | None = None,
 ) -> Publication:
-    """Move an outbox row along pending → sent → confirmed|failed; other moves are refused."""
+    """Move an outbox row along (held →) pending → sent → confirmed|failed; other moves are
+    refused."""
     row = session.scalar(
         select(PublicationRow)
         .where(PublicationRow.idempotency_key == idempotency_key)
@@ -775,6 +791,163 @@ def purge_timeline_posts(session: Session, *, timeline: str, before: datetime) -
         delete(PostRow).where(PostRow.timeline == timeline, PostRow.created_at < before)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def post_ids(
+    session: Session,
+    *,
+    platform: str,
+    timeline: str | None = None,
+    bot: str | None = None,
+    since: datetime | None = None,
+) -> list[str]:
+    """Ids of the stored posts on `platform` (a timeline's, or a bot's own), newest first."""
+    query = (
+        select(PostRow.post_id)
+        .where(PostRow.platform == platform)
+        .order_by(PostRow.created_at.desc(), PostRow.pk.desc())
+    )
+    if timeline is not None:
+        query = query.where(PostRow.timeline == timeline)
+    if bot is not None:
+        query = query.where(PostRow.bot == bot)
+    if since is not None:
+        query = query.where(PostRow.created_at >= since)
+    return list(session.scalars(query))
+
+
+def delete_posts(session: Session, *, platform: str, post_ids: Sequence[str]) -> list[Post]:
+    """Delete stored posts with their metrics and rewards (compliance: gone from the platform);
+    returns the posts that were there. Outbox rows and provenance stay (the audit trail)."""
+    removed: list[Post] = []
+    ids = list(dict.fromkeys(post_ids))
+    for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+        chunk = ids[start : start + 500]
+        rows = list(
+            session.scalars(
+                select(PostRow).where(PostRow.platform == platform, PostRow.post_id.in_(chunk))
+            )
+        )
+        if not rows:
+            continue
+        pks = [r.pk for r in rows]
+        own = [(r.bot, r.post_id) for r in rows if r.bot is not None]
+        removed.extend(_post(r) for r in rows)
+        session.execute(delete(MetricRow).where(MetricRow.post_pk.in_(pks)))
+        for bot, post_id in own:
+            session.execute(
+                delete(RewardRow).where(RewardRow.bot == bot, RewardRow.post_id == post_id)
+            )
+        session.execute(delete(PostRow).where(PostRow.pk.in_(pks)))
+    session.flush()
+    return removed
+
+
+def ingested_texts(session: Session) -> list[str]:
+    """The (scrubbed) texts of every stored timeline post: what the regurgitation index holds."""
+    return list(session.scalars(select(PostRow.text).where(PostRow.bot.is_(None))))
+
+
+# ---------------------------------------------------------------- provenance
+
+
+def _provenance(row: ProvenanceRow) -> Provenance:
+    return Provenance(
+        platform=row.platform,
+        post_id=row.post_id,
+        bot=row.bot,
+        publication_key=row.publication_key,
+        candidate_id=row.candidate_id,
+        adapter_version=row.adapter_version,
+        adapter_sha256=row.adapter_sha256,
+        base_model=row.base_model,
+        lineage=None if row.lineage is None else dict(row.lineage),
+        prompt_version=row.prompt_version,
+        published_at=row.published_at,
+        ai_flag=row.ai_flag,
+        ai_label=row.ai_label,
+        recorded_at=row.recorded_at,
+        removed_at=row.removed_at,
+    )
+
+
+def record_provenance(session: Session, *, provenance: Provenance) -> Provenance:
+    """Record a published post's provenance once; a second record of the same post returns
+    the first (a reconciled post keeps what was recorded when it was confirmed)."""
+    p = provenance
+    existing = session.scalar(
+        select(ProvenanceRow).where(
+            ProvenanceRow.platform == p.platform, ProvenanceRow.post_id == p.post_id
+        )
+    )
+    if existing is not None:
+        return _provenance(existing)
+    row = ProvenanceRow(
+        platform=p.platform,
+        post_id=p.post_id,
+        bot=p.bot,
+        publication_key=p.publication_key,
+        candidate_id=p.candidate_id,
+        adapter_version=p.adapter_version,
+        adapter_sha256=p.adapter_sha256,
+        base_model=p.base_model,
+        lineage=None if p.lineage is None else dict(p.lineage),
+        prompt_version=p.prompt_version,
+        published_at=p.published_at,
+        ai_flag=p.ai_flag,
+        ai_label=p.ai_label,
+        removed_at=p.removed_at,
+    )
+    session.add(row)
+    session.flush()
+    return _provenance(row)
+
+
+def get_provenance(session: Session, *, post_id: str, platform: str | None = None) -> Provenance:
+    """The provenance of a published post by the platform's id (on `platform`, if given)."""
+    query = select(ProvenanceRow).where(ProvenanceRow.post_id == post_id)
+    if platform is not None:
+        query = query.where(ProvenanceRow.platform == platform)
+    row = session.scalars(query.order_by(ProvenanceRow.id.desc())).first()
+    if row is None:
+        where = f" on {platform}" if platform else ""
+        raise NotFoundError(f"no published post {post_id!r}{where} has a provenance record")
+    return _provenance(row)
+
+
+def provenance_for_posts(
+    session: Session, *, post_ids: Sequence[str], platform: str | None = None
+) -> dict[str, Provenance]:
+    """Provenance by post id for those of `post_ids` that have one."""
+    out: dict[str, Provenance] = {}
+    ids = list(dict.fromkeys(post_ids))
+    for start in range(0, len(ids), 500):
+        query = select(ProvenanceRow).where(ProvenanceRow.post_id.in_(ids[start : start + 500]))
+        if platform is not None:
+            query = query.where(ProvenanceRow.platform == platform)
+        out.update((r.post_id, _provenance(r)) for r in session.scalars(query))
+    return out
+
+
+def mark_provenance_removed(
+    session: Session, *, platform: str, post_ids: Sequence[str], at: datetime
+) -> int:
+    """Note that published posts are gone from the platform; returns how many were noted."""
+    count = 0
+    ids = list(dict.fromkeys(post_ids))
+    for start in range(0, len(ids), 500):
+        rows = session.scalars(
+            select(ProvenanceRow).where(
+                ProvenanceRow.platform == platform,
+                ProvenanceRow.post_id.in_(ids[start : start + 500]),
+                ProvenanceRow.removed_at.is_(None),
+            )
+        )
+        for row in rows:
+            row.removed_at = at
+            count += 1
+    session.flush()
+    return count
 
 
 # ---------------------------------------------------------------- the call and cost ledger

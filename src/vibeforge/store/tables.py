@@ -250,3 +250,30 @@ class FlagRow(Base):
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProvenanceRow(Base):
+    """Where each published post came from, written with its outbox row's confirmation.
+
+    An audit record: it names the bot as a string (no foreign key) so it outlives the bot.
+    """
+
+    __tablename__ = "provenance"
+    __table_args__ = (UniqueConstraint("platform", "post_id", name="uq_provenance_platform_post"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    post_id: Mapped[str] = mapped_column(String(64))
+    bot: Mapped[str] = mapped_column(String(63), index=True)
+    publication_key: Mapped[str] = mapped_column(String(128))
+    candidate_id: Mapped[int | None] = mapped_column(Integer)
+    adapter_version: Mapped[int | None] = mapped_column(Integer)
+    adapter_sha256: Mapped[str | None] = mapped_column(String(64))
+    base_model: Mapped[str] = mapped_column(String(255))
+    lineage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prompt_version: Mapped[str] = mapped_column(String(32))
+    published_at: Mapped[datetime]
+    ai_flag: Mapped[bool] = mapped_column(Boolean)
+    ai_label: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]

@@ -64,6 +64,7 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
         )
         versions = q.list_adapter_versions(session, bot=name)
         posts = q.list_posts(session, bot=name, limit=opts.recent_posts, with_metrics=True)
+        provenance = q.provenance_for_posts(session, post_ids=[p.id for p in posts])
         rejections = aq.rejections(session, bot=name)
         growth = aq.growth(session, bot=name)
         candidates = Counter(c.status.value for c in q.list_candidates(session, bot=name))
@@ -79,6 +80,7 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
             "versions": versions,
             "children": _children(versions),
             "posts": posts,
+            "provenance": provenance,
             "rejections": rejections,
             "growth": growth,
             "candidates": dict(sorted(candidates.items())),
