@@ -18,7 +18,9 @@ per seed (default 0-4):
               noise-free expected engagement (`World.evaluate`, what `/admin/evaluate` serves;
               only the bench reads it), by the final reward model, by the guard (fluency,
               toxicity, ...), by a niche classifier (off-niche share) and by a discriminator
-              telling them from the niche's human posts (ROC AUC 0.5: cannot be told apart).
+              telling them from the niche's human posts (ROC AUC 0.5: cannot be told apart;
+              MiniLM embeddings, the kind RL's critic uses, and character n-grams, which it
+              never met).
               Published posts: their realised score (the loop's own reward) after the clock
               moved 24 h past the last one.
 
@@ -71,6 +73,9 @@ class LearningConfig:
     hours_per_post: int = 3  # platform hours between posts
     rl_steps: int = 2  # GRPO steps before each RL-phase post
     rl_learning_rate: float = 5e-4  # AdamW step size of the LoRA updates
+    humanlike: float = 0.5  # λ of RL's human-likeness critic (loop's rl_humanlike; 0: off)
+    kl_coef: float = 0.04  # β of RL's KL to its reference
+    kl_reference: str = "sft"  # RL's reference policy: the SFT adapter, or "base"
     group_size: int = 8  # G
     candidates: int = 4  # K candidates per post, the reward model picks one
     max_new_tokens: int = 40
@@ -279,6 +284,9 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
             rl_steps=0,  # pre-RL: SFT and the reward model only
             rl_group_size=config.group_size,
             rl_learning_rate=config.rl_learning_rate,
+            rl_humanlike=config.humanlike,
+            rl_kl_coef=config.kl_coef,
+            rl_kl_reference=config.kl_reference,  # type: ignore[arg-type]
             off_policy_min=4,
             jitter=0.0,
             seed=config.seed,
@@ -438,6 +446,11 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
         "human_likeness_auc": {
             k: (None if d is None else _round(d.auc)) for k, d in discrimination.items()
         },
+        # a second opinion that RL's critic (MiniLM, like the one above) never met
+        "human_likeness_auc_ngrams": {
+            name: _auc(points[name]["texts"], readers_view, seed=config.seed, ngrams=True)
+            for name in points
+        },
         "_samples": {k: v["texts"] for k, v in points.items()},
         "_human": readers_view,
         "_expected": {k: j["_expected"] for k, j in judged.items()},
@@ -485,12 +498,15 @@ def _round(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(x, digits)
 
 
-def _auc(bot_texts: list[str], human_texts: list[str], *, seed: int) -> Any:
-    """The human-likeness discriminator on the non-empty texts (None: too few to judge)."""
-    from vibeforge.analytics.humanlike import human_likeness
+def _auc(bot_texts: list[str], human_texts: list[str], *, seed: int, ngrams: bool = False) -> Any:
+    """The human-likeness discriminator on the non-empty texts (None: too few to judge); with
+    `ngrams`, the character n-gram one's AUC (rounded)."""
+    from vibeforge.analytics.humanlike import human_likeness, ngram_human_likeness
 
     texts = [t for t in bot_texts if t]
     try:
+        if ngrams:
+            return _round(ngram_human_likeness(texts, human_texts, seed=seed, bootstrap=0).auc)
         return human_likeness(texts, human_texts, seed=seed, bootstrap=0)
     except ValueError as exc:
         log.warning("human-likeness not measured: %s", exc)
@@ -516,6 +532,11 @@ def main() -> None:
             f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name)
         )
     parser.add_argument("--rl-learning-rate", type=float, default=defaults.rl_learning_rate)
+    parser.add_argument(
+        "--humanlike", type=float, default=defaults.humanlike, help="λ of the critic (0: off)"
+    )
+    parser.add_argument("--kl-coef", type=float, default=defaults.kl_coef)
+    parser.add_argument("--kl-reference", choices=("sft", "base"), default=defaults.kl_reference)
     parser.add_argument("--world", default=defaults.world)
     parser.add_argument(
         "--model", default=defaults.model, help="base model (tiny-test: a plumbing check only)"
@@ -610,6 +631,7 @@ def seed_summary(r: dict[str, Any]) -> dict[str, Any]:
         "realised_last": r["mean_score_last"],
         "fidelity": r["niche_fidelity"]["all"],
         "auc": r["human_likeness_auc"],
+        "auc_ngrams": r.get("human_likeness_auc_ngrams"),
         "fluency_fail": [fresh[k]["guard_failure_shares"].get("fluency") for k in ("sft", "rl")],
         "toxicity_fail": [fresh[k]["guard_failure_shares"].get("toxicity") for k in ("sft", "rl")],
         "off_niche": [fresh[k]["off_niche"] for k in ("sft", "rl")],
@@ -655,12 +677,14 @@ def pooled(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
     human = [t for r in results for t in r["_human"]]
     auc: dict[str, float | None] = {}
+    auc_ngrams: dict[str, float | None] = {}
     for point in ("base", "sft", "rl"):
         texts = [t for r in results for t in r["_samples"][point] if t]
         try:
             auc[point] = _round(human_likeness(texts, human, seed=0, bootstrap=0).auc)
         except ValueError:
             auc[point] = None
+        auc_ngrams[point] = _auc(texts, human, seed=0, ngrams=True)
     gains = [r["fresh_expected_gain"] for r in results]
     published = [
         r["guard_failure_shares"][k].get("any", 0.0) for r in results for k in ("pre", "rl")
@@ -678,6 +702,7 @@ def pooled(results: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "honesty_shares": honesty,
         "human_likeness_auc": auc,
+        "human_likeness_auc_ngrams": auc_ngrams,  # character n-grams: a second opinion
         "minutes_max": max((r["minutes"] for r in results), default=None),
         "targets": {
             "expected_gain>=0.30_every_seed": all(g is not None and g >= 0.30 for g in gains),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vibeforge.analytics.humanlike import discriminate, human_likeness
+from vibeforge.analytics.humanlike import discriminate, human_likeness, ngram_human_likeness
 
 REFUSALS = [
     f"I'm sorry, but as an AI language model I cannot help with {topic}. "
@@ -99,6 +99,22 @@ def test_texts_are_embedded_through_the_given_embedder() -> None:
     result = human_likeness(bots, humans, embed=embed, max_per_side=50)
     assert result.auc > 0.95 and (result.n_bot, result.n_human) == (12, 50)
     assert [len(batch) for batch in seen] == [12, 50]  # only the sample is embedded
+
+
+def test_character_ngrams_see_what_embeddings_smooth_over() -> None:
+    """The second opinion: the same tweets, one side every word's vowels doubled (what MiniLM's
+    subwords blur, n-grams see at once), against a split of one distribution (~0.5)."""
+    from vibeforge.sandbox.corpus import niche_tweets
+
+    tweets = niche_tweets("airlines", limit=160)
+    same = ngram_human_likeness(tweets[:80], tweets[80:], bootstrap=0)
+    assert 0.3 < same.auc < 0.7, same
+    odd = [t.replace("a", "aa").replace("e", "ee") for t in tweets[:80]]
+    apart = ngram_human_likeness(odd, tweets[80:], bootstrap=50, seed=3)
+    assert apart.auc > 0.95 and apart.auc_low > 0.9 and apart.n_bot == 80, apart
+    assert apart == ngram_human_likeness(odd, tweets[80:], bootstrap=50, seed=3)
+    with pytest.raises(ValueError, match="too few"):
+        ngram_human_likeness(["a tweet"] * 5, tweets)
 
 
 @pytest.mark.slow

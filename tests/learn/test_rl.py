@@ -101,6 +101,38 @@ def test_kl_is_zero_when_the_adapter_equals_the_base(bank) -> None:
     assert report.completions == 4 and report.tokens > 0
 
 
+def _first_step_kl(bank, reference: str) -> float:
+    trainer = PolicyTrainer(
+        bank, GRPOConfig(group_size=4, max_new_tokens=6, seed=1, kl_reference=reference)
+    )
+    prompt = bot_prompt(bank.base.tokenizer)
+    return trainer.step(
+        [("sky", prompt)], reward_fn=lambda bot, texts: [float(len(t)) for t in texts]
+    ).kl
+
+
+def test_rl_stays_close_to_the_bots_sft_adapter_not_the_base(bank) -> None:
+    sft = bank.save("sky", random_lora(bank.base, seed=5, scale=0.3), kind="sft")
+    # before any RL the policy IS its SFT adapter: no KL to it, a clear KL to the base model
+    assert _first_step_kl(bank, "sft") == pytest.approx(0.0, abs=1e-6)
+    assert _first_step_kl(bank, "base") > 1e-3
+    # after RL versions, the reference is still the SFT ancestor, frozen
+    v = bank.save("sky", random_lora(bank.base, seed=5, scale=0.3), kind="sft")
+    rl1 = bank.save("sky", random_lora(bank.base, seed=6, scale=0.3), kind="rl", parent=v.version)
+    bank.save("sky", random_lora(bank.base, seed=7, scale=0.3), kind="rl", parent=rl1.version)
+    ref = bank.reference_version("sky")
+    assert ref is not None and ref.version == v.version and ref.kind == "sft"
+    weights = bank.reference("sky")
+    assert weights is not None and not any(t.requires_grad for t in weights.parameters())
+    want = random_lora(bank.base, seed=5, scale=0.3).to_peft_state_dict()
+    got = weights.to_peft_state_dict()
+    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+    assert sft.version < v.version
+    # a lineage without an SFT version falls back to the base model
+    bank.save("solo", random_lora(bank.base, seed=8, scale=0.3), kind="rl")
+    assert bank.reference_version("solo") is None and bank.reference("solo") is None
+
+
 def test_the_reward_function_learns_how_each_sample_stopped(bank) -> None:
     bank.create("fresh")
     trainer = PolicyTrainer(bank, GRPOConfig(group_size=4, max_new_tokens=4, seed=1))
@@ -129,9 +161,12 @@ def test_one_step_trains_several_bots_in_one_batch(bank) -> None:
     prompt = bot_prompt(bank.base.tokenizer)
     report = trainer.step(
         [("a", prompt), ("b", prompt)],
-        reward_fn=lambda bot, texts: [t.count("a") + len(t) * 0.01 for t in texts],
+        # a reward that differs within each group: the policy term alone moves the weights
+        # (the KL to each bot's own saved adapter is zero at the first step)
+        reward_fn=lambda bot, texts: [float(sum(map(ord, t))) for t in texts],
     )
     assert set(report.mean_reward) == {"a", "b"} and report.completions == 6
+    assert all(len(set(texts)) > 1 for texts in report.texts.values())
     for n in ("a", "b"):
         assert not torch.equal(before[n], _flat(bank.get(n)))
     assert set(report.grad_norm) == {"a", "b"}
@@ -156,6 +191,7 @@ def test_off_policy_samples_normalise_per_bot() -> None:
         ({"temperature": 0.0}, "temperature"),
         ({"clip_eps": 1.5}, "clip_eps"),
         ({"kl_coef": -1}, "kl_coef"),
+        ({"kl_reference": "elder"}, "kl_reference"),
         ({"learning_rate": 0}, "learning_rate"),
     ],
 )

@@ -86,3 +86,68 @@ def test_the_loops_rl_reward_ranks_guard_failures_last(tmp_path, monkeypatch) ->
     # the reward model's two favourites fail the guard (assistant, truncated): ranked last
     assert max(adv[:2]) < min(adv[2:])
     assert adv[2] > adv[3] > adv[4]  # the passing ones keep the model's order
+
+
+class _FlatRewardModel:
+    def predict(self, texts: Sequence[str], *args: Any, **kwargs: Any) -> np.ndarray:
+        return np.full(len(texts), 50.0)
+
+
+def test_the_loops_rl_reward_pays_for_reading_like_the_niche(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The human-likeness critic (rl_humanlike): with the reward model indifferent, a sample
+    that reads like the timeline's humans outranks one like the bot's own earlier samples."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'vibeforge.db'}")
+    upgrade(engine)
+    bot = Bot(name="sky", timeline="airlines", persona="a frequent flyer")
+    humans = [
+        f"{what} at {where} again, {mood}"
+        for what in ("two hour delay", "lost my bag", "gate change", "missed connection")
+        for where in ("JFK", "Denver", "Atlanta")
+        for mood in ("classic.", "send help")
+    ]
+    with session_scope(engine) as s:
+        q.create_timeline(s, timeline=Timeline(name="airlines", kind=TimelineKind.LIST, source="1"))
+        q.create_bot(s, bot=bot)
+        q.add_posts(
+            s,
+            posts=[
+                Post(id=str(i), text=t, author_id=f"a{i}", created_at=T0)
+                for i, t in enumerate(humans)
+            ],
+            timeline="airlines",
+        )
+    bank = AdapterBank(tiny_base(seed=0), AdapterStore(tmp_path / "adapters"))
+    bank.create("sky")
+    rt = Runtime(
+        engine=engine,
+        platform=None,  # type: ignore[arg-type]  # never called
+        home=tmp_path,
+        clock=lambda: T0,
+        config=LoopConfig(dry_run=True, rl_steps=1, rl_group_size=8),
+        bank_factory=lambda: bank,
+        scrubber=Scrubber(ScrubConfig(ner=False)),
+        pseudonymize=pseudonymizer("k" * 32),
+        fluency_config=None,  # the tiny model's fluency is not this test's subject
+    )
+    captured: dict[str, Any] = {}
+
+    class _Trainer:
+        def step(self, prompts, *, reward_fn):  # type: ignore[no-untyped-def]
+            captured["reward_fn"] = reward_fn
+            raise _Captured
+
+    monkeypatch.setattr(learn, "rl_ready", lambda rt, bots, reports: list(bots), raising=False)
+    monkeypatch.setattr(rt, "reward_model", lambda name: _FlatRewardModel())
+    monkeypatch.setattr(rt, "trainer", lambda: _Trainer())
+    with pytest.raises(_Captured):
+        learn.rl(rt, [bot], {"sky": learn.LearnReport()})
+    reward_fn = captured["reward_fn"]
+    topics = ["airline food", "window seats", "boarding", "carry-on fees", "red-eyes", "lounges"]
+    for k in range(3):  # the bot's earlier groups: all the same question
+        group = [f"What do you think about {t}? Tell me below! ({k})" for t in topics[:4]]
+        group += [f"Do you like {t}? Reply and tell me! ({k})" for t in topics[:4]]
+        reward_fn("sky", Completions(group, ["eos"] * 8))
+    group = ["three hour delay at Newark again, classic.", "What do you think about legroom?"]
+    group += [f"Do you like {t}? Reply and tell me!" for t in topics[:6]]
+    rewards = reward_fn("sky", Completions(group, ["eos"] * 8))
+    assert rewards[0] > max(rewards[1:])

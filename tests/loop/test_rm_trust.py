@@ -161,11 +161,16 @@ def test_agreement_monitor_pauses_rl_and_forces_a_refit(rt: Runtime) -> None:
     assert refit.reward_model_version == 2 and refit.reward_model_forced
     model = rt.reward_model("sky")
     assert model is not None and model.info.version == 2
-    assert sorted(model.info.extra["own_posts"]) == sorted(f"o{i}" for i in range(10))
+    held = {"o1", "o4", "o6"}  # rm_monitor_holdout 0.25 of o0..o9, by a hash of the id
+    assert {f"o{i}" for i in range(10) if learn.held_out(f"o{i}", 0.25)} == held
+    assert sorted(model.info.extra["own_posts"]) == sorted({f"o{i}" for i in range(10)} - held)
     with session_scope(rt.engine) as s:
         assert (q.get_flag(s, name="rm_agreement:sky") or {})["paused"] is None
-    # the new version is judged only on posts it was not trained on: none yet, no pause
-    assert learn.monitor_agreement(rt, bot, model, learn.LearnReport()) is None
+    # the new version is judged only on posts it was not trained on: the 3 held out, fewer
+    # than rm_monitor_min_posts, so recorded but no pause
+    judged = learn.LearnReport()
+    assert learn.monitor_agreement(rt, bot, model, judged) is None
+    assert judged.rm_agreement_posts == 3
     again = learn.LearnReport()
     learn.refit_reward_model(rt, bot, again)  # no longer forced, too few new labels
     assert again.reward_model_version is None
@@ -186,3 +191,31 @@ def test_loop_config_validates_the_trust_fields() -> None:
         LoopConfig(rm_monitor_min_posts=1)
     with pytest.raises(ValueError, match="rm_heads"):
         LoopConfig(rm_heads=0)
+
+
+def test_held_out_own_posts_let_the_monitor_judge_every_refit(rt: Runtime) -> None:
+    """Each refit trains on every labelled post but the held-out share; without the holdout a
+    refit every round left the monitor nothing to judge by (no agreement ever recorded)."""
+    bot = _bot(rt)
+    rt.config = dataclasses.replace(CONFIG, rm_min_new_labels=1)
+    _publish(rt, [(f"o{i}", _flight(i, 3 + i), 20 + i % 5) for i in range(10)])
+    _publish(rt, [(f"o{i}", _car(i, 30 + i), 1 + i % 5) for i in range(10, 20)])
+    report = learn.LearnReport()
+    learn.refit_reward_model(rt, bot, report)
+    model = rt.reward_model("sky")
+    assert model is not None and report.reward_model_version == 1
+    held = {f"o{i}" for i in range(20) if learn.held_out(f"o{i}", 0.25)}
+    assert len(held) == 6 and not held & set(model.info.extra["own_posts"])
+    assert len(model.info.extra["own_posts"]) == 14
+    judged = learn.LearnReport()
+    assert learn.monitor_agreement(rt, bot, model, judged) is None
+    assert judged.rm_agreement_posts == 6  # the held-out posts, realised rewards known
+    assert judged.rm_agreement is not None and judged.rm_agreement > 0  # flights earn here too
+    # holdout 0: every own post trained on, nothing left to judge
+    rt.config = dataclasses.replace(CONFIG, rm_min_new_labels=1, rm_monitor_holdout=0.0)
+    learn.refit_reward_model(rt, bot, learn.LearnReport())
+    model = rt.reward_model("sky")
+    assert model is not None and len(model.info.extra["own_posts"]) == 20
+    none_left = learn.LearnReport()
+    learn.monitor_agreement(rt, bot, model, none_left)
+    assert none_left.rm_agreement is None

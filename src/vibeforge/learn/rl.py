@@ -12,8 +12,10 @@ One GRPO step, top to bottom:
     5. loss      per token t of row b, with ratio = exp(logp - old_logp):
                    -min(ratio · A_b, clip(ratio, 1 - ε, 1 + ε) · A_b)
                    + β · KL_k3(π ‖ π_ref),  KL_k3 = exp(ref - logp) - (ref - logp) - 1
-                 averaged over a row's tokens, then over rows; π_ref is the same base model
-                 with the adapter disabled, so only the LoRA tensors learn
+                 averaged over a row's tokens, then over rows; π_ref is the bot's own frozen
+                 SFT (or spawn) adapter, the newest ancestor RL did not write
+                 (AdapterBank.reference; `kl_reference="base"`: the base model, adapter
+                 disabled). Only the LoRA tensors learn
     6. update    per bot: clip the gradient norm, one AdamW step on its LoRA tensors
 
 Simplifications: one optimisation pass per batch (so the ratio starts at 1 and the clip only
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from vibeforge.domain import SamplingTrace
     from vibeforge.models.bank import AdapterBank
     from vibeforge.models.generate import Generation
+    from vibeforge.models.lora import LoraWeights
 
 # (bot, texts) -> one reward per text; step passes the texts as Completions
 RewardFunc = Callable[[str, Sequence[str]], Sequence[float]]
@@ -67,7 +70,10 @@ class GRPOConfig:
     learning_rate: float = 1e-4  # AdamW on the LoRA tensors
     weight_decay: float = 0.0
     clip_eps: float = 0.2  # ε of the clipped ratio
-    kl_coef: float = 0.04  # β of the KL to the base policy
+    kl_coef: float = 0.04  # β of the KL to the reference policy
+    # π_ref: "sft" keeps RL near what the bot learnt from its niche's posts (they read like
+    # the niche; the base model does not), "base" near the untuned model
+    kl_reference: str = "sft"
     max_grad_norm: float = 1.0
     scale_rewards: bool = True  # divide advantages by the group's std
     micro_batch: int = 16  # sequences per forward/backward; gradients accumulate across them
@@ -85,6 +91,8 @@ class GRPOConfig:
             raise ValueError(f"clip_eps ({self.clip_eps}) must be within (0, 1); 0.2 is typical")
         if self.kl_coef < 0:
             raise ValueError(f"kl_coef ({self.kl_coef}) must be >= 0")
+        if self.kl_reference not in ("sft", "base"):
+            raise ValueError(f"kl_reference ({self.kl_reference!r}) must be 'sft' or 'base'")
         if self.learning_rate <= 0 or self.learning_rate > 1:
             raise ValueError(f"learning_rate ({self.learning_rate}) must be in (0, 1]; try 1e-4")
         if self.max_grad_norm <= 0:
@@ -155,6 +163,12 @@ class PolicyTrainer:
             return opt
         return entry[1]
 
+    def reference(self, bot: str) -> LoraWeights | None:
+        """π_ref's adapter for `bot` (None: the base model): see GRPOConfig.kl_reference."""
+        if self.config.kl_reference == "base":
+            return None
+        return self.bank.reference(bot)
+
     def sample(self, prompts: Sequence[tuple[str, Sequence[int]]]) -> list[list[Generation]]:
         """G completions for each (bot, prompt) in one mixed batch; grouped per prompt."""
         from vibeforge.models.generate import SamplingParams
@@ -204,7 +218,8 @@ class PolicyTrainer:
         return self.update(samples)
 
     def update(self, samples: Sequence[Sample]) -> StepReport:
-        """The clipped policy-gradient loss with KL to the base, one optimiser step per bot."""
+        """The clipped policy-gradient loss with KL to the reference, one optimiser step per
+        bot."""
         import torch
 
         c = self.config
@@ -242,9 +257,11 @@ class PolicyTrainer:
         import torch
 
         c = self.config
-        with torch.no_grad():  # the reference policy: same base, adapter disabled
+        refs = {b: self.reference(b) for b in dict.fromkeys(s.bot for s in samples)}
+        with torch.no_grad():  # the reference policy: frozen, no gradient
             ref = self.bank.score(
-                [(None, s.prompt_ids, s.token_ids) for s in samples], temperature=c.temperature
+                [(refs[s.bot], s.prompt_ids, s.token_ids) for s in samples],
+                temperature=c.temperature,
             )
         cur = self.bank.score(
             [(s.bot, s.prompt_ids, s.token_ids) for s in samples], temperature=c.temperature

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from vibeforge.learn.reward import (
 )
 from vibeforge.loop.observe import post_rewards
 from vibeforge.loop.runtime import Runtime
+from vibeforge.privacy.patterns import postable
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -159,6 +161,8 @@ def _labelled(rt: Runtime, bot: Bot) -> Labels:
             value = score(last, spec=spec, prior=prior).value
         labels.add(post.text, value, own=False, followers=post.author_followers, age=age)
     for post, history in mine:
+        if held_out(post.id, rt.config.rm_monitor_holdout):
+            continue  # the agreement monitor's, never the fit's
         scored = reward_at_ages(history, created_at=post.created_at, spec=spec, prior=prior)
         if scored is None:
             continue
@@ -166,6 +170,12 @@ def _labelled(rt: Runtime, bot: Bot) -> Labels:
         labels.add(post.text, scored.value, own=True, followers=None, age=age)  # set at fit
         labels.own_ids.append(post.id)
     return labels
+
+
+def held_out(post_id: str, share: float) -> bool:
+    """Whether the bot's own post `post_id` is one of the `share` the reward model never trains
+    on (a hash of the id: the same posts for every version, on every machine)."""
+    return zlib.crc32(f"rm-monitor:{post_id}".encode()) % 1000 < round(share * 1000)
 
 
 def _own_followers(rt: Runtime, bot: Bot) -> int | None:
@@ -385,7 +395,10 @@ def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> Non
     def reward_fn(name: str, texts: Sequence[str]) -> list[float]:
         model = rt.reward_model(name)
         assert model is not None
-        predicted = model.predict(list(texts))
+        # engagement as the reward model predicts it, plus how human the text reads next to
+        # the bot's own recent samples (learn.critic; λ = rl_humanlike)
+        readable = [postable(t) for t in texts]  # as the humans' side reads (no placeholders)
+        predicted = critic.rewards(name, model.predict(list(texts)), readable, humans[name])
         with session_scope(rt.engine) as s:
             recent = [p.text for p in q.list_posts(s, bot=name, limit=200)]
         verdicts = run_guard(
@@ -401,6 +414,10 @@ def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> Non
     trainer = rt.trainer()
     rng = random.Random(rt.config.seed)
     timelines = {bot.name: rt.timeline_texts(bot.timeline, limit=50) for bot in ready}
+    critic = rt.critic()
+    humans = {
+        bot.name: rt.timeline_texts(bot.timeline, limit=critic.config.max_human) for bot in ready
+    }
     for _ in range(rt.config.rl_steps):
         prompts = [(b.name, sampled_prompt(rt, b, timelines[b.name], rng)) for b in ready]
         step = trainer.step(prompts, reward_fn=reward_fn)

@@ -7,6 +7,8 @@ the elders; the references are gathered here and passed down as plain version nu
                                       names the version that wrote it (store)
     elder <name> v<k>                 an example of the dataset elder <name> v<k> was trained on
                                       names the version that wrote it (its provenance)
+    RL reference                      the newest version's SFT (or spawn) ancestor: RL's KL
+                                      keeps the bot close to it (learn.rl, AdapterBank.reference)
 
 Used by `vibeforge adapters prune` and by the loop after it saves a version (Runtime).
 """
@@ -45,6 +47,8 @@ def adapter_references(engine: Engine, home: Path, *, bot: str | None = None) ->
             add(name, version, why)
     for name, version, why in _elder_references(home):
         add(name, version, why)
+    for name, version in _rl_references(AdapterStore(Home(home).adapters), bot=bot):
+        add(name, version, "RL reference")
     return {b: dict(versions) for b, versions in refs.items()}
 
 
@@ -77,6 +81,25 @@ def _elder_references(home: Path) -> list[tuple[str, int, str]]:
                 for e in examples
                 if e.adapter_version is not None
             )
+    return out
+
+
+def _rl_references(store: AdapterStore, *, bot: str | None) -> list[tuple[str, int]]:
+    """(bot, version) of each bot's newest version's nearest ancestor that RL did not write."""
+    from vibeforge.errors import VibeforgeError
+
+    out = []
+    for name in [bot] if bot is not None else store.bots():
+        try:
+            numbers = store.version_numbers(name)
+            record = store.record(name, numbers[-1]) if numbers else None
+            while record is not None and record.kind == "rl" and record.parent is not None:
+                record = store.record(name, record.parent)
+        except (VibeforgeError, OSError, ValueError, KeyError) as exc:
+            log.warning("bot %s: cannot follow its adapter lineage (%s)", name, exc)
+            continue
+        if record is not None and record.kind != "rl":
+            out.append((name, record.version))
     return out
 
 

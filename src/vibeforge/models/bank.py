@@ -48,6 +48,7 @@ class AdapterBank:
         self.config = config or BankConfig()
         self._lru: OrderedDict[str, _Resident] = OrderedDict()
         self.loads = 0  # adapters read from disk (an LRU miss)
+        self._references: dict[tuple[str, int], LoraWeights] = {}  # frozen, by (bot, version)
 
     def resident(self) -> list[str]:
         """Names of the resident adapters, least recently used first."""
@@ -70,6 +71,49 @@ class AdapterBank:
         """The version of the resident adapter of `bot` (None if unsaved or not resident)."""
         entry = self._lru.get(bot)
         return entry.version if entry else None
+
+    def reference_version(self, bot: str) -> AdapterVersion | None:
+        """The version RL keeps `bot` close to: the newest ancestor of its resident adapter that
+        RL did not write (its SFT or spawn version), following `parent`; None when the adapter
+        is unsaved or its lineage has no such version (RL then stays close to the base)."""
+        from vibeforge.errors import NotFoundError
+
+        self.get(bot)
+        version = self.version(bot)
+        while version is not None and version.kind == "rl":
+            if version.parent is None:
+                return None
+            try:
+                version = self.store.record(bot, version.parent)
+            except (NotFoundError, OSError, ValueError):
+                return None
+        return version
+
+    def reference(self, bot: str) -> LoraWeights | None:
+        """The frozen weights of `reference_version(bot)` (None: the base model). Read once per
+        version and kept apart from the LRU; a version that cannot be read (pruned, corrupt)
+        falls back to the base model with a warning."""
+        from vibeforge.errors import VibeforgeError
+
+        version = self.reference_version(bot)
+        if version is None:
+            return None
+        key = (bot, version.version)
+        if key not in self._references:
+            try:
+                weights = self.store.load(bot, version.version).weights
+            except (VibeforgeError, OSError) as exc:
+                log.warning(
+                    "bot %s: RL reference v%d unreadable (%s); using the base model",
+                    bot,
+                    version.version,
+                    exc,
+                )
+                return None
+            for old in [k for k in self._references if k[0] == bot]:
+                del self._references[old]
+            self._references[key] = weights.requires_grad_(False)
+        return self._references[key]
 
     def create(self, bot: str, *, spec: LoraSpec | None = None, seed: int = 0) -> LoraWeights:
         """A fresh adapter (it starts equal to the base model), resident but not yet saved."""
@@ -101,10 +145,11 @@ class AdapterBank:
             gone, _ = self._lru.popitem(last=False)
             log.debug("adapter %s leaves the bank (capacity %d)", gone, self.config.capacity)
 
-    def _rows(self, bots: Sequence[str | None]) -> list[LoraWeights | None]:
+    def _rows(self, bots: Sequence[str | LoraWeights | None]) -> list[LoraWeights | None]:
         # resolve each distinct bot once, so a batch larger than the LRU still works
-        distinct = {b: self.get(b) for b in dict.fromkeys(bots) if b is not None}
-        return [distinct[b] if b is not None else None for b in bots]
+        names = [b for b in bots if isinstance(b, str)]
+        distinct = {b: self.get(b) for b in dict.fromkeys(names)}
+        return [distinct[b] if isinstance(b, str) else b for b in bots]
 
     def generate(
         self,
@@ -122,11 +167,12 @@ class AdapterBank:
 
     def score(
         self,
-        requests: Sequence[tuple[str | None, Sequence[int], Sequence[int]]],
+        requests: Sequence[tuple[str | LoraWeights | None, Sequence[int], Sequence[int]]],
         *,
         temperature: float = 1.0,
     ) -> Scores:
-        """Log-probs of (bot or None, prompt ids, completion ids) rows; autograd if enabled."""
+        """Log-probs of (bot, or explicit weights, or None for the base model; prompt ids,
+        completion ids) rows; autograd if enabled."""
         return score(
             self.base,
             prompts=[p for _, p, _ in requests],
