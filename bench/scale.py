@@ -3,9 +3,16 @@
 For each bot count, a sandbox world with that many bots (spread over its niches) runs a warm-up
 round (first SFT and reward models), then `--rounds` measured rounds, advancing platform time
 3 h between rounds so every bot is due to post each round. A cycle is one bot's share of a
-round (ingest, observe, learn, act). Resident memory is the process RSS after the rounds.
+round (ingest, observe, learn, act). Resident memory is the process RSS after the rounds (the
+driver's alone under ray: the actors' memory is their own).
+
+With `--executor ray --workers N`, each bot count runs twice on the ray executor, with 1 and
+with N model actors (the bots sharded over them by `loop.executors.shard_of`), and reports both
+cycles per hour and their ratio. The actors hold no CPU of their own (`model_cpus: 0`) and run
+torch on one thread each, so the ratio is what sharding the model work buys.
 
     python bench/scale.py [--bots 1 8 32] [--rounds 2] [--model smollm2-135m]
+                          [--executor ray --workers N [--address HOST:PORT]]
 
 Prints one JSON object.
 """
@@ -33,11 +40,20 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def run(n_bots: int, *, rounds: int, model: str, home: Path) -> dict:
+def run(
+    n_bots: int,
+    *,
+    rounds: int,
+    model: str,
+    home: Path,
+    executor: str = "local",
+    model_actors: int = 1,
+    address: str | None = None,
+) -> dict:
     from vibeforge.domain import Bot, Timeline, TimelineKind
     from vibeforge.loop.build import RuntimeSpec
     from vibeforge.loop.config import LoopConfig
-    from vibeforge.loop.cycle import run_round
+    from vibeforge.loop.executors import make_executor
     from vibeforge.sandbox import start_sandbox
     from vibeforge.store import make_engine, session_scope, upgrade
     from vibeforge.store import queries as q
@@ -76,25 +92,41 @@ def run(n_bots: int, *, rounds: int, model: str, home: Path) -> dict:
                         persona=f"a {niche} fan",
                     ),
                 )
-        rt = RuntimeSpec.for_sandbox(
+        spec = RuntimeSpec.for_sandbox(
             sb, db_url=db_url, home=home, config=config, model=model, ner=False
-        )()
-        t0 = time.perf_counter()
-        run_round(rt)
-        warm = time.perf_counter() - t0
-        times = []
-        for _ in range(rounds):
-            sb.advance(hours=3)
+        )
+        if executor == "ray" and address is None:
+            import ray  # a local cluster with a small object store: only reports travel
+
+            ray.init(object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False)
+        settings = {"ray": {"address": address, "model_actors": model_actors, "model_cpus": 0}}
+        ex = make_executor(executor, spec, settings=settings)
+        try:
             t0 = time.perf_counter()
-            run_round(rt)
-            times.append(time.perf_counter() - t0)
-        bank = rt.bank()
+            ex.run_round()
+            warm = time.perf_counter() - t0
+            times = []
+            for _ in range(rounds):
+                sb.advance(hours=3)
+                t0 = time.perf_counter()
+                ex.run_round()
+                times.append(time.perf_counter() - t0)
+            if executor == "ray":
+                resident = sum(map(len, ex.resident()))  # type: ignore[attr-defined]
+            else:
+                resident = len(ex.runtime.bank().resident())  # type: ignore[attr-defined]
+        finally:
+            ex.close()
+            if executor == "ray" and address is None:
+                ray.shutdown()
         return {
             "bots": n_bots,
+            "executor": executor,
+            "model_actors": model_actors,
             "warmup_round_s": round(warm, 1),
             "round_s": [round(t, 1) for t in times],
             "cycles_per_hour": round(n_bots * len(times) / sum(times) * 3600, 1),
-            "resident_adapters": len(bank.resident()),
+            "resident_adapters": resident,
             "rss_mb": round(rss_mb(), 1),
         }
 
@@ -104,6 +136,12 @@ def main() -> None:
     parser.add_argument("--bots", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--executor", choices=["local", "ray"], default="local")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="ray: model actors to compare with one"
+    )
+    parser.add_argument("--address", help="ray: a running cluster (default: one per count)")
+    parser.add_argument("--actors", type=int, default=1, help=argparse.SUPPRESS)  # with --one
     parser.add_argument(
         "--home", type=Path, default=Path(os.environ.get("VIBEFORGE_HOME", ".vibeforge"))
     )
@@ -113,19 +151,51 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="vibeforge-scale-") as tmp:
             home = Path(tmp)
             Home(home).models.symlink_to(Home(args.home).models.resolve(), target_is_directory=True)
-            print(json.dumps(run(args.one, rounds=args.rounds, model=args.model, home=home)))
+            result = run(
+                args.one,
+                rounds=args.rounds,
+                model=args.model,
+                home=home,
+                executor=args.executor,
+                model_actors=args.actors,
+                address=args.address,
+            )
+            print(json.dumps(result))
         return
+    if args.workers < 1:
+        parser.error(f"--workers ({args.workers}) must be >= 1")
     from vibeforge.models.registry import ensure_prepared
 
     ensure_prepared(args.model, home=args.home)  # once here, not in each count's process
+    actor_counts = sorted({1, args.workers}) if args.executor == "ray" else [1]
     results = []
-    for n in args.bots:  # each count in a fresh process, so its memory is its own
-        cmd = [sys.executable, __file__, "--one", str(n), "--rounds", str(args.rounds)]
-        cmd += ["--model", args.model, "--home", str(args.home)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    print(json.dumps({"model": args.model, "cpus": os.cpu_count(), "results": results}, indent=2))
+    for n in args.bots:  # each count (and actor count) in a fresh process: its memory its own
+        by_actors = {}
+        for actors in actor_counts:
+            cmd = [sys.executable, __file__, "--one", str(n), "--rounds", str(args.rounds)]
+            cmd += ["--model", args.model, "--home", str(args.home)]
+            cmd += ["--executor", args.executor, "--actors", str(actors)]
+            cmd += ["--address", args.address] if args.address else []
+            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            by_actors[actors] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(json.dumps(by_actors[actors]), file=sys.stderr, flush=True)
+        if args.executor == "ray":
+            one, many = by_actors[1], by_actors[args.workers]
+            results.append(
+                {
+                    "bots": n,
+                    "model_actors": {str(k): v for k, v in by_actors.items()},
+                    "cycles_per_hour_1": one["cycles_per_hour"],
+                    f"cycles_per_hour_{args.workers}": many["cycles_per_hour"],
+                    "ratio": round(many["cycles_per_hour"] / one["cycles_per_hour"], 2),
+                }
+            )
+        else:
+            results.append(by_actors[1])
+    summary = {"model": args.model, "cpus": os.cpu_count(), "executor": args.executor}
+    if args.executor == "ray":
+        summary["workers"] = args.workers
+    print(json.dumps({**summary, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,13 @@
     local   one process: one resident base model, every bot's generation and RL batched
             across adapters (the default; SQLite or PostgreSQL)
     ray     ingest and observe as Ray tasks (one per timeline, one per bot), model work (learn,
-            act) in a ModelWorker actor that holds the base model and adapter bank and can hold
-            a GPU. Needs a store every worker reaches: PostgreSQL across nodes, or SQLite on a
-            single node (a shared file; WAL keeps readers and the writer apart)
+            act) in `model_actors` ModelWorker actors, each holding the base model and the
+            adapters of its shard of the bots (and maybe a GPU); the shards run in parallel.
+            A bot's actor is picked by rendezvous hashing (`shard_of`), so bots coming and
+            going never move another bot, and one more actor moves only ~1/(n+1) of them.
+            Needs a store every worker reaches: PostgreSQL across nodes, or SQLite on a single
+            node (a shared file; WAL keeps readers and the writer apart), and a home (adapters,
+            regurgitation index) every node sees
 
 Executors are looked up by name (`register_executor`), like platforms and reward presets. Each
 declares its options as a model (`Options`); callers pass the settings' `executors:` section
@@ -14,17 +18,24 @@ declares its options as a model (`Options`); callers pass the settings' `executo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vibeforge.config.validation import format_validation
-from vibeforge.errors import ConfigError
-from vibeforge.loop.cycle import RoundReport, active_bots, run_round
+from vibeforge.errors import ConfigError, VibeforgeError
+from vibeforge.loop.cycle import ROUND_ERRORS, RoundReport, Stopped, active_bots, run_round
 from vibeforge.loop.runtime import Runtime
 
+log = logging.getLogger(__name__)
+
 RuntimeFactory = Callable[[], Runtime]  # must be picklable for the ray executor
+R = TypeVar("R", bound=RoundReport)
 
 
 class ExecutorOptions(BaseModel):
@@ -64,6 +75,67 @@ class LocalExecutor:
         pass
 
 
+def merge_reports(parts: Iterable[RoundReport], *, into: R) -> R:
+    """`into`, with the reports of a round's parts (steps, or shards of the bots) added: lists
+    joined, per-bot and per-timeline entries gathered (a timeline re-read by several parts
+    counts each part's posts)."""
+    merged = into
+    for part in parts:
+        merged.ingest += part.ingest
+        merged.compliance += part.compliance
+        merged.observe.update(part.observe)
+        merged.learn.update(part.learn)
+        merged.act.update(part.act)
+        for timeline, n in part.relabelled.items():
+            merged.relabelled[timeline] = merged.relabelled.get(timeline, 0) + n
+    return merged
+
+
+def _weight(bot: str, actor: int) -> int:
+    digest = hashlib.sha256(f"{actor}:{bot}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def shard_of(bot: str, actors: int) -> int:
+    """The model actor (0 .. actors-1) that serves `bot`: rendezvous hashing, the actor with
+    the highest sha256("<actor>:<bot>") (first 8 bytes, big-endian). A bot's actor depends on
+    nothing but its name and the count: adding or removing a bot moves no other, and going
+    from n to n+1 actors moves only the bots the new actor wins (~1/(n+1) of them)."""
+    if actors < 1:
+        raise ValueError(f"actors ({actors}) must be >= 1")
+    return max(range(actors), key=lambda actor: _weight(bot, actor))
+
+
+def shards(bots: Sequence[str], actors: int) -> list[list[str]]:
+    """`bots` split by `shard_of`, one list per actor (in the bots' order; some may be empty)."""
+    out: list[list[str]] = [[] for _ in range(actors)]
+    for bot in bots:
+        out[shard_of(bot, actors)].append(bot)
+    return out
+
+
+@dataclass
+class ModelShard:
+    """What one model actor did in a round: where it ran, for which bots, and how it ended."""
+
+    actor: int  # index among the model actors (`shard_of`)
+    bots: list[str]
+    node: str | None = None  # Ray node id of the actor's process (None: it never answered)
+    pid: int | None = None
+    error: str | None = None  # why the shard failed; its bots have no learn or act report
+
+
+@dataclass
+class ShardedRoundReport(RoundReport):
+    """A round of the ray executor: the merged report, and each model actor's shard."""
+
+    shards: list[ModelShard] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ModelShard]:
+        return [s for s in self.shards if s.error is not None]
+
+
 def _light_steps(
     factory: RuntimeFactory, names: Sequence[str], steps: Sequence[str]
 ) -> RoundReport:
@@ -71,19 +143,41 @@ def _light_steps(
 
 
 class _ModelWorker:
-    """Holds one Runtime (and so one resident base model with its adapters)."""
+    """Holds one Runtime (and so one resident base model with the adapters of its shard)."""
 
     def __init__(self, factory: RuntimeFactory) -> None:
         self.runtime = factory()
 
-    def learn_and_act(self, names: Sequence[str]) -> RoundReport:
-        return run_round(self.runtime, names, steps=("learn", "act"))
+    def learn_and_act(self, names: Sequence[str]) -> tuple[RoundReport, str, int]:
+        """The model steps for `names`; with this actor's Ray node id and pid."""
+        import ray
+
+        from vibeforge.privacy.memorization import MemorizationIndex
+
+        rt = self.runtime
+        index = rt.memorization
+        if index is not None and index.directory is not None:  # ingest added to it on disk
+            rt.memorization = MemorizationIndex.open(index.directory, config=index.config)
+        report = run_round(rt, names, steps=("learn", "act"))
+        return report, ray.get_runtime_context().get_node_id(), os.getpid()
+
+    def resident(self) -> list[str]:
+        """The bots whose adapters this actor holds in memory."""
+        return self.runtime.bank().resident()
 
 
 class RayOptions(ExecutorOptions):
     address: str | None = None  # a running cluster (ray://host:10001); None: start one here
     num_cpus: int | None = Field(default=None, ge=1)  # CPUs of a local cluster; None: all
-    num_gpus: float = Field(default=0, ge=0)  # GPUs the model worker holds
+    num_gpus: float = Field(default=0, ge=0)  # GPUs each model actor holds
+    # CPUs each model actor holds while it lives (0: none reserved, it shares the node's CPUs
+    # with the tasks; a node with fewer CPUs than its actors hold runs no ingest or observe)
+    model_cpus: float = Field(default=1, ge=0)
+    # custom Ray resources each model actor needs, e.g. {"model_slot": 1} with nodes started
+    # `--resources='{"model_slot": 1}'` for one actor per node (SPREAD alone is best effort)
+    model_resources: dict[str, float] = Field(default_factory=dict)
+    # model actors, each with the base model and its shard of the bots' adapters
+    model_actors: int = Field(default=1, ge=1)
 
 
 class RayExecutor:
@@ -111,26 +205,83 @@ class RayExecutor:
         self.factory = factory
         self._local = factory()  # for reading the bot list
         self._task = ray.remote(_light_steps)
-        self._worker: Any = ray.remote(num_gpus=opts.num_gpus)(_ModelWorker).remote(factory)
+        # SPREAD: with several nodes, the actors (and their models' memory) go to different ones
+        self._worker = ray.remote(
+            num_cpus=opts.model_cpus,
+            num_gpus=opts.num_gpus,
+            resources=dict(opts.model_resources),
+            scheduling_strategy="SPREAD",
+        )(_ModelWorker)
+        self.workers: list[Any] = [self._spawn() for _ in range(opts.model_actors)]
 
-    def run_round(self, names: Sequence[str] | None = None) -> RoundReport:
+    def _spawn(self) -> Any:
+        return self._worker.remote(self.factory)
+
+    def run_round(self, names: Sequence[str] | None = None) -> ShardedRoundReport:
         ray = self._ray
         bots = [b.name for b in active_bots(self._local, names)]
-        report = RoundReport()
         if not bots:
-            return report
+            return ShardedRoundReport()
         # one ingest task covers every timeline once; observe fans out one task per bot
-        ingest = ray.get(self._task.remote(self.factory, bots, ("ingest",)))
+        ingest = ray.get(self._task.remote(self.factory, bots, ("ingest", "compliance")))
         observed = ray.get([self._task.remote(self.factory, [b], ("observe",)) for b in bots])
-        model_side = ray.get(self._worker.learn_and_act.remote(bots))
-        report.ingest = ingest.ingest
-        for part in observed:
-            report.observe.update(part.observe)
-        report.learn, report.act = model_side.learn, model_side.act
+        # every actor's shard at once; each is awaited alone, so one failing loses no other
+        running = [
+            (ModelShard(actor=i, bots=shard), self.workers[i].learn_and_act.remote(shard))
+            for i, shard in enumerate(shards(bots, len(self.workers)))
+            if shard
+        ]
+        parts: list[RoundReport] = [ingest, *observed]
+        fatal: BaseException | None = None
+        for shard, future in running:
+            try:
+                part, shard.node, shard.pid = ray.get(future)
+                parts.append(part)
+            except Exception as exc:
+                cause = _cause(exc)
+                shard.error = _describe_failure(cause)
+                log.error(
+                    "model actor %d (bots %s) failed: %s; the other shards' reports are kept",
+                    shard.actor,
+                    ", ".join(shard.bots),
+                    shard.error,
+                )
+                if isinstance(exc, ray.exceptions.ActorDiedError):  # its process is gone
+                    self.workers[shard.actor] = self._spawn()  # a new one for the next round
+                # what ends a round under the local executor (kill switch, platform outage)
+                # ends it here too, once every shard has finished
+                if fatal is None and isinstance(cause, (Stopped, *ROUND_ERRORS)):
+                    fatal = cause
+        report = merge_reports(parts, into=ShardedRoundReport(shards=[s for s, _ in running]))
+        if fatal is not None:
+            for shard in report.shards:
+                fatal.add_note(
+                    f"model actor {shard.actor} ({', '.join(shard.bots)}): {shard.error or 'done'}"
+                )
+            raise fatal
         return report
 
+    def resident(self) -> list[list[str]]:
+        """Each model actor's resident adapters (by bot), in actor order."""
+        return list(self._ray.get([w.resident.remote() for w in self.workers]))
+
     def close(self) -> None:
-        self._ray.kill(self._worker)
+        for worker in self.workers:
+            self._ray.kill(worker)
+
+
+def _cause(exc: Exception) -> BaseException:
+    """The exception a Ray task raised, out of Ray's wrapper (the exception itself otherwise)."""
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, BaseException) else exc
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """The error's kind, with its message where it is ours or Ray's (never posts' content)."""
+    if isinstance(exc, VibeforgeError) or type(exc).__module__.startswith("ray."):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return type(exc).__name__
 
 
 _EXECUTORS: dict[str, ExecutorKind] = {"local": LocalExecutor, "ray": RayExecutor}
