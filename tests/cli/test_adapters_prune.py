@@ -93,9 +93,9 @@ def test_dry_run_reports_the_plan_and_deletes_nothing(cli, home: Home) -> None: 
         2: ["published"],
         3: ["queued for approval"],
         7: ["last 2"],
-        8: ["newest", "last 2", kept[8][2]],
+        8: ["newest", "last 2", "RL reference", kept[8][3]],  # its own SFT version
     }
-    assert kept[8][2].startswith("daily ")  # every version was saved today
+    assert kept[8][3].startswith("daily ")  # every version was saved today
     assert [v["version"] for v in sky["removed"]] == [4, 5, 6]
     assert sky["bytes_freed"] == data["bytes_freed"] == sizes > 0
     assert store.version_numbers("sky") == [1, 2, 3, 4, 5, 6, 7, 8]
@@ -130,3 +130,20 @@ def test_unknown_bot_and_bad_settings_are_one_line_errors(cli, home: Home, tmp_p
     code, _, err = cli("adapters", "prune")
     assert code == 2 and "retention.adapters.keep_last: must be >= 1" in err
     assert AdapterStore(home.adapters).version_numbers("sky") == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_rl_keeps_its_reference_sft_version(cli, home: Home) -> None:  # type: ignore[no-untyped-def]
+    """Two RL versions on top of v8: v8 is neither newest, nor in the last 2, nor the day's
+    newest, but RL's KL keeps the bot close to it, so it stays."""
+    from vibeforge.models.testing import random_lora, tiny_base
+
+    store = AdapterStore(home.adapters)
+    base = tiny_base()
+    rl = store.save("sky", random_lora(base, seed=9), kind="rl", parent=8)
+    store.save("sky", random_lora(base, seed=10), kind="rl", parent=rl.version)
+    code, out, _ = cli("adapters", "prune", "--dry-run", "--json")
+    assert code == 0
+    [sky] = json.loads(out)["bots"]
+    kept = {v["version"]: v["reasons"] for v in sky["kept"]}
+    assert kept[8] == ["RL reference"]
+    assert 7 in [v["version"] for v in sky["removed"]]
