@@ -147,12 +147,12 @@ SMALL = ExperimentConfig(
     elder_max_steps=8,
     eval_posts=8,
     warm_examples=16,
-    rl_steps=8,
+    rl_steps=4,
     group_size=4,
     prompts_per_step=1,
     eval_samples=8,
-    eval_every=4,
-    spawned_rl_steps=4,
+    eval_every=2,
+    spawned_rl_steps=2,
 )
 
 
@@ -181,9 +181,9 @@ def test_elders_match_their_bots_and_the_race_is_judged_by_the_sandbox(tmp_path)
     assert race["elder"] in {e["subset"] for e in result["elders"]}
     # both bots raced every step and were judged by the sandbox at every checkpoint
     assert len(race["cold"]["rm_curve"]) == SMALL.rl_steps + 1
-    assert len(race["spawned"]["rm_curve"]) == 5
-    assert [p["step"] for p in race["cold"]["points"]] == [0, 4, 8]
-    assert [p["step"] for p in race["spawned"]["points"]] == [0, 4]
+    assert len(race["spawned"]["rm_curve"]) == 3
+    assert [p["step"] for p in race["cold"]["points"]] == [0, 2, 4]
+    assert [p["step"] for p in race["spawned"]["points"]] == [0, 2]
     for point in race["cold"]["points"] + race["spawned"]["points"]:
         assert point["n"] == len(point["_expected"]) == SMALL.eval_samples
         assert point["expected"] > 0  # the audience engages with at least some posts
