@@ -73,7 +73,7 @@ class LearningConfig:
     hours_per_post: int = 3  # platform hours between posts
     rl_steps: int = 2  # GRPO steps before each RL-phase post
     rl_learning_rate: float = 5e-4  # AdamW step size of the LoRA updates
-    humanlike: float = 0.5  # λ of RL's human-likeness critic (loop's rl_humanlike; 0: off)
+    humanlike: float = 0.2  # λ of RL's human-likeness critic (loop's rl_humanlike; 0: off)
     kl_coef: float = 0.04  # β of RL's KL to its reference
     kl_reference: str = "sft"  # RL's reference policy: the SFT adapter, or "base"
     group_size: int = 8  # G

@@ -45,7 +45,7 @@ class LoopConfig:
     rl_kl_reference: Literal["sft", "base"] = "sft"
     # λ of the human-likeness critic (learn.critic): reward per log-odd of reading like the
     # niche's humans, in units of the group's reward spread; 0 turns it off
-    rl_humanlike: float = Field(default=0.5, ge=0)
+    rl_humanlike: float = Field(default=0.2, ge=0)
     off_policy_min: int = 4  # published posts with real rewards needed for an off-policy update
     context_posts: int = 3  # recent timeline posts shown in the prompt
     jitter: float = Field(default=0.2, ge=0, lt=1)  # ± share of the posting interval (no lockstep)

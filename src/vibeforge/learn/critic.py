@@ -33,7 +33,7 @@ from vibeforge.embedding import Embedder
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CriticConfig:
-    weight: float = 0.5  # λ: reward per log-odd of human-likeness, in units of the group spread
+    weight: float = 0.2  # λ: reward per log-odd of human-likeness, in units of the group spread
     clip: float = 3.0  # c: |h − median| counts up to this many log-odds
     max_human: int = 256  # newest human posts the critic compares with
     max_bot: int = 256  # newest bot samples kept per bot
