@@ -41,7 +41,9 @@ class _Captured(Exception):
     pass
 
 
-def test_the_loops_rl_reward_ranks_guard_failures_last(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def _reward_fn(tmp_path, monkeypatch, *, timeline: list[str], model: Any, group_size: int, **rt_kw):  # type: ignore[no-untyped-def]
+    """The reward function the loop's RL step hands the trainer, for bot "sky" on a timeline of
+    `timeline` posts, the reward model replaced by `model` (readiness is another test's)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'vibeforge.db'}")
     upgrade(engine)
     bot = Bot(name="sky", timeline="airlines", persona="a frequent flyer")
@@ -50,21 +52,24 @@ def test_the_loops_rl_reward_ranks_guard_failures_last(tmp_path, monkeypatch) ->
         q.create_bot(s, bot=bot)
         q.add_posts(
             s,
-            posts=[Post(id="1", text="gate 12 again", author_id="a1", created_at=T0)],
+            posts=[
+                Post(id=str(i), text=t, author_id=f"a{i}", created_at=T0)
+                for i, t in enumerate(timeline)
+            ],
             timeline="airlines",
         )
-    base = tiny_base(seed=0)
-    bank = AdapterBank(base, AdapterStore(tmp_path / "adapters"))
+    bank = AdapterBank(tiny_base(seed=0), AdapterStore(tmp_path / "adapters"))
     bank.create("sky")
     rt = Runtime(
         engine=engine,
         platform=None,  # type: ignore[arg-type]  # never called
         home=tmp_path,
         clock=lambda: T0,
-        config=LoopConfig(dry_run=True, rl_steps=1, rl_group_size=len(GROUP)),
+        config=LoopConfig(dry_run=True, rl_steps=1, rl_group_size=group_size),
         bank_factory=lambda: bank,
         scrubber=Scrubber(ScrubConfig(ner=False)),
         pseudonymize=pseudonymizer("k" * 32),
+        **rt_kw,
     )
     captured: dict[str, Any] = {}
 
@@ -73,15 +78,24 @@ def test_the_loops_rl_reward_ranks_guard_failures_last(tmp_path, monkeypatch) ->
             captured["reward_fn"] = reward_fn
             raise _Captured
 
-    # readiness (adapter, trusted reward model) is another test's subject: this bot is ready
     monkeypatch.setattr(learn, "rl_ready", lambda rt, bots, reports: list(bots), raising=False)
-    monkeypatch.setattr(rt, "reward_model", lambda name: _RewardModel())
+    monkeypatch.setattr(rt, "reward_model", lambda name: model)
     monkeypatch.setattr(rt, "trainer", lambda: _Trainer())
     with pytest.raises(_Captured):
         learn.rl(rt, [bot], {"sky": learn.LearnReport()})
+    return captured["reward_fn"]
 
+
+def test_the_loops_rl_reward_ranks_guard_failures_last(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    reward_fn = _reward_fn(
+        tmp_path,
+        monkeypatch,
+        timeline=["gate 12 again"],
+        model=_RewardModel(),
+        group_size=len(GROUP),
+    )
     texts = Completions(list(GROUP), [reason for _, reason in GROUP.values()])
-    rewards = captured["reward_fn"]("sky", texts)
+    rewards = reward_fn("sky", texts)
     adv = group_advantages(rewards)
     # the reward model's two favourites fail the guard (assistant, truncated): ranked last
     assert max(adv[:2]) < min(adv[2:])
@@ -96,52 +110,20 @@ class _FlatRewardModel:
 def test_the_loops_rl_reward_pays_for_reading_like_the_niche(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The human-likeness critic (rl_humanlike): with the reward model indifferent, a sample
     that reads like the timeline's humans outranks one like the bot's own earlier samples."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'vibeforge.db'}")
-    upgrade(engine)
-    bot = Bot(name="sky", timeline="airlines", persona="a frequent flyer")
     humans = [
         f"{what} at {where} again, {mood}"
         for what in ("two hour delay", "lost my bag", "gate change", "missed connection")
         for where in ("JFK", "Denver", "Atlanta")
         for mood in ("classic.", "send help")
     ]
-    with session_scope(engine) as s:
-        q.create_timeline(s, timeline=Timeline(name="airlines", kind=TimelineKind.LIST, source="1"))
-        q.create_bot(s, bot=bot)
-        q.add_posts(
-            s,
-            posts=[
-                Post(id=str(i), text=t, author_id=f"a{i}", created_at=T0)
-                for i, t in enumerate(humans)
-            ],
-            timeline="airlines",
-        )
-    bank = AdapterBank(tiny_base(seed=0), AdapterStore(tmp_path / "adapters"))
-    bank.create("sky")
-    rt = Runtime(
-        engine=engine,
-        platform=None,  # type: ignore[arg-type]  # never called
-        home=tmp_path,
-        clock=lambda: T0,
-        config=LoopConfig(dry_run=True, rl_steps=1, rl_group_size=8),
-        bank_factory=lambda: bank,
-        scrubber=Scrubber(ScrubConfig(ner=False)),
-        pseudonymize=pseudonymizer("k" * 32),
+    reward_fn = _reward_fn(
+        tmp_path,
+        monkeypatch,
+        timeline=humans,
+        model=_FlatRewardModel(),
+        group_size=8,
         fluency_config=None,  # the tiny model's fluency is not this test's subject
     )
-    captured: dict[str, Any] = {}
-
-    class _Trainer:
-        def step(self, prompts, *, reward_fn):  # type: ignore[no-untyped-def]
-            captured["reward_fn"] = reward_fn
-            raise _Captured
-
-    monkeypatch.setattr(learn, "rl_ready", lambda rt, bots, reports: list(bots), raising=False)
-    monkeypatch.setattr(rt, "reward_model", lambda name: _FlatRewardModel())
-    monkeypatch.setattr(rt, "trainer", lambda: _Trainer())
-    with pytest.raises(_Captured):
-        learn.rl(rt, [bot], {"sky": learn.LearnReport()})
-    reward_fn = captured["reward_fn"]
     topics = ["airline food", "window seats", "boarding", "carry-on fees", "red-eyes", "lounges"]
     for k in range(3):  # the bot's earlier groups: all the same question
         group = [f"What do you think about {t}? Tell me below! ({k})" for t in topics[:4]]
