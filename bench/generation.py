@@ -2,7 +2,9 @@
 
     mixed      tokens/s of one mixed batch over --adapters adapters (--rows rows each) vs the
                same rows generated one adapter at a time (greedy; outputs must be identical)
-    memory     resident set size with 1 vs 64 adapters loaded in the bank (rank --rank)
+    memory     resident set size with 1 vs 64 adapters loaded in the bank (rank --rank), float16
+    precision  decode tokens/s at batch 8 in float32 and on the bfloat16 twin, one adapter for
+               all rows vs one per row, each against its measured matmul roofline
     sft        tokens/s of vibe SFT (forward + backward, LoRA only) on templated posts
 
 Usage: .venv/bin/python bench/generation.py [--model smollm2-135m] [--home .vibeforge]
@@ -91,6 +93,76 @@ def bench_mixed(base, *, adapters: int, rows: int, rank: int, new_tokens: int) -
     }
 
 
+def matmul_roofline(model, *, batch: int, repeats: int = 5) -> dict:  # type: ignore[no-untyped-def]
+    """The decode step's matmuls alone: (batch × in) @ Wᵀ for every linear of `model` (LM head
+    included), in the weights' precision, best of `repeats`. Tokens/s at that speed is what a
+    decode loop with no attention, sampling or Python overhead would reach."""
+    import torch
+    from torch import nn
+
+    weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+    xs = [torch.randn(batch, w.shape[1], dtype=w.dtype) for w in weights]
+    with torch.inference_mode():
+        for x, w in zip(xs, weights, strict=True):  # warm-up
+            x @ w.t()
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for x, w in zip(xs, weights, strict=True):
+                x @ w.t()
+            best = min(best, time.perf_counter() - t0)
+    nbytes = sum(w.numel() * w.element_size() for w in weights)
+    return {
+        "step_s": round(best, 5),
+        "tokens_per_s": round(batch / best, 1),
+        "weight_gb_per_s": round(nbytes / best / 1e9, 1),
+    }
+
+
+def bench_precision(base, *, rank: int, new_tokens: int, batch: int = 8) -> dict:  # type: ignore[no-untyped-def]
+    """Decode tokens/s at `batch` rows in float32 and on the bfloat16 twin (models.precision):
+    one adapter for every row (uniform) and one adapter per row (mixed), against each
+    precision's measured matmul roofline."""
+    from vibeforge.learn.prompt import render
+    from vibeforge.models.generate import SamplingParams, generate
+    from vibeforge.models.precision import sampling_kernel, sampling_twin
+    from vibeforge.models.testing import random_lora
+
+    adapters = [random_lora(base, rank=rank, seed=i, scale=0.02) for i in range(batch)]
+    prompt = render(base.tokenizer, persona="You post on social media.", instruction="Post.")
+    params = SamplingParams(
+        temperature=1.0, max_new_tokens=new_tokens, max_weighted_chars=None, seed=0
+    )
+    out: dict = {"batch": batch, "kernel": sampling_kernel("auto")}
+    for precision in ("float32", "bfloat16"):
+        model = sampling_twin(base, precision)
+        roof = matmul_roofline(model.model, batch=batch)
+        rates = {}
+        for kind, rows in (("uniform", [adapters[0]] * batch), ("mixed", adapters)):
+            generate(model, prompts=[prompt] * 2, adapters=rows[:2], params=params)  # warm-up
+            best = 0.0
+            for _ in range(2):
+                t0 = time.perf_counter()
+                gens = generate(model, prompts=[prompt] * batch, adapters=rows, params=params)
+                n = sum(len(g.token_ids) for g in gens)
+                best = max(best, n / (time.perf_counter() - t0))
+            rates[kind] = round(best, 1)
+        out[precision] = {
+            "decode_tokens_per_s": rates,
+            "mixed_over_uniform": round(rates["mixed"] / rates["uniform"], 2),
+            "roofline": roof,
+            "share_of_roofline": round(rates["uniform"] / roof["tokens_per_s"], 3),
+        }
+        del model
+        trim()
+    out["bfloat16_over_float32"] = round(
+        out["bfloat16"]["decode_tokens_per_s"]["uniform"]
+        / out["float32"]["decode_tokens_per_s"]["uniform"],
+        2,
+    )
+    return out
+
+
 def bench_memory(base, *, rank: int, count: int = 64) -> dict:  # type: ignore[no-untyped-def]
     from vibeforge.models.adapters import AdapterStore
     from vibeforge.models.bank import AdapterBank, BankConfig
@@ -167,7 +239,7 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
-    parser.add_argument("--only", choices=["mixed", "memory", "sft"], action="append")
+    parser.add_argument("--only", choices=["mixed", "memory", "precision", "sft"], action="append")
     args = parser.parse_args()
 
     import torch
@@ -191,13 +263,15 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "load_average": os.getloadavg()[0],
     }
-    only = set(args.only or ["mixed", "memory", "sft"])
+    only = set(args.only or ["mixed", "memory", "precision", "sft"])
     if "memory" in only:  # first: before generation buffers inflate the heap
         out["memory"] = bench_memory(base, rank=args.rank)
     if "mixed" in only:
         out["mixed"] = bench_mixed(
             base, adapters=args.adapters, rows=args.rows, rank=args.rank, new_tokens=args.new_tokens
         )
+    if "precision" in only:
+        out["precision"] = bench_precision(base, rank=args.rank, new_tokens=args.new_tokens)
     if "sft" in only:
         out["sft"] = bench_sft(base, rank=args.rank, steps=args.sft_steps)
     out["load_average_end"] = os.getloadavg()[0]

@@ -6,7 +6,10 @@ Also reported: vibeforge with 4 bots' groups in one mixed-adapter batch (32 comp
 the shape the loop actually runs.
 
     python bench/rl_step.py [--steps 3] [--home .vibeforge] [--threads N] [--skip-trl]
-        [--skip-multi]
+        [--skip-multi] [--best]
+
+The comparison is in one precision (float32 both sides); `--best` adds each side's fastest
+mode (vibeforge: sampling on the bfloat16 twin, learning in float32; TRL: bf16=True).
 
 Prints one JSON object. Needs the `bench` extra (trl) for the comparison. Both trainers run in
 this one process under the same settings: torch threads and OpenMP's wait policy (the
@@ -40,19 +43,21 @@ def reward(texts: list[str]) -> list[float]:
     return [("?" in t) + 0.5 * ("flight" in t.lower()) - len(t) / 280 for t in texts]
 
 
-def bench_vibeforge(home: Path, steps: int, bots: int) -> dict:
+def bench_vibeforge(home: Path, steps: int, bots: int, sampling: str = "float32") -> dict:
     import torch
 
     from vibeforge.learn.prompt import render
     from vibeforge.learn.rl import GRPOConfig, PolicyTrainer
     from vibeforge.models.adapters import AdapterStore
-    from vibeforge.models.bank import AdapterBank
+    from vibeforge.models.bank import AdapterBank, BankConfig
     from vibeforge.models.lora import LoraSpec
     from vibeforge.models.registry import load_model
 
     torch.manual_seed(0)
     base = load_model("smollm2-135m", home=home)
-    bank = AdapterBank(base, AdapterStore(home / "bench-adapters"))
+    bank = AdapterBank(
+        base, AdapterStore(home / "bench-adapters"), BankConfig(sampling_precision=sampling)
+    )
     names = [f"bot{i}" for i in range(bots)]
     for name in names:
         bank.create(name, spec=LoraSpec(rank=RANK, alpha=2 * RANK))
@@ -75,13 +80,15 @@ def bench_vibeforge(home: Path, steps: int, bots: int) -> dict:
     total = sum(times)
     return {
         "bots_per_batch": bots,
+        "sampling_precision": sampling,
+        "sampling_gap_nats": round(report.sampling_gap, 4),
         "step_s": [round(t, 2) for t in times],
         "completions_per_s": round(completions / total, 3),
         "tokens_per_s": round(tokens / total, 2),
     }
 
 
-def bench_trl(home: Path, steps: int) -> dict:
+def bench_trl(home: Path, steps: int, bf16: bool = False) -> dict:
     import torch
     from datasets import Dataset
     from peft import LoraConfig
@@ -115,7 +122,7 @@ def bench_trl(home: Path, steps: int) -> dict:
     config = GRPOConfig(
         output_dir=str(home / "bench-trl"),
         use_cpu=True,
-        bf16=False,
+        bf16=bf16,
         num_generations=G,
         per_device_train_batch_size=G,
         gradient_accumulation_steps=1,
@@ -149,6 +156,7 @@ def bench_trl(home: Path, steps: int) -> dict:
     total = sum(measured)
     n_tok = sum(tokens[1:]) if len(tokens) > 1 else None
     return {
+        "bf16": bf16,
         "step_s": [round(t, 2) for t in measured],
         "completions_per_s": round(G * len(measured) / total, 3),
         "tokens_per_s": round(n_tok / total, 2) if n_tok else None,
@@ -164,6 +172,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--skip-trl", action="store_true")
     parser.add_argument("--skip-multi", action="store_true", help="skip the 4-bot batch")
+    parser.add_argument(
+        "--best",
+        action="store_true",
+        help="also each side's fastest mode: vibeforge sampling on the bfloat16 twin "
+        "(float32 learning), TRL with bf16=True (autocast)",
+    )
     args = parser.parse_args()
     import torch
 
@@ -202,6 +216,22 @@ def main() -> None:
                 / out["trl"]["completions_per_s"],
                 2,
             )
+    if args.best:
+        out["vibeforge_best"] = bench_vibeforge(args.home, args.steps, bots=1, sampling="auto")
+        if not args.skip_multi:
+            out["vibeforge_best_4_bots_one_batch"] = bench_vibeforge(
+                args.home, args.steps, bots=4, sampling="auto"
+            )
+        if not args.skip_trl:
+            out["trl_best"] = bench_trl(args.home, args.steps, bf16=True)
+            best_trl = max(out["trl"]["completions_per_s"], out["trl_best"]["completions_per_s"])
+            out["ratio_best_vs_best"] = round(
+                out["vibeforge_best"]["completions_per_s"] / best_trl, 2
+            )
+            if "vibeforge_best_4_bots_one_batch" in out:
+                out["ratio_best_vs_best_4_bots"] = round(
+                    out["vibeforge_best_4_bots_one_batch"]["completions_per_s"] / best_trl, 2
+                )
     out["load_average_end"] = os.getloadavg()[0]
     print(json.dumps(out, indent=2))
 

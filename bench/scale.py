@@ -3,8 +3,11 @@
 For each bot count, a sandbox world with that many bots (spread over its niches) runs a warm-up
 round (first SFT and reward models), then `--rounds` measured rounds, advancing platform time
 3 h between rounds so every bot is due to post each round. A cycle is one bot's share of a
-round (ingest, observe, learn, act). Resident memory is the process RSS after the rounds (the
-driver's alone under ray: the actors' memory is their own).
+round (ingest, observe, learn, act). Resident memory is the process RSS after the rounds and
+its peak (the driver's alone under ray: the actors' memory is their own). Each count reports
+the seconds per round of each loop step and, on the local executor, what paging adapters cost
+over the measured rounds: at most `--resident` adapters stay in memory (float16), the others
+are read from disk when their bot's turn comes (`page_ins`, `page_in_ms_each`).
 
 With `--executor ray --workers N`, each bot count runs twice on the ray executor, with 1 and
 with N model actors (the bots sharded over them by `loop.executors.shard_of`), and reports both
@@ -12,6 +15,7 @@ cycles per hour and their ratio. The actors hold no CPU of their own (`model_cpu
 torch on one thread each, so the ratio is what sharding the model work buys.
 
     python bench/scale.py [--bots 1 8 32] [--rounds 2] [--model smollm2-135m]
+                          [--resident 64] [--sft-max-steps 4]
                           [--executor ray --workers N [--address HOST:PORT]]
 
 Prints one JSON object.
@@ -40,6 +44,12 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def run(
     n_bots: int,
     *,
@@ -49,6 +59,8 @@ def run(
     executor: str = "local",
     model_actors: int = 1,
     address: str | None = None,
+    resident: int = 64,
+    sft_max_steps: int = 4,
 ) -> dict:
     from vibeforge.domain import Bot, Timeline, TimelineKind
     from vibeforge.loop.build import RuntimeSpec
@@ -63,10 +75,11 @@ def run(
         candidates=2,
         max_new_tokens=32,
         sft_min_new_posts=16,
-        sft_max_steps=4,
+        sft_max_steps=sft_max_steps,
         rl_group_size=2,
         rm_min_new_labels=15,
         jitter=0.0,
+        adapters_resident=resident,
     )
     with start_sandbox(home=home, world="tiny", seed=0, speed=0) as sb:
         db_url = f"sqlite:///{home / 'v.db'}"
@@ -106,15 +119,33 @@ def run(
             ex.run_round()
             warm = time.perf_counter() - t0
             times = []
+            phases: dict[str, float] = {}
+            paging = None
+            if executor == "local":
+                bank = ex.runtime.bank()  # type: ignore[attr-defined]
+                before = bank.stats()
             for _ in range(rounds):
                 sb.advance(hours=3)
                 t0 = time.perf_counter()
-                ex.run_round()
+                report = ex.run_round()
                 times.append(time.perf_counter() - t0)
+                for step, sec in report.seconds.items():
+                    phases[step] = phases.get(step, 0.0) + sec
             if executor == "ray":
-                resident = sum(map(len, ex.resident()))  # type: ignore[attr-defined]
+                resident_now = sum(map(len, ex.resident()))  # type: ignore[attr-defined]
             else:
-                resident = len(ex.runtime.bank().resident())  # type: ignore[attr-defined]
+                after = bank.stats()
+                resident_now = after.resident
+                paging = {  # over the measured rounds
+                    "page_ins": after.page_ins - before.page_ins,
+                    "page_in_s": round(after.page_in_s - before.page_in_s, 3),
+                    "evictions": after.evictions - before.evictions,
+                    "resident_mb": after.as_json()["resident_mb"],
+                }
+                if paging["page_ins"]:
+                    paging["page_in_ms_each"] = round(
+                        1000 * paging["page_in_s"] / paging["page_ins"], 2
+                    )
         finally:
             ex.close()
             if executor == "ray" and address is None:
@@ -126,8 +157,12 @@ def run(
             "warmup_round_s": round(warm, 1),
             "round_s": [round(t, 1) for t in times],
             "cycles_per_hour": round(n_bots * len(times) / sum(times) * 3600, 1),
-            "resident_adapters": resident,
+            "phase_s_per_round": {k: round(v / len(times), 2) for k, v in phases.items()},
+            "adapters_resident_max": resident,
+            "resident_adapters": resident_now,
+            "paging": paging,
             "rss_mb": round(rss_mb(), 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
         }
 
 
@@ -145,6 +180,10 @@ def main() -> None:
     parser.add_argument(
         "--home", type=Path, default=Path(os.environ.get("VIBEFORGE_HOME", ".vibeforge"))
     )
+    parser.add_argument(
+        "--resident", type=int, default=64, help="adapters kept resident (the rest page in)"
+    )
+    parser.add_argument("--sft-max-steps", type=int, default=4, help="SFT steps per bot")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # one count in this process
     args = parser.parse_args()
     if args.one is not None:
@@ -159,6 +198,8 @@ def main() -> None:
                 executor=args.executor,
                 model_actors=args.actors,
                 address=args.address,
+                resident=args.resident,
+                sft_max_steps=args.sft_max_steps,
             )
             print(json.dumps(result))
         return
@@ -175,6 +216,7 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--one", str(n), "--rounds", str(args.rounds)]
             cmd += ["--model", args.model, "--home", str(args.home)]
             cmd += ["--executor", args.executor, "--actors", str(actors)]
+            cmd += ["--resident", str(args.resident), "--sft-max-steps", str(args.sft_max_steps)]
             cmd += ["--address", args.address] if args.address else []
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             by_actors[actors] = json.loads(done.stdout.strip().splitlines()[-1])

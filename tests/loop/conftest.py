@@ -24,6 +24,9 @@ FAST = LoopConfig(
     rm_min_new_labels=10,
     rl_group_size=2,
     off_policy_min=2,
+    # the tiny random model's posts pass the guard by luck of the draw; these tests pin the
+    # draw (tests/models/test_precision.py covers sampling on the bfloat16 twin)
+    sampling_precision="float32",
 )
 
 

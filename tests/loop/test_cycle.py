@@ -23,6 +23,9 @@ def test_rounds_ingest_learn_act_observe(eco, executor) -> None:
     try:
         first = ex.run_round()
         assert sum(r.stored for r in first.ingest) > 0
+        steps = ["ingest", "compliance", "observe", "sft_and_reward_model", "rl", "act"]
+        assert sorted(first.seconds) == sorted(steps)  # each step's time, under either executor
+        assert all(t >= 0 for t in first.seconds.values()) and first.seconds["act"] > 0
         engine = make_engine(eco.spec.db_url)
         with session_scope(engine) as s:
             stored = q.list_posts(s, timeline="airlines")

@@ -98,7 +98,9 @@ def test_merge_reports_keeps_every_part() -> None:
     a.observe["skybot"] = ObserveReport()
     b = RoundReport(ingest=[IngestReport(timeline="apple", stored=1)], relabelled={"apple": 5})
     b.observe["fruitbot"] = ObserveReport()
+    a.seconds, b.seconds = {"ingest": 1.0, "act": 4.0}, {"act": 6.0}
     merged = merge_reports([a, b], into=RoundReport())
+    assert merged.seconds == {"ingest": 1.0, "act": 6.0}  # shards run side by side
     assert [r.timeline for r in merged.ingest] == ["airlines", "apple"]
     assert sorted(merged.observe) == ["fruitbot", "skybot"]
     assert merged.relabelled == {"apple": 7}

@@ -66,8 +66,8 @@ def test_a_corrupt_or_missing_file_is_detected_and_the_previous_version_used(
     path.unlink()
     with pytest.raises(AdapterCorruptError, match="missing"):
         store.load("sky", 2)
-    bank = AdapterBank(tiny, store)
-    assert _same(bank.get("sky"), good) and bank.version("sky").version == 1
+    bank = AdapterBank(tiny, store)  # resident in the bank's precision, float16
+    assert _same(bank.get("sky"), good.to(torch.float16)) and bank.version("sky").version == 1
     # the next save never reuses the broken version's number
     assert store.save("sky", good).version == 3
 
@@ -110,14 +110,13 @@ def test_bank_keeps_at_most_capacity_resident_and_reloads_on_demand(tiny, tmp_pa
     assert bank.resident() == ["a", "c"] and bank.loads == 3
     reloaded = bank.get("b")
     assert bank.loads == 4 and bank.resident() == ["c", "b"]
-    assert _same(reloaded, store.load("b").weights)
+    assert _same(reloaded, store.load("b").weights.to(torch.float16))
     # a batch over more bots than the capacity still runs, each row with its own adapter
     prompt = render(tiny.tokenizer, persona="", instruction="go")
     out = bank.generate([("a", prompt), ("b", prompt), ("c", prompt), (None, prompt)], GREEDY)
     for bot, got in zip(("a", "b", "c"), out, strict=False):
-        [alone] = generate(
-            tiny, prompts=[prompt], adapters=[store.load(bot).weights], params=GREEDY
-        )
+        weights = store.load(bot).weights.to(torch.float16)
+        [alone] = generate(tiny, prompts=[prompt], adapters=[weights], params=GREEDY)
         assert got.token_ids == alone.token_ids
     assert len(bank.resident()) == 2
 
@@ -128,7 +127,11 @@ def test_bank_save_makes_the_new_version_resident(tiny, tmp_path: Path) -> None:
     assert bank.version("new") is None
     trained = random_lora(tiny, seed=9)
     record = bank.save("new", trained, parent=None)
-    assert record.version == 1 and bank.get("new") is trained and fresh is not trained
+    assert record.version == 1 and bank.version("new") == record
+    # resident in float16, bit for bit what was saved (the trained weights rounded to it)
+    assert bank.get("new").dtype == torch.float16 and fresh is not bank.get("new")
+    assert _same(bank.get("new").to(torch.float32), trained)
+    assert _same(bank.get("new"), bank.store.load("new").weights)
     assert json.loads((Path(record.path) / "vibeforge.json").read_text())["base_model"] == "tiny"
 
 

@@ -46,6 +46,15 @@ class LoopConfig:
     # λ of the human-likeness critic (learn.critic): reward per log-odd of reading like the
     # niche's humans, in units of the group's reward spread; 0 turns it off
     rl_humanlike: float = Field(default=0.2, ge=0)
+    # the adapter bank (models.bank): adapters kept resident (the rest are paged in from disk
+    # when their bot is due; also the most bots one RL batch trains), the precision adapters are
+    # stored and kept resident in (training is float32), and rows per generation batch
+    adapters_resident: int = Field(default=64, ge=1)
+    adapter_precision: Literal["float16", "bfloat16", "float32"] = "float16"
+    batch_rows: int = Field(default=64, ge=1)
+    # the base model's precision for generation (models.precision): "auto" is bfloat16 where the
+    # CPU multiplies it natively (AMX / AVX512-BF16), float32 elsewhere; learning is float32
+    sampling_precision: Literal["auto", "float32", "bfloat16"] = "auto"
     off_policy_min: int = 4  # published posts with real rewards needed for an off-policy update
     context_posts: int = 3  # recent timeline posts shown in the prompt
     jitter: float = Field(default=0.2, ge=0, lt=1)  # ± share of the posting interval (no lockstep)

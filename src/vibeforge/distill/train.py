@@ -180,7 +180,7 @@ def train_elder(
     if config.method == "lora":
         spec = LoraSpec(rank=config.lora_rank, alpha=2.0 * config.lora_rank)
         weights = (
-            initial.clone()
+            initial.clone(torch.float32)  # trains in float32 whatever it was saved in
             if initial is not None
             else init_lora(base.model, spec, seed=config.seed)
         )

@@ -9,8 +9,10 @@ One GRPO step, top to bottom:
     3. reward    r = reward model(text), failed guard checks below the group     # (B,)
                  (learn.guard.guarded_rewards; a sample cut by the token limit fails)
     4. advantage A = (r - mean_group(r)) / (std_group(r) + eps)                  # (B,)
-    5. loss      per token t of row b, with ratio = exp(logp - old_logp):
-                   -min(ratio · A_b, clip(ratio, 1 - ε, 1 + ε) · A_b)
+    5. loss      per token t of row b, with ratio = exp(logp - old_logp), old_logp the
+                 float32 score itself (detached: the ratio starts at exactly 1) and
+                 w = min(exp(old_logp - sample_logp), is_cap) for sampling in bfloat16:
+                   -w · min(ratio · A_b, clip(ratio, 1 - ε, 1 + ε) · A_b)
                    + β · KL_k3(π ‖ π_ref),  KL_k3 = exp(ref - logp) - (ref - logp) - 1
                  averaged over a row's tokens, then over rows; π_ref is the bot's own frozen
                  SFT (or spawn) adapter, the newest ancestor RL did not write
@@ -19,7 +21,8 @@ One GRPO step, top to bottom:
     6. update    per bot: clip the gradient norm, one AdamW step on its LoRA tensors
 
 Simplifications: one optimisation pass per batch (so the ratio starts at 1 and the clip only
-matters for the off-policy update); optimiser state lives in memory (a restart re-creates it).
+matters for the off-policy update); optimiser state lives in memory (a restart re-creates it),
+for at most the bank's capacity of bots: the least recently trained one gives its state up.
 
 The off-policy update takes published posts (prompt, completion, the log-probabilities they were
 sampled with) and their real reward; advantages are normalised per bot over the batch and the
@@ -29,6 +32,7 @@ importance ratio π/π_behaviour is clipped, as in PPO.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -78,6 +82,9 @@ class GRPOConfig:
     scale_rewards: bool = True  # divide advantages by the group's std
     micro_batch: int = 16  # sequences per forward/backward; gradients accumulate across them
     seed: int | None = None
+    # cap of the per-token importance weight π_train/π_sample of on-policy samples (sampling
+    # in bfloat16, learning in float32: truncated importance sampling)
+    is_cap: float = 2.0
 
     def __post_init__(self) -> None:
         if self.group_size < 2:
@@ -101,6 +108,8 @@ class GRPOConfig:
             raise ValueError("max_new_tokens must be >= 1")
         if self.micro_batch < 1:
             raise ValueError(f"micro_batch ({self.micro_batch}) must be >= 1; 16 suits a CPU")
+        if self.is_cap < 1:
+            raise ValueError(f"is_cap ({self.is_cap}) must be >= 1; 2 is typical")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,8 +119,12 @@ class Sample:
     bot: str
     prompt_ids: list[int]
     token_ids: list[int]
-    old_logprobs: list[float]  # under the policy that sampled it
+    old_logprobs: list[float]  # under the policy that sampled it, in its precision
     advantage: float
+    # sampled by the current weights just now (a GRPO step), maybe in another precision: the
+    # ratio's denominator is the float32 score itself (the ratio starts at exactly 1), and
+    # min(π/π_sample, is_cap) per token weights the term instead
+    on_policy: bool = False
 
 
 @dataclass
@@ -124,6 +137,8 @@ class StepReport:
     tokens: int = 0
     grad_norm: dict[str, float] = field(default_factory=dict)
     texts: dict[str, list[str]] = field(default_factory=dict)
+    # mean |log π_train − log π_sample| per on-policy token: what sampling precision costs
+    sampling_gap: float = 0.0
 
 
 def group_advantages(
@@ -145,13 +160,24 @@ class PolicyTrainer:
     def __init__(self, bank: AdapterBank, config: GRPOConfig | None = None) -> None:
         self.bank = bank
         self.config = config or GRPOConfig()
-        self._optimizers: dict[str, tuple[int, torch.optim.Optimizer]] = {}
+        # bot -> (id of its first tensor, optimiser); at most the bank's capacity, least
+        # recently trained first: a bot that leaves gives its float32 copy back (bank.release)
+        self._optimizers: OrderedDict[str, tuple[int, torch.optim.Optimizer]] = OrderedDict()
         self._draws = 0  # sampling calls so far: a seeded trainer draws fresh samples each step
+
+    @property
+    def max_bots(self) -> int:
+        """Bots one update may train at once, and bots whose optimiser state is kept."""
+        return self.bank.config.capacity
+
+    def training(self) -> list[str]:
+        """Bots with optimiser state now, least recently trained first."""
+        return list(self._optimizers)
 
     def _optimizer(self, bot: str) -> torch.optim.Optimizer:
         import torch
 
-        weights = self.bank.get(bot)
+        weights = self.bank.trainable(bot)
         params = weights.requires_grad_(True).parameters()
         key = id(params[0])
         entry = self._optimizers.get(bot)
@@ -159,8 +185,11 @@ class PolicyTrainer:
             opt = torch.optim.AdamW(
                 params, lr=self.config.learning_rate, weight_decay=self.config.weight_decay
             )
-            self._optimizers[bot] = (key, opt)
-            return opt
+            entry = self._optimizers[bot] = (key, opt)
+        self._optimizers.move_to_end(bot)
+        while len(self._optimizers) > self.max_bots:
+            gone, _ = self._optimizers.popitem(last=False)
+            self.bank.release(gone)
         return entry[1]
 
     def reference(self, bot: str) -> LoraWeights | None:
@@ -203,12 +232,14 @@ class PolicyTrainer:
                     token_ids=list(g.token_ids),
                     old_logprobs=list(g.logprobs),
                     advantage=a,
+                    on_policy=True,
                 )
                 for g, a in zip(gens, advantages, strict=True)
             )
         stats = self.update(samples)
         report.loss, report.kl, report.clip_fraction = stats.loss, stats.kl, stats.clip_fraction
         report.grad_norm = stats.grad_norm
+        report.sampling_gap = stats.sampling_gap
         report.completions = len(samples)
         report.tokens = sum(len(s.token_ids) for s in samples)
         return report
@@ -228,18 +259,23 @@ class PolicyTrainer:
         if not samples:
             return report
         bots = list(dict.fromkeys(s.bot for s in samples))
+        if len(bots) > self.max_bots:
+            raise ValueError(
+                f"one update trains {len(bots)} bots but the bank keeps {self.max_bots} "
+                "resident; split the bots into batches of at most that many"
+            )
         optimizers = {b: self._optimizer(b) for b in bots}
         for opt in optimizers.values():
             opt.zero_grad(set_to_none=True)
         n = len(samples)
-        totals = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0}
+        totals = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0, "gap": 0.0, "on": 0.0}
         # micro-batches bound the activations kept for backward (many bots' groups share a
         # step); each adds its rows' share of the mean loss, so the gradient is the full batch's
         for start in range(0, n, c.micro_batch):
             part = samples[start : start + c.micro_batch]
             self._accumulate(part, n_total=n, totals=totals)
         for bot, opt in optimizers.items():
-            params = self.bank.get(bot).parameters()
+            params = opt.param_groups[0]["params"]
             norm = torch.nn.utils.clip_grad_norm_(params, c.max_grad_norm)
             report.grad_norm[bot] = float(norm)
             opt.step()
@@ -247,6 +283,7 @@ class PolicyTrainer:
         report.loss = totals["loss"]
         report.kl = totals["kl"] / n_tok
         report.clip_fraction = totals["clipped"] / n_tok
+        report.sampling_gap = totals["gap"] / max(totals["on"], 1.0)
         report.tokens = int(totals["tokens"])
         return report
 
@@ -268,14 +305,20 @@ class PolicyTrainer:
         )
         mask = cur.mask.float()  # (B, T)
         width = mask.shape[1]
-        old = torch.zeros_like(mask)
+        sampled = torch.zeros_like(mask)  # log π_sample, in the precision it was sampled in
         for i, s in enumerate(samples):
-            old[i, : len(s.old_logprobs)] = torch.tensor(s.old_logprobs[:width])
+            sampled[i, : len(s.old_logprobs)] = torch.tensor(s.old_logprobs[:width])
+        on = torch.tensor([s.on_policy for s in samples])[:, None]  # (B, 1)
+        now = cur.logprobs.detach()
+        old = torch.where(on, now, sampled)  # on-policy: the ratio is exactly 1 to start
         adv = torch.tensor([s.advantage for s in samples])[:, None]  # (B, 1)
         log_ratio = (cur.logprobs - old) * mask
         ratio = log_ratio.exp()
         clipped = ratio.clamp(1 - c.clip_eps, 1 + c.clip_eps)
         pg = -torch.minimum(ratio * adv, clipped * adv)  # (B, T)
+        # truncated importance weight for sampling in another precision than learning
+        weight = ((now - sampled) * mask).clamp(max=math.log(c.is_cap)).exp()
+        pg = torch.where(on, pg * weight, pg)
         delta = (ref.logprobs - cur.logprobs) * mask
         kl = delta.exp() - delta - 1  # k3 estimator, >= 0
         per_token = (pg + c.kl_coef * kl) * mask
@@ -287,6 +330,9 @@ class PolicyTrainer:
             totals["kl"] += float((kl * mask).sum())
             totals["clipped"] += float((((ratio - clipped).abs() > 1e-6).float() * mask).sum())
             totals["tokens"] += float(mask.sum())
+            on_mask = mask * on
+            totals["gap"] += float(((now - sampled).abs() * on_mask).sum())
+            totals["on"] += float(on_mask.sum())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

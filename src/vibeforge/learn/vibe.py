@@ -216,7 +216,7 @@ def train_vibe(
     n_held = int(len(new) * config.holdout)
     held, train_new = shuffled[:n_held], shuffled[n_held:]
     if previous is not None:
-        weights = previous[1].clone()
+        weights = previous[1].clone(torch.float32)  # resident ones may be float16
     else:
         weights = init_lora(base.model, config.lora, seed=config.seed)
     weights.requires_grad_(True)

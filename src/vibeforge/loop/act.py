@@ -96,7 +96,8 @@ def due_to_post(rt: Runtime, bot: Bot, *, now: datetime) -> tuple[bool, str | No
 
 
 def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActReport]:
-    """Generate, guard and choose for every due bot in one batch; then publish their outbox."""
+    """Generate, guard and choose for every due bot in mixed batches (as many bots as the bank
+    keeps resident and its batch rows allow); then publish their outbox."""
     from vibeforge.learn.guard import run_guard
     from vibeforge.models.generate import SamplingParams
 
@@ -112,18 +113,21 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
     bank = rt.bank() if due else None
     if due and bank is not None:
         k = rt.config.candidates
-        requests = []
-        for bot in due:
-            context = list(rt.timeline_texts(bot.timeline, limit=rt.config.context_posts))
-            bank.get_or_create(bot.name)
-            prompt = bot_prompt(bank.base.tokenizer, persona=bot.persona, context=context)
-            requests.extend([(bot.name, prompt)] * k)
         params = SamplingParams(
             max_new_tokens=rt.config.max_new_tokens, temperature=rt.config.temperature
         )
-        gens = bank.generate(requests, params)
-        for i, bot in enumerate(due):
-            _choose(rt, bot, gens[i * k : (i + 1) * k], reports[bot.name], run_guard, now=now)
+        # one mixed batch per chunk of bots that fits the bank's resident set and batch rows
+        size = max(1, min(bank.config.capacity, bank.config.max_batch_rows // k))
+        for chunk in (due[i : i + size] for i in range(0, len(due), size)):
+            requests = []
+            for bot in chunk:
+                context = list(rt.timeline_texts(bot.timeline, limit=rt.config.context_posts))
+                bank.get_or_create(bot.name)
+                prompt = bot_prompt(bank.base.tokenizer, persona=bot.persona, context=context)
+                requests.extend([(bot.name, prompt)] * k)
+            gens = bank.generate(requests, params)
+            for i, bot in enumerate(chunk):
+                _choose(rt, bot, gens[i * k : (i + 1) * k], reports[bot.name], run_guard, now=now)
     if not rt.config.dry_run:
         for bot in bots:
             if bot.account:

@@ -116,14 +116,21 @@ def shared_base_model(models: list[str], *, default: str = "smollm2-135m") -> st
     return chosen
 
 
-def make_bank(*, model: str, home: Path, capacity: int = 64) -> Any:
-    """Load the base model and an adapter bank under `home/adapters`."""
+def make_bank(*, model: str, home: Path, config: LoopConfig | None = None) -> Any:
+    """Load the base model and an adapter bank under `home/adapters`, sized by `config`."""
     from vibeforge.models.adapters import AdapterStore
     from vibeforge.models.bank import AdapterBank, BankConfig
     from vibeforge.models.registry import load_model
 
+    c = config or LoopConfig()
     base = load_model(model, home=home)
-    return AdapterBank(base, AdapterStore(Home(home).adapters), BankConfig(capacity=capacity))
+    bank_config = BankConfig(
+        capacity=c.adapters_resident,
+        precision=c.adapter_precision,
+        max_batch_rows=c.batch_rows,
+        sampling_precision=c.sampling_precision,
+    )
+    return AdapterBank(base, AdapterStore(Home(home).adapters), bank_config)
 
 
 def stored_ledger(engine: Engine, config: LoopConfig) -> CallLedger:
@@ -271,7 +278,7 @@ class RuntimeSpec:
             clock=platform.now,
             config=self.config,
             retention=self.retention,
-            bank_factory=partial(make_bank, model=self.model, home=self.home),
+            bank_factory=partial(make_bank, model=self.model, home=self.home, config=self.config),
             scrubber=Scrubber(ScrubConfig(ner=self.ner)),
             pseudonymize=pseudonymizer(key),
             memorization=MemorizationIndex.open(Home(self.home).memorization),

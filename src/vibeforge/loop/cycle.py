@@ -10,8 +10,8 @@
              (not where the platform policy keeps timeline content out of training)
     learn    per bot: vibe SFT and reward-model refit when enough new data (from the timeline
              only where the policy or `learn_from_timeline` allows); then RL for every
-             ready bot in one mixed-adapter batch
-    act      every bot due to post: K candidates in one mixed batch, guard, choose, outbox,
+             ready bot in mixed-adapter batches of at most `adapters_resident` bots
+    act      every bot due to post: K candidates in mixed batches, guard, choose, outbox,
              publish (unless dry-run or the approval queue is on)
 
 Every step reads its inputs from the store and commits its outputs, so a round killed at any
@@ -21,6 +21,7 @@ line can simply run again. The kill switch (`vibeforge stop`) is checked between
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -55,6 +56,7 @@ class RoundReport:
     act: dict[str, act_step.ActReport] = field(default_factory=dict)
     relabelled: dict[str, int] = field(default_factory=dict)  # timeline → posts re-read
     compliance: list[ComplianceReport] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # step → wall time it took
 
 
 def _check_stop(rt: Runtime) -> None:
@@ -178,11 +180,21 @@ def run_round(
     if not bots:
         return report
     _check_stop(rt)
+    clock = time.perf_counter()
+
+    def timed(step: str) -> None:  # the wall time since the previous step ended
+        nonlocal clock
+        now = time.perf_counter()
+        report.seconds[step] = round(now - clock, 3)
+        clock = now
+
     if "ingest" in steps:
         report.ingest = ingest_all(rt, bots)
+        timed("ingest")
         _check_stop(rt)
     if "compliance" in steps:
         report.compliance = comply_all(rt, bots)
+        timed("compliance")
         _check_stop(rt)
     if "observe" in steps:
         spec = rt.reward_spec()
@@ -201,6 +213,7 @@ def run_round(
                 now=rt.clock(),
                 budget=rt.config.relabel_posts,
             )
+        timed("observe")
     if "learn" in steps:
         for bot in bots:
             _check_stop(rt)
@@ -208,9 +221,12 @@ def run_round(
             learner = learning_view(rt, bot)  # no timeline where the policy forbids training on it
             learn_step.sft(rt, learner, lr)
             learn_step.refit_reward_model(rt, learner, lr)
+        timed("sft_and_reward_model")
         _check_stop(rt)
         learn_step.rl(rt, bots, report.learn)
+        timed("rl")
     if "act" in steps:
         _check_stop(rt)
         report.act = act_step.act(rt, bots, now=rt.clock())
+        timed("act")
     return report

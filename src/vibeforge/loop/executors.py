@@ -78,7 +78,7 @@ class LocalExecutor:
 def merge_reports(parts: Iterable[RoundReport], *, into: R) -> R:
     """`into`, with the reports of a round's parts (steps, or shards of the bots) added: lists
     joined, per-bot and per-timeline entries gathered (a timeline re-read by several parts
-    counts each part's posts)."""
+    counts each part's posts), each step's seconds the longest part's."""
     merged = into
     for part in parts:
         merged.ingest += part.ingest
@@ -88,6 +88,8 @@ def merge_reports(parts: Iterable[RoundReport], *, into: R) -> R:
         merged.act.update(part.act)
         for timeline, n in part.relabelled.items():
             merged.relabelled[timeline] = merged.relabelled.get(timeline, 0) + n
+        for step, s in part.seconds.items():  # parts run side by side: the slowest one's
+            merged.seconds[step] = max(merged.seconds.get(step, 0.0), s)
     return merged
 
 

@@ -386,7 +386,6 @@ def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> Non
 
     if rt.config.rl_steps == 0:
         return
-    bank = rt.bank()
     ready = rl_ready(rt, bots, reports)
     if not ready:
         return
@@ -418,12 +417,23 @@ def rl(rt: Runtime, bots: Sequence[Bot], reports: dict[str, LearnReport]) -> Non
     humans = {
         bot.name: rt.timeline_texts(bot.timeline, limit=critic.config.max_human) for bot in ready
     }
-    for _ in range(rt.config.rl_steps):
-        prompts = [(b.name, sampled_prompt(rt, b, timelines[b.name], rng)) for b in ready]
-        step = trainer.step(prompts, reward_fn=reward_fn)
-        for name, value in step.mean_reward.items():
-            reports[name].rl_mean_reward[name] = value
-    for bot in ready:
+    # one mixed batch per chunk of bots the bank keeps resident (a big fleet pages through)
+    size = rt.bank().config.capacity
+    for chunk in (ready[i : i + size] for i in range(0, len(ready), size)):
+        for _ in range(rt.config.rl_steps):
+            prompts = [(b.name, sampled_prompt(rt, b, timelines[b.name], rng)) for b in chunk]
+            step = trainer.step(prompts, reward_fn=reward_fn)
+            for name, value in step.mean_reward.items():
+                reports[name].rl_mean_reward[name] = value
+        _save_rl(rt, chunk, by_name, reports)
+
+
+def _save_rl(
+    rt: Runtime, bots: Sequence[Bot], by_name: dict[str, Bot], reports: dict[str, LearnReport]
+) -> None:
+    """The off-policy update of each bot, then its RL version saved."""
+    bank = rt.bank()
+    for bot in bots:
         off_policy(rt, by_name[bot.name], reports[bot.name])
         parent = bank.version(bot.name)
         version = bank.save(

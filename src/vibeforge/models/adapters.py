@@ -5,6 +5,9 @@
                        vibeforge.json              bot, version, parent, kind, training window,
                                                    metrics (loss curve ...), sha256 of the tensors
 
+The tensors are saved in the precision the caller asks for (the adapter bank: float16) and load
+back in the precision they were saved in, bit for bit.
+
 A version is written into a temporary folder and renamed into place, so a crash leaves either
 the whole version or nothing. Loading checks the sha256 and the tensor shapes; a corrupt or
 missing version raises AdapterCorruptError, and `load_good` falls back to the newest good one.
@@ -26,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vibeforge.atomic import fsync_dir, version_folder, version_numbers, write_version
 from vibeforge.config import check_name
@@ -36,6 +39,9 @@ from vibeforge.errors import NotFoundError, VibeforgeError
 from vibeforge.models.base import sha256_file
 from vibeforge.models.lora import LoraSpec, LoraWeights
 from vibeforge.models.retention import Verdict, VersionState, plan_retention
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 TENSORS = "adapter_model.safetensors"
@@ -108,12 +114,25 @@ class AdapterStore:
         window_end: datetime | None = None,
         metrics: dict[str, Any] | None = None,
         base_model: str | None = None,
+        dtype: torch.dtype | None = None,
     ) -> AdapterVersion:
-        """Write a new version atomically (temp folder + rename); returns its record."""
+        """Write a new version atomically (temp folder + rename); returns its record.
+
+        `dtype` is the precision on disk (default the tensors' own; the bank saves float16,
+        half the bytes of float32). Values that `dtype` cannot hold (beyond float16's ±65504)
+        raise ValueError before anything is written."""
         from safetensors.torch import save_file
 
+        state = weights.to_peft_state_dict(dtype)
+        bad = next((k for k, t in state.items() if not bool(t.isfinite().all())), None)
+        if bad is not None:
+            raise ValueError(
+                f"adapter {bot}: {bad} has values that are not finite in {state[bad].dtype} "
+                "(save it in float32: adapter_precision: float32)"
+            )
+
         def fill(tmp: Path) -> str:
-            save_file(weights.to_peft_state_dict(), str(tmp / TENSORS), metadata={"format": "pt"})
+            save_file(state, str(tmp / TENSORS), metadata={"format": "pt"})
             (tmp / CONFIG).write_text(
                 json.dumps(weights.spec.peft_config(base_model=base_model), indent=2)
             )

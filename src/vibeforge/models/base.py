@@ -124,6 +124,9 @@ class Base:
     tokenizer: PreTrainedTokenizerBase
     runtime: LoraRuntime
     eos_ids: frozenset[int] = field(default_factory=frozenset)  # ids that end a post
+    # the LM head logits come from, when not the model's own (a bfloat16 sampling twin keeps
+    # the float32 head of the model it copies: models.precision)
+    head: Any = None
 
     @property
     def pad_id(self) -> int:

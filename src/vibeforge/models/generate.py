@@ -229,7 +229,8 @@ def _logits(base: Base, hidden: torch.Tensor, *, temperature: float = 1.0) -> to
     """
     import torch
 
-    head = base.model.get_output_embeddings()
+    head = base.head if base.head is not None else base.model.get_output_embeddings()
+    hidden = hidden.to(head.weight.dtype)
     cap = getattr(base.model.config, "final_logit_softcapping", None)
     scale = temperature not in (0, 1)
     linear = not cap and getattr(head, "bias", None) is None

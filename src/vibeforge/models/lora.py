@@ -12,7 +12,9 @@ for the adapter of each row of the batch (Punica/S-LoRA style, without custom ke
 `LoraRuntime.use(rows)` builds those per-module plans once for a batch composition and
 removes them on exit; under autograd the plans keep the graph to each adapter's parameters, so
 enter `use` once per forward/backward. Adapters are plain tensors (`LoraWeights`) and save in
-PEFT's layout (adapter_config.json + adapter_model.safetensors) so they work with PEFT too.
+PEFT's layout (adapter_config.json + adapter_model.safetensors) so they work with PEFT too. They
+may be held in a lower precision than the base (the bank pages them in as float16): a plan
+casts them to the base's dtype, and an adapter already in it is used as is (gradients flow).
 """
 
 from __future__ import annotations
@@ -95,22 +97,45 @@ class LoraWeights:
             t.requires_grad_(flag)
         return self
 
-    def clone(self) -> LoraWeights:
+    def clone(self, dtype: torch.dtype | None = None) -> LoraWeights:
+        """A detached copy (in `dtype`, default the tensors' own)."""
         return LoraWeights(
             spec=self.spec,
             tensors={
-                k: (a.detach().clone(), b.detach().clone()) for k, (a, b) in self.tensors.items()
+                k: (a.detach().to(dtype, copy=True), b.detach().to(dtype, copy=True))
+                for k, (a, b) in self.tensors.items()
             },
         )
+
+    @property
+    def dtype(self) -> torch.dtype | None:
+        """The tensors' dtype (None for an adapter without tensors)."""
+        return next((t.dtype for t in self.parameters()), None)
+
+    def to(self, dtype: torch.dtype) -> LoraWeights:
+        """These weights in `dtype`: self when they already are, else a detached copy."""
+        return self if self.dtype in (None, dtype) else self.clone(dtype)
+
+    def round_(self, dtype: torch.dtype) -> LoraWeights:
+        """Round every tensor in place to the nearest value `dtype` holds (the tensors keep
+        their own dtype), so these weights equal what saving them in `dtype` writes."""
+        import torch
+
+        with torch.no_grad():
+            for t in self.parameters():
+                if t.dtype != dtype:
+                    t.copy_(t.to(dtype))
+        return self
 
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in self.parameters())
 
-    def to_peft_state_dict(self) -> dict[str, torch.Tensor]:
+    def to_peft_state_dict(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+        """PEFT's tensor names and layout (in `dtype`, default the tensors' own)."""
         out = {}
         for path, (a, b) in self.tensors.items():
-            out[f"{PEFT_PREFIX}{path}.lora_A.weight"] = a.detach().contiguous()
-            out[f"{PEFT_PREFIX}{path}.lora_B.weight"] = b.detach().contiguous()
+            out[f"{PEFT_PREFIX}{path}.lora_A.weight"] = a.detach().to(dtype).contiguous()
+            out[f"{PEFT_PREFIX}{path}.lora_B.weight"] = b.detach().to(dtype).contiguous()
         return out
 
     @classmethod
@@ -274,14 +299,15 @@ class LoraRuntime:
             users = [w for w in adapters if path in w.tensors]
             if not users:
                 continue
+            dtype = linear.weight.dtype  # adapters paged in half precision compute in this
             if uniform:
-                a, b = adapters[0].tensors[path]
+                a, b = (t.to(dtype) for t in adapters[0].tensors[path])
                 plans[path] = _Plan(a_t=a.t(), b_t=(b * adapters[0].spec.scaling).t())
                 continue
             rank = max(w.spec.rank for w in users)
             a_blocks, b_blocks = [], []
             for w in users:
-                a, b = w.tensors[path]
+                a, b = (t.to(dtype) for t in w.tensors[path])
                 pad = rank - w.spec.rank
                 if pad:
                     a = torch.cat([a, a.new_zeros(pad, a.shape[1])])
