@@ -3,6 +3,8 @@
     mixed      tokens/s of one mixed batch over --adapters adapters (--rows rows each) vs the
                same rows generated one adapter at a time (greedy; outputs must be identical)
     memory     resident set size with 1 vs 64 adapters loaded in the bank (rank --rank), float16
+    paging     --paging-bots adapters on disk, --resident kept in memory: every bot paged in
+               twice; page-in time and the resident set's memory
     precision  decode tokens/s at batch 8 in float32 and on the bfloat16 twin, one adapter for
                all rows vs one per row, each against its measured matmul roofline
     sft        tokens/s of vibe SFT (forward + backward, LoRA only) on templated posts
@@ -93,23 +95,24 @@ def bench_mixed(base, *, adapters: int, rows: int, rank: int, new_tokens: int) -
     }
 
 
-def matmul_roofline(model, *, batch: int, repeats: int = 5) -> dict:  # type: ignore[no-untyped-def]
-    """The decode step's matmuls alone: (batch × in) @ Wᵀ for every linear of `model` (LM head
-    included), in the weights' precision, best of `repeats`. Tokens/s at that speed is what a
-    decode loop with no attention, sampling or Python overhead would reach."""
+def matmul_roofline(model, *, batch: int, repeats: int = 10) -> dict:  # type: ignore[no-untyped-def]
+    """The decode step's matmuls alone: F.linear((batch × in), W) for every linear of `model`
+    (LM head included), in the weights' precision, best of `repeats`. Tokens/s at that speed
+    is what a decode loop with no attention, sampling or Python overhead would reach."""
     import torch
     from torch import nn
+    from torch.nn.functional import linear
 
     weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
     xs = [torch.randn(batch, w.shape[1], dtype=w.dtype) for w in weights]
     with torch.inference_mode():
         for x, w in zip(xs, weights, strict=True):  # warm-up
-            x @ w.t()
+            linear(x, w)
         best = float("inf")
         for _ in range(repeats):
             t0 = time.perf_counter()
             for x, w in zip(xs, weights, strict=True):
-                x @ w.t()
+                linear(x, w)
             best = min(best, time.perf_counter() - t0)
     nbytes = sum(w.numel() * w.element_size() for w in weights)
     return {
@@ -191,6 +194,46 @@ def bench_memory(base, *, rank: int, count: int = 64) -> dict:  # type: ignore[n
     }
 
 
+def bench_paging(base, *, rank: int, count: int, resident: int) -> dict:  # type: ignore[no-untyped-def]
+    """`count` bots' adapters on disk (float16), a bank keeping `resident` of them: every bot
+    paged in twice over; the resident set's memory stays that of `resident` adapters."""
+    from vibeforge.models.adapters import AdapterStore
+    from vibeforge.models.bank import AdapterBank, BankConfig
+    from vibeforge.models.testing import random_lora
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bank = AdapterBank(base, AdapterStore(Path(tmp)), BankConfig(capacity=resident))
+        t0 = time.perf_counter()
+        for i in range(count):
+            bank.save(f"bot{i}", random_lora(base, rank=rank, seed=i))
+        save_s = time.perf_counter() - t0
+        disk = sum(f.stat().st_size for f in Path(tmp).rglob("*.safetensors"))
+        trim()
+        before = rss_mb()
+        start = bank.stats()
+        t0 = time.perf_counter()
+        for _ in range(2):
+            for i in range(count):
+                bank.get(f"bot{i}")
+        elapsed = time.perf_counter() - t0
+        trim()
+        stats = bank.stats()
+        return {
+            "bots": count,
+            "resident": resident,
+            "saved_mb_on_disk": round(disk / 2**20, 1),
+            "save_ms_each": round(1000 * save_s / count, 2),
+            "page_ins": stats.page_ins - start.page_ins,
+            "page_in_ms_each": round(
+                1000 * (stats.page_in_s - start.page_in_s) / (stats.page_ins - start.page_ins), 2
+            ),
+            "get_ms_each": round(1000 * elapsed / (2 * count), 2),
+            "resident_mb": stats.as_json()["resident_mb"],
+            "rss_mb_before": round(before, 1),
+            "rss_mb_after": round(rss_mb(), 1),
+        }
+
+
 def bench_sft(base, *, rank: int, steps: int) -> dict:  # type: ignore[no-untyped-def]
     from vibeforge.domain import Post
     from vibeforge.learn.vibe import VibeConfig, train_vibe
@@ -239,7 +282,11 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
-    parser.add_argument("--only", choices=["mixed", "memory", "precision", "sft"], action="append")
+    parser.add_argument(
+        "--only", choices=["mixed", "memory", "paging", "precision", "sft"], action="append"
+    )
+    parser.add_argument("--paging-bots", type=int, default=1000, help="bots on disk (paging)")
+    parser.add_argument("--resident", type=int, default=64, help="adapters resident (paging)")
     args = parser.parse_args()
 
     import torch
@@ -263,12 +310,16 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "load_average": os.getloadavg()[0],
     }
-    only = set(args.only or ["mixed", "memory", "precision", "sft"])
+    only = set(args.only or ["mixed", "memory", "paging", "precision", "sft"])
     if "memory" in only:  # first: before generation buffers inflate the heap
         out["memory"] = bench_memory(base, rank=args.rank)
     if "mixed" in only:
         out["mixed"] = bench_mixed(
             base, adapters=args.adapters, rows=args.rows, rank=args.rank, new_tokens=args.new_tokens
+        )
+    if "paging" in only:
+        out["paging"] = bench_paging(
+            base, rank=args.rank, count=args.paging_bots, resident=args.resident
         )
     if "precision" in only:
         out["precision"] = bench_precision(base, rank=args.rank, new_tokens=args.new_tokens)

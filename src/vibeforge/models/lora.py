@@ -14,7 +14,9 @@ removes them on exit; under autograd the plans keep the graph to each adapter's 
 enter `use` once per forward/backward. Adapters are plain tensors (`LoraWeights`) and save in
 PEFT's layout (adapter_config.json + adapter_model.safetensors) so they work with PEFT too. They
 may be held in a lower precision than the base (the bank pages them in as float16): a plan
-casts them to the base's dtype, and an adapter already in it is used as is (gradients flow).
+casts them to the base's dtype, and an adapter already in it is used as is (gradients flow). On
+a bfloat16 base (the sampling twin, models.precision) the LoRA term is computed in float32 and
+added in bfloat16: its small matmuls run ~2x faster in float32 on a CPU.
 """
 
 from __future__ import annotations
@@ -210,6 +212,7 @@ class _Plan:
     def delta(self, x: torch.Tensor) -> torch.Tensor:
         import torch
 
+        x = x.to(self.a_t.dtype)  # a half-precision base computes its LoRA term in float32
         if self.mask is None:
             return (x @ self.a_t) @ self.b_t
         if x.dim() == 3 and x.shape[1] > 1:  # prefill / training: per-row weights
@@ -255,7 +258,7 @@ class LoraRuntime:
             plan = self._plans.get(path)
             if plan is None:
                 return None
-            return output + plan.delta(args[0])
+            return output + plan.delta(args[0]).to(output.dtype)
 
         return hook
 
@@ -299,7 +302,11 @@ class LoraRuntime:
             users = [w for w in adapters if path in w.tensors]
             if not users:
                 continue
-            dtype = linear.weight.dtype  # adapters paged in half precision compute in this
+            # adapters paged in half precision compute in the base's dtype, and in float32 on a
+            # half-precision base (small bfloat16 matmuls are ~2x slower than float32 on a CPU)
+            dtype = linear.weight.dtype
+            if dtype in (torch.bfloat16, torch.float16):
+                dtype = torch.float32
             if uniform:
                 a, b = (t.to(dtype) for t in adapters[0].tensors[path])
                 plans[path] = _Plan(a_t=a.t(), b_t=(b * adapters[0].spec.scaling).t())
@@ -325,7 +332,7 @@ class LoraRuntime:
             index = torch.tensor(
                 [next((j for j, u in enumerate(users) if w is u), len(users)) for w in rows]
             )
-            mask = torch.zeros(len(rows), len(users) + 1, 1, rank, dtype=linear.weight.dtype)
+            mask = torch.zeros(len(rows), len(users) + 1, 1, rank, dtype=dtype)
             mask[torch.arange(len(rows)), index] = 1.0
             mask = mask[:, : len(users)].reshape(len(rows), 1, len(users) * rank)
             plans[path] = _Plan(
