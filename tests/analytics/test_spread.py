@@ -15,8 +15,10 @@ from vibeforge.analytics.spread import (
     growth_curve,
     history_points,
     quote_edges,
+    read_cascades,
 )
-from vibeforge.domain import Metrics, Post
+from vibeforge.domain import Account, Metrics, Post
+from vibeforge.platforms.base import SpreadReader
 
 
 def test_star_chain_and_lone_root() -> None:
@@ -156,3 +158,61 @@ def test_growth_leaves_out_counts_it_cannot_know() -> None:
     one_hour = growth_curve(histories, ages_s=[3600])[0]
     assert one_hour.posts == 1 and one_hour.median_count == 3
     assert one_hour.median_fraction == pytest.approx(0.5)
+
+
+class _Graph:
+    """A tiny in-memory platform: who quoted what (child → parent) and how many reposted each
+    post; it records the reads made, and satisfies `SpreadReader`."""
+
+    def __init__(self, quotes: dict[str, str], reposts: dict[str, int]) -> None:
+        self.parent, self.reposts = quotes, reposts
+        self.read: list[tuple[str, str]] = []
+
+    def likers(self, *, post_id: str, limit: int = 1000) -> list[Account]:
+        return []
+
+    def reposters(self, *, post_id: str, limit: int = 1000) -> list[Account]:
+        self.read.append(("reposters", post_id))
+        n = min(self.reposts.get(post_id, 0), limit)
+        return [Account(id=f"{post_id}-u{i}", handle=f"u{i}") for i in range(n)]
+
+    def quotes(self, *, post_id: str, limit: int = 1000) -> list[Post]:
+        self.read.append(("quotes", post_id))
+        t = datetime(2026, 1, 1, tzinfo=UTC)
+        found = [c for c, p in sorted(self.parent.items()) if p == post_id]
+        return [
+            Post(id=c, text="q", author_id="a", created_at=t, quote_of_id=post_id)
+            for c in found[:limit]
+        ]
+
+
+def test_read_cascades_matches_cascades_of_the_whole_graph() -> None:
+    # r ◄ a ◄ b ◄ c, r ◄ d; s alone with 2 reposts; t alone, nothing
+    graph = _Graph({"a": "r", "b": "a", "c": "b", "d": "r"}, {"r": 3, "b": 1, "s": 2})
+    assert isinstance(graph, SpreadReader)
+    got = read_cascades(graph, ["t", "r", "s", "r"])
+    assert [c.root for c in got] == ["r", "s", "t"]  # each root once, largest first
+    whole = {c.root: c for c in cascades(list(graph.parent.items()), reposts=graph.reposts)}
+    assert got[0] == whole["r"] and got[1] == whole["s"]
+    assert (got[0].size, got[0].depth, got[0].reposts) == (9, 3, 4)  # b's repost: depth 3
+    assert (got[2].size, got[2].depth, got[2].max_breadth) == (1, 0, 1)
+    assert sorted(p for kind, p in graph.read if kind == "reposters") == list("abcdrst")
+
+
+def test_read_cascades_is_bounded_and_reads_each_post_once() -> None:
+    graph = _Graph({"a": "r", "b": "a", "c": "b", "d": "r"}, {"c": 5})
+    [shallow] = read_cascades(graph, ["r"], max_depth=2)  # r, a, d, then b; c is not read
+    assert (shallow.size, shallow.depth, shallow.reposts) == (4, 2, 0)
+    assert ("reposters", "c") not in graph.read and ("quotes", "b") not in graph.read
+    [few] = read_cascades(_Graph(graph.parent, {}), ["r"], max_quotes=1)
+    assert few.size == 2
+    [none] = read_cascades(graph, ["r"], max_depth=0)
+    assert none.size == 1
+    # a root quoting another root stays a root of its own; a cycle is read once, not forever
+    both = read_cascades(_Graph({"a": "r", "b": "a"}, {"a": 1}), ["r", "a"])
+    assert [(c.root, c.size) for c in both] == [("a", 3), ("r", 1)]
+    loop = _Graph({"a": "r", "b": "a", "r": "b"}, {"a": 1})
+    [ring] = read_cascades(loop, ["r"])
+    assert ring.size == 4 and [k for k, p in loop.read if p == "r"] == ["reposters", "quotes"]
+    with pytest.raises(ValueError, match=">= 0"):
+        read_cascades(graph, ["r"], max_depth=-1)

@@ -11,6 +11,8 @@ What the API shows: quotes and replies are posts, so their edges come from
 `referenced_tweets`; reposts are only a count (`retweet_count`), and X credits a repost of a
 repost to the original, so each post's reposts join its cascade as that many anonymous leaves
 below it (`reposts=`). They count in size, depth, breadth and virality like any other node.
+`read_cascades` builds the same cascades from a platform's spread reads (`SpreadReader`: X or
+Bluesky): quote posts fetched level by level, each post's reposters as its leaves.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from vibeforge.domain import Metrics, Post
+from vibeforge.platforms.base import SpreadReader
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +95,47 @@ def _measure(root: str, children: Mapping[str, list[str]], leaves: Mapping[str, 
         max_breadth=max(breadth.values()),
         reposts=anonymous,
     )
+
+
+def read_cascades(
+    reader: SpreadReader,
+    root_ids: Iterable[str],
+    *,
+    max_depth: int = 5,
+    max_quotes: int = 1000,
+    max_reposters: int = 1000,
+) -> list[Cascade]:
+    """The cascades of `root_ids` read from a platform, largest first, one per root.
+
+    Quote posts are read level by level down to `max_depth` quotes below a root, `max_quotes`
+    in all, each post once (a root quoting another root stays a root); each post's reposters
+    (at most `max_reposters` read) hang below it as anonymous leaves. On X, reposters are user
+    reads and quotes post reads: both are charged per item returned.
+    """
+    if max_depth < 0 or max_quotes < 0 or max_reposters < 0:
+        raise ValueError("max_depth, max_quotes and max_reposters must be >= 0")
+    roots = list(dict.fromkeys(root_ids))
+    seen = set(roots)
+    edges: list[tuple[str, str]] = []
+    reposts: dict[str, int] = {}
+    level = roots
+    for depth in range(max_depth + 1):
+        below: list[str] = []
+        for post_id in level:
+            reposts[post_id] = len(reader.reposters(post_id=post_id, limit=max_reposters))
+            room = max_quotes - (len(seen) - len(roots))
+            if depth == max_depth or room <= 0:
+                continue
+            for quote in reader.quotes(post_id=post_id, limit=room):
+                if quote.id not in seen:
+                    seen.add(quote.id)
+                    edges.append((quote.id, post_id))
+                    below.append(quote.id)
+        level = below
+    found = {c.root: c for c in cascades(edges, reposts=reposts)}
+    out = [found.get(r) or _measure(r, {}, {}) for r in roots]
+    out.sort(key=lambda c: (-c.size, c.root))
+    return out
 
 
 def quote_edges(posts: Iterable[Post], *, replies: bool = False) -> list[tuple[str, str]]:

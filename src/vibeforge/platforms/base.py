@@ -1,4 +1,5 @@
-"""The `Platform` protocol every social platform implements, and its typed errors.
+"""The `Platform` protocol every social platform implements, the `SpreadReader` protocol of
+spread analytics, and their typed errors.
 
 Platforms parse API JSON into `vibeforge.domain` objects at the boundary. Errors follow the
 protocol: the caller decides whether to wait on `RateLimited(reset_at)` or give up; nothing is
@@ -113,4 +114,23 @@ class Platform(Protocol):
 
     def now(self) -> datetime:
         """Platform time: what post ages are measured in (simulated on the sandbox)."""
+        ...
+
+
+@runtime_checkable
+class SpreadReader(Protocol):
+    """Who spread a post, and how (spread analytics): X and Bluesky both serve these reads,
+    newest first, paged until `limit`. An unknown post is `NotFound` on X; Bluesky answers
+    with nobody."""
+
+    def likers(self, *, post_id: str, limit: int = 1000) -> list[Account]:
+        """The accounts that liked the post."""
+        ...
+
+    def reposters(self, *, post_id: str, limit: int = 1000) -> list[Account]:
+        """The accounts that reposted the post."""
+        ...
+
+    def quotes(self, *, post_id: str, limit: int = 1000) -> list[Post]:
+        """The posts quoting the post."""
         ...

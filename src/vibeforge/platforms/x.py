@@ -23,6 +23,11 @@
   answers in either.
 - Every call is counted in the ledger (per bot, per day) and refused when a budget would break,
   in one place: `_request`, the one path every endpoint's call takes.
+- Reads page by `pagination_token` (the answer's `meta.next_token`). The analytics reads (the
+  spread reads `likers`, `reposters`, `quotes` of `SpreadReader`; `search_recent`, `mentions`,
+  `followers`, `following`) ask each page for no more than the caller still wants (within X's
+  `max_results` bounds), so a read is charged for little more than it keeps: X prices reads
+  per post or user returned.
 """
 
 from __future__ import annotations
@@ -558,6 +563,48 @@ class XClient:
             self.account(handle=key)
         return self._user_ids[key]
 
+    def _bodies(
+        self,
+        path: str,
+        *,
+        endpoint: str,
+        kind: str,
+        params: dict[str, Any],
+        limit: int,
+        sizes: tuple[int, int],
+        account: str | None = None,
+    ) -> Iterator[tuple[dict[str, Any], list[Any]]]:
+        """The answers of a paginated read, each with its `data` list, until `limit` objects
+        came back or `meta.next_token` ends the pages (sent back as `pagination_token`).
+
+        A page asks for what is left of `limit` within X's bounds of `max_results` (`sizes`:
+        fewest, most), so the budgets are checked for that many and the ledger is charged
+        (as `kind`) for what the page returned: X prices reads per resource returned."""
+        lo, hi = sizes
+        token: str | None = None
+        fetched = 0
+        while fetched < limit:
+            size = max(lo, min(hi, limit - fetched))
+            query = {**params, "max_results": size}
+            if token:
+                query["pagination_token"] = token
+            body = self._request(
+                "GET",
+                path,
+                endpoint=endpoint,
+                cost=_Cost(kind, size),
+                params=query,
+                account=account,
+            )
+            data = body.get("data") or []
+            if not isinstance(data, list):
+                raise PlatformError(f"malformed API JSON from {endpoint}: data is not a list")
+            yield body, data
+            fetched += len(data)
+            token = (body.get("meta") or {}).get("next_token")
+            if not token or not data:
+                return
+
     def _pages(
         self,
         path: str,
@@ -566,37 +613,70 @@ class XClient:
         params: dict[str, Any],
         account: str | None = None,
         max_posts: int,
+        sizes: tuple[int, int] | None = None,
     ) -> Iterator[list[Post]]:
-        token: str | None = None
-        fetched = 0
-        while fetched < max_posts:
-            page_size = min(100, max(params.get("max_results", 100), 5))
-            query = dict(params)
-            query[self.fields_param] = POST_FIELDS[self.fields_param]
-            query.update(AUTHOR_REACH)
-            if token:
-                query["pagination_token"] = token
-            body = self._request(
-                "GET",
-                path,
-                endpoint=endpoint,
-                cost=_Cost("post_read", page_size),
-                params=query,
-                account=account,
-            )
+        """Pages of posts with their authors' reach: each of `params["max_results"]` posts, or
+        with `sizes` (X's bounds) of what is left of `max_posts`."""
+        fixed = params.get("max_results", 100)
+        for body, data in self._bodies(
+            path,
+            endpoint=endpoint,
+            kind="post_read",
+            params={**params, self.fields_param: POST_FIELDS[self.fields_param], **AUTHOR_REACH},
+            limit=max_posts,
+            sizes=sizes or (fixed, fixed),
+            account=account,
+        ):
             now = self._clock()
-            data = body.get("data") or []
-            if not isinstance(data, list):
-                raise PlatformError(f"malformed API JSON from {endpoint}: data is not a list")
-            posts = x_parse.with_author_followers(
+            yield x_parse.with_author_followers(
                 [x_parse.parse_post(obj, observed_at=now) for obj in data], body
             )
-            fetched += len(posts)
-            yield posts
-            meta = body.get("meta") or {}
-            token = meta.get("next_token")
-            if not token or not posts:
-                return
+
+    def _posts(
+        self,
+        path: str,
+        *,
+        endpoint: str,
+        limit: int,
+        least: int,
+        params: dict[str, Any] | None = None,
+        account: str | None = None,
+    ) -> list[Post]:
+        """Up to `limit` posts of a paginated read, newest first, in pages of `least` to 100."""
+        out: list[Post] = []
+        for page in self._pages(
+            path,
+            endpoint=endpoint,
+            params=params or {},
+            account=account,
+            max_posts=limit,
+            sizes=(least, 100),
+        ):
+            out.extend(page)
+        return out[:limit]
+
+    def _people(
+        self,
+        path: str,
+        *,
+        endpoint: str,
+        limit: int,
+        most: int = 100,
+        account: str | None = None,
+    ) -> list[Account]:
+        """Up to `limit` users of a paginated read, pages of at most `most`."""
+        out: list[Account] = []
+        for _, data in self._bodies(
+            path,
+            endpoint=endpoint,
+            kind="user_read",
+            params={"user.fields": USER_FIELDS},
+            limit=limit,
+            sizes=(1, most),
+            account=account,
+        ):
+            out.extend(x_parse.parse_account(u) for u in data)
+        return out[:limit]
 
     def _collect(
         self,
@@ -665,26 +745,11 @@ class XClient:
         return posts[:max_posts]
 
     def list_members(self, *, list_id: str, max_users: int = 1000) -> list[Account]:
-        path = f"/2/lists/{_seg(_id(list_id, 'list id'))}/members"
-        out: list[Account] = []
-        token: str | None = None
-        while len(out) < max_users:
-            params: dict[str, Any] = {"max_results": 100, "user.fields": USER_FIELDS}
-            if token:
-                params["pagination_token"] = token
-            body = self._request(
-                "GET",
-                path,
-                endpoint="GET /2/lists/:id/members",
-                cost=_Cost("user_read", 100),
-                params=params,
-            )
-            users = [x_parse.parse_account(u) for u in body.get("data") or []]
-            out.extend(users)
-            token = (body.get("meta") or {}).get("next_token")
-            if not token or not users:
-                break
-        return out[:max_users]
+        return self._people(
+            f"/2/lists/{_seg(_id(list_id, 'list id'))}/members",
+            endpoint="GET /2/lists/:id/members",
+            limit=max_users,
+        )
 
     def get_posts(self, *, post_ids: Sequence[str]) -> list[Post]:
         """Posts by id, 100 per call; ids X cannot return (deleted, unknown) are skipped."""
@@ -712,6 +777,84 @@ class XClient:
 
     def metrics(self, *, post_ids: Sequence[str]) -> dict[str, Metrics]:
         return {p.id: p.metrics for p in self.get_posts(post_ids=post_ids) if p.metrics is not None}
+
+    # ------------------------------------------------------------ spread reads
+
+    def likers(
+        self, *, post_id: str, limit: int = 1000, account: str | None = None
+    ) -> list[Account]:
+        """Who liked a post, newest first (`GET /2/tweets/:id/liking_users`, user reads). X
+        serves it to user context only: `account` names whose user token asks; by default the
+        client's own auth (an app bearer gets `AuthError`)."""
+        return self._people(
+            f"/2/tweets/{_seg(_id(post_id, 'post id'))}/liking_users",
+            endpoint="GET /2/tweets/:id/liking_users",
+            limit=limit,
+            account=account,
+        )
+
+    def reposters(self, *, post_id: str, limit: int = 1000) -> list[Account]:
+        """Who reposted a post, newest first (`GET /2/tweets/:id/retweeted_by`, user reads)."""
+        return self._people(
+            f"/2/tweets/{_seg(_id(post_id, 'post id'))}/retweeted_by",
+            endpoint="GET /2/tweets/:id/retweeted_by",
+            limit=limit,
+        )
+
+    def quotes(self, *, post_id: str, limit: int = 1000) -> list[Post]:
+        """Posts quoting a post, newest first (`GET /2/tweets/:id/quote_tweets`, post reads)."""
+        return self._posts(
+            f"/2/tweets/{_seg(_id(post_id, 'post id'))}/quote_tweets",
+            endpoint="GET /2/tweets/:id/quote_tweets",
+            limit=limit,
+            least=10,
+        )
+
+    def search_recent(
+        self, *, query: str, limit: int = 100, since_id: str | None = None
+    ) -> list[Post]:
+        """Posts of the last 7 days matching `query`, X's operators and all (`from:`, `-is:`,
+        `"phrases"`), newest first (`GET /2/tweets/search/recent`, post reads)."""
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidRequest(f"invalid X search query {query!r}: it must not be empty")
+        params = {"query": query}
+        if since_id is not None:
+            params["since_id"] = _id(since_id, "post id (since_id)")
+        return self._posts(
+            "/2/tweets/search/recent",
+            endpoint="GET /2/tweets/search/recent",
+            limit=limit,
+            least=10,
+            params=params,
+        )
+
+    def mentions(self, *, handle: str, limit: int = 100) -> list[Post]:
+        """Posts mentioning an account, newest first (`GET /2/users/:id/mentions`, post reads;
+        the handle's id is looked up once, a user read)."""
+        return self._posts(
+            f"/2/users/{_seg(self.user_id(handle))}/mentions",
+            endpoint="GET /2/users/:id/mentions",
+            limit=limit,
+            least=5,
+        )
+
+    def followers(self, *, handle: str, limit: int = 1000) -> list[Account]:
+        """An account's followers (`GET /2/users/:id/followers`, user reads, 1,000 a page)."""
+        return self._people(
+            f"/2/users/{_seg(self.user_id(handle))}/followers",
+            endpoint="GET /2/users/:id/followers",
+            limit=limit,
+            most=1000,
+        )
+
+    def following(self, *, handle: str, limit: int = 1000) -> list[Account]:
+        """The accounts an account follows (`GET /2/users/:id/following`, user reads)."""
+        return self._people(
+            f"/2/users/{_seg(self.user_id(handle))}/following",
+            endpoint="GET /2/users/:id/following",
+            limit=limit,
+            most=1000,
+        )
 
     # ------------------------------------------------------------ writes
 
