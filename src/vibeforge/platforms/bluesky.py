@@ -16,6 +16,10 @@ as bsky.social and against the sandbox's XRPC face.
   client's. Every call goes in the ledger: reads by items returned, writes by points.
 - Errors are typed (`AuthError`, `NotFound`, `InvalidRequest`, `PlatformUnavailable`, …);
   reads are retried on network errors and 5xx, a create never blindly.
+- Reach: feed items name their authors with `ProfileViewBasic`, which has no follower count,
+  so a timeline read fills `Post.author_followers` from `app.bsky.actor.getProfiles` (25
+  actors a call), each author's count kept `reach_ttl_s` of platform time: one lookup per
+  author a day, not one per poll.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PDS = "https://bsky.social"
 PUBLIC_APPVIEW = "https://public.api.bsky.app"  # reads without an account
 POSTS_BATCH = 25  # app.bsky.feed.getPosts takes at most 25 URIs
+PROFILES_BATCH = 25  # app.bsky.actor.getProfiles takes at most 25 actors
+REACH_TTL_S = 86_400.0  # how long an author's follower count is reused (platform time)
 PAGE = 100
 POINTS = {"create": 3, "update": 2, "delete": 1}
 POLICY_WINDOWS = {"3600": "write points per hour", "86400": "write points per day"}
@@ -123,16 +129,25 @@ class BlueskyClient:
         backoff_s: float = 0.5,
         home: Path | None = None,
         label_bot: bool = True,
+        author_reach: bool = True,
+        reach_ttl_s: float = REACH_TTL_S,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         """`reader`: the account whose session reads (default: the first one; none: anonymous
         reads from `appview_url`, Bluesky's public AppView for the default PDS). `home`: where
-        sessions are kept (`tokens/bluesky-<handle>.json`); None keeps them in memory."""
+        sessions are kept (`tokens/bluesky-<handle>.json`); None keeps them in memory.
+        `author_reach`: fill timeline posts' author follower counts with `getProfiles`, each
+        author's kept `reach_ttl_s` seconds of platform time."""
         if on_rate_limit not in ("wait", "raise"):
             raise ValueError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
         if retries < 0 or backoff_s < 0 or max_wait_s < 0 or max_rate_limit_waits < 0:
             raise ValueError("retries, backoff_s, max_wait_s and max_rate_limit_waits must be >= 0")
+        if not reach_ttl_s >= 0:
+            raise ValueError(
+                f"reach_ttl_s ({reach_ttl_s}) must be >= 0 seconds; 86400 reads each author's "
+                "follower count once a day"
+            )
         self.base_url = base_url.rstrip("/")
         self._credentials = {k.lower().lstrip("@"): v for k, v in (credentials or {}).items()}
         if reader is not None and reader.lower().lstrip("@") not in self._credentials:
@@ -149,12 +164,16 @@ class BlueskyClient:
         self.backoff_s = backoff_s
         self.home = home
         self.label_bot = label_bot
+        self.author_reach = author_reach
+        self.reach_ttl_s = float(reach_ttl_s)
         self._sleep = sleep
         self._clock = clock or (lambda: datetime.now(UTC))
         self._sessions: dict[str, Client] = {}
         self._anonymous: Client | None = None
         self._labelled: set[str] = set()
         self._dids: dict[str, str] = {}
+        # author DID → (platform time read, follower count or None): shared by for_bot views
+        self._reach: dict[str, tuple[datetime, int | None]] = {}
         self._lock = threading.RLock()
 
     @classmethod
@@ -478,7 +497,50 @@ class BlueskyClient:
             )
         unique = {p.id: p for p in posts}
         ordered = sorted(unique.values(), key=lambda p: (p.created_at, post_id_key(p.id)))
-        return ordered[::-1][:max_posts]
+        return self._with_reach(ordered[::-1][:max_posts])
+
+    def _with_reach(self, posts: list[Post]) -> list[Post]:
+        """The posts with their authors' follower counts: cached ones, the rest read with
+        `getProfiles` (25 a call). An author the AppView does not return (deleted, taken
+        down) keeps None and is not asked again until its entry expires; when the lookup
+        itself fails the posts keep None and the next read asks again."""
+        if not self.author_reach or not posts:
+            return posts
+        now = self._clock()
+        ttl = timedelta(seconds=self.reach_ttl_s)
+        known: dict[str, int | None] = {}
+        with self._lock:
+            for did, (read_at, count) in list(self._reach.items()):
+                if read_at <= now < read_at + ttl:  # a clock set back (a reseed) reads again
+                    known[did] = count
+                else:
+                    del self._reach[did]
+        stale = [d for d in dict.fromkeys(p.author_id for p in posts) if d not in known]
+        for start in range(0, len(stale), PROFILES_BATCH):
+            batch = stale[start : start + PROFILES_BATCH]
+            try:
+                answer = self._call(
+                    "app.bsky.actor.getProfiles",
+                    partial(self._profiles_page, batch),
+                    units=lambda r: len(r.profiles),
+                )
+            except PlatformError as exc:
+                # the posts were read: they go on without reach rather than being lost
+                log.warning(
+                    "follower counts of %d authors not read (%s); their posts keep none",
+                    len(stale) - start,
+                    exc,
+                )
+                break
+            counts = bp.follower_counts(answer.profiles)
+            fresh = {did: counts.get(did) for did in batch}
+            with self._lock:
+                self._reach.update((did, (now, count)) for did, count in fresh.items())
+            known.update(fresh)
+        return bp.with_author_followers(posts, known)
+
+    def _profiles_page(self, actors: list[str]) -> Any:
+        return self._reading().app.bsky.actor.get_profiles({"actors": actors})
 
     def get_posts(self, *, post_ids: Sequence[str]) -> list[Post]:
         """Posts by id, 25 per call; deleted or unknown ones are skipped."""

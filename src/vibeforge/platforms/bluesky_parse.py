@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -213,6 +214,28 @@ def parse_account(profile: Any) -> Account:
         post_count=getattr(profile, "posts_count", None) or 0,
         created_at=parse_time(getattr(profile, "created_at", None)),
     )
+
+
+def follower_counts(profiles: Iterable[Any]) -> dict[str, int | None]:
+    """Each profile's follower count by DID (`ProfileViewDetailed`s of `getProfiles`); None
+    where a view does not say (the count is optional in the lexicon)."""
+    out: dict[str, int | None] = {}
+    for profile in profiles:
+        did, count = getattr(profile, "did", None), getattr(profile, "followers_count", None)
+        if isinstance(did, str):
+            out[did] = count if isinstance(count, int) and count >= 0 else None
+    return out
+
+
+def with_author_followers(posts: list[Post], followers: Mapping[str, int | None]) -> list[Post]:
+    """`posts` with their authors' follower counts (by author DID); authors without a known
+    count keep what they have (None: unknown)."""
+    return [
+        replace(p, author_followers=followers[p.author_id])
+        if followers.get(p.author_id) is not None
+        else p
+        for p in posts
+    ]
 
 
 def is_did(value: str) -> bool:

@@ -1,5 +1,6 @@
-"""The XRPC face's `app.bsky` reads: profiles, author feeds, the home timeline, list feeds, the
-niches' feed generators, posts by URI, likers, reposters and quotes, lists.
+"""The XRPC face's `app.bsky` reads: profiles (one, or up to 25 at a time), author feeds, the home
+timeline, list feeds, the niches' feed generators, posts by URI, likers, reposters and quotes,
+lists.
 
 Feeds are newest first; their cursor is the base-36 id of the last post shown. A sandbox list is
 an `app.bsky.graph.list` of the `sandbox.test` account whose record key is the TID of its id; a
@@ -9,6 +10,7 @@ niche's feed generator is `at://<sandbox.test's DID>/app.bsky.feed.generator/<ni
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +32,12 @@ from vibeforge.sandbox.xrpc import (
 from vibeforge.sandbox.xrpc_views import member_profile
 
 MAX_URIS = 25  # app.bsky.feed.getPosts
+MAX_ACTORS = 25  # app.bsky.actor.getProfiles
+# the lexicon's at-identifier: a DID or a handle (a domain name)
+_AT_IDENTIFIER = re.compile(
+    r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]"
+    r"|([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+)
 
 
 def _post_cursor(request: Request) -> int | None:
@@ -89,6 +97,20 @@ def add_app_routes(app: FastAPI, ctx: XrpcCtx) -> None:
 
     async def get_profile(request: Request, caller: Caller) -> tuple[int, Any]:
         return 200, views.profile(actor(request), detailed=True)
+
+    async def get_profiles(request: Request, caller: Caller) -> tuple[int, Any]:
+        # as the AppView: detailed views (follower counts) in the order asked, and actors it
+        # does not know left out rather than refused
+        actors = request.query_params.getlist("actors")
+        if not actors:
+            raise bad('Error: Params must have the property "actors"')
+        if len(actors) > MAX_ACTORS:
+            raise bad(f"Error: actors must not have more than {MAX_ACTORS} elements")
+        for i, name in enumerate(actors):
+            if len(name) > 2048 or not _AT_IDENTIFIER.fullmatch(name):
+                raise bad(f"Error: actors/{i} must be a valid did or a handle")
+        found = {p.uid: p for p in map(ids.resolve, actors) if p is not None}
+        return 200, {"profiles": [views.profile(p, detailed=True) for p in found.values()]}
 
     async def author_feed(request: Request, caller: Caller) -> tuple[int, Any]:
         person = actor(request)
@@ -245,6 +267,7 @@ def add_app_routes(app: FastAPI, ctx: XrpcCtx) -> None:
         }
 
     add("app.bsky.actor.getProfile", "GET", get_profile)
+    add("app.bsky.actor.getProfiles", "GET", get_profiles)
     add("app.bsky.feed.getAuthorFeed", "GET", author_feed)
     add("app.bsky.feed.getTimeline", "GET", timeline, auth="access")
     add("app.bsky.feed.getListFeed", "GET", list_feed)
