@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,78 @@ def test_loop_and_distill_sections_load_as_typed_configs(tmp_path: Path) -> None
     assert (s.loop.candidates, s.loop.rl_learning_rate, s.loop.rl_group_size) == (2, 1e-3, 4)
     assert s.distill.k == 3 and s.distill.clustering().startswith("k=3")
     assert s.redacted()["loop"]["candidates"] == 2
+
+
+FLEET = """\
+platform: {kind: sandbox}
+platforms:
+  sky: {kind: sandbox, face: bluesky}
+  bsky: {kind: bluesky}
+timelines:
+  - {name: airlines, kind: list, source: '1500000'}
+  - {name: apple, kind: list, source: 'at://did:plc:abc/app.bsky.graph.list/3kabc'}
+bots:
+  - {name: xbot, timeline: airlines}
+  - {name: skybot, timeline: apple, platform: sky}
+"""
+
+
+def test_platforms_name_more_platforms_for_a_mixed_fleet(tmp_path: Path) -> None:
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(FLEET)
+    s = load_settings(cfg, env={})
+    assert {b.name: b.platform for b in s.bots} == {"xbot": None, "skybot": "sky"}
+    assert s.platform_named(None) is s.platform and s.platform.registered_kind == "sandbox"
+    assert s.platform_named("sky").registered_kind == "sandbox_bluesky"
+    assert s.on("bsky").platform.kind == "bluesky" and s.on("bsky").platform.speaks_bluesky
+    assert s.on(None) is s and not s.platform.speaks_bluesky  # `on` leaves the settings be
+    # a single-platform config reads as before: no platforms, every bot on `platform:`
+    cfg.write_text("platform: {kind: x}\nbots:\n  - {name: a}\n")
+    single = load_settings(cfg, env={})
+    assert single.platforms == {} and single.bots[0].platform is None
+
+
+def test_an_unknown_platform_is_an_error_naming_the_known_ones(tmp_path: Path) -> None:
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(FLEET.replace("platform: sky}", "platform: skyy}"))
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, env={})
+    assert str(err.value) == (
+        f"{cfg}: bots.skybot.platform: unknown platform 'skyy'; define it under 'platforms:' "
+        "(known: bsky, sky), or leave it out for the 'platform:' section's"
+    )
+    cfg.write_text("bots:\n  - {name: a, platform: sky}\n")
+    with pytest.raises(ConfigError, match=r"unknown platform 'sky'.*\(known: none defined\)"):
+        load_settings(cfg, env={})
+    s = load_settings(env={"VIBEFORGE_CONFIG": str(tmp_path / "absent.yaml")})
+    with pytest.raises(ConfigError, match="--platform: unknown platform 'sky'"):
+        s.on("sky", what="--platform")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("platforms:\n  Sky: {kind: sandbox}\n", "platforms: platform name 'Sky': use 1-63"),
+        ("platforms:\n  sky: {kind: mastodon}\n", "platforms.sky.kind"),
+        (
+            "platforms:\n  sky: {kind: bluesky, face: bluesky}\n",
+            "platforms.sky: face (bluesky) picks the sandbox's API",
+        ),
+    ],
+)
+def test_each_named_platform_checks_itself(tmp_path: Path, text: str, needle: str) -> None:
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        load_settings(cfg, env={})
+
+
+def test_bots_on_two_platforms_cannot_share_a_timeline(tmp_path: Path) -> None:
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(FLEET + "  - {name: skybot2, timeline: airlines, platform: sky}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, env={})
+    message = str(err.value)
+    assert "bots.skybot2.platform: bot 'skybot2' is on platform 'sky'" in message
+    assert "'xbot' on the 'platform:' section's platform" in message
+    assert "both follow timeline 'airlines'" in message

@@ -165,6 +165,8 @@ class Bot:
     posts_per_day: float = 4.0
     created_at: datetime | None = None
     parent_elder: str | None = None  # set when spawned from an elder (lineage)
+    # the platform it is on, by its name in vibeforge.yaml's `platforms:`; None: `platform:`'s
+    platform: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

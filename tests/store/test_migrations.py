@@ -6,6 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session
 
 from vibeforge.errors import StoreUnavailableError
 from vibeforge.store import current_revision, head_revision, make_engine, require_schema, upgrade
@@ -65,13 +66,24 @@ def test_bad_urls_are_refused() -> None:
         make_engine("mysql://x@localhost/db")
 
 
+def _old_bot(session: Session) -> None:
+    """A bot as an older schema stores it (the current BotRow has columns it lacks)."""
+    session.execute(
+        text(
+            "INSERT INTO bots (name, persona, base_model, status, posts_per_day, created_at, "
+            "updated_at) VALUES ('old', '', 'm', 'active', 4, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP)"
+        )
+    )
+
+
 def test_0006_adds_provenance_to_a_0005_database_and_removes_it_again(db_url: str) -> None:
     from datetime import UTC, datetime
 
     from alembic import command
     from alembic.config import Config
 
-    from vibeforge.domain import Bot, Provenance
+    from vibeforge.domain import Provenance
     from vibeforge.store import queries as q
     from vibeforge.store import session_scope
     from vibeforge.store.engine import MIGRATIONS
@@ -79,7 +91,7 @@ def test_0006_adds_provenance_to_a_0005_database_and_removes_it_again(db_url: st
     engine = make_engine(db_url)
     upgrade(engine, revision="0005")
     with session_scope(engine) as s:  # a database in use before provenance existed
-        q.create_bot(s, bot=Bot(name="old"))
+        _old_bot(s)
     assert "provenance" not in inspect(engine).get_table_names()
     upgrade(engine)
     at = datetime(2026, 8, 2, 9, 30, tzinfo=UTC)
@@ -112,3 +124,35 @@ def test_0006_adds_provenance_to_a_0005_database_and_removes_it_again(db_url: st
         command.downgrade(cfg, "0005")
     assert "provenance" not in inspect(engine).get_table_names()
     assert current_revision(engine) == "0005"
+
+
+def test_0007_gives_bots_a_platform_and_takes_it_away_again(db_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from vibeforge.domain import Bot
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+    from vibeforge.store.engine import MIGRATIONS
+
+    engine = make_engine(db_url)
+    upgrade(engine, revision="0006")
+    with session_scope(engine) as s:  # a bot from before a fleet could mix platforms
+        _old_bot(s)
+    assert "platform" not in {c["name"] for c in inspect(engine).get_columns("bots")}
+    upgrade(engine)
+    with session_scope(engine) as s:
+        q.create_bot(s, bot=Bot(name="sky", platform="bsky"))
+    with session_scope(engine) as s:
+        # the old bot is on the `platform:` section's platform; the new one names its own
+        assert {b.name: b.platform for b in q.list_bots(s)} == {"old": None, "sky": "bsky"}
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    assert "platform" not in {c["name"] for c in inspect(engine).get_columns("bots")}
+    assert current_revision(engine) == "0006"
+    with engine.connect() as conn:
+        assert sorted(conn.execute(text("SELECT name FROM bots")).scalars()) == ["old", "sky"]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from vibeforge.cli.common import console, console_err, open_engine, print_json, state
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from vibeforge.config import PlatformSettings
 
 app = typer.Typer(help="Create and manage bots.", no_args_is_help=True)
 
@@ -37,6 +42,9 @@ def create(
     no_check: bool = typer.Option(
         False, "--no-check", help="Do not look the account up on the platform."
     ),
+    platform: str | None = typer.Option(
+        None, "--platform", help="A platform of vibeforge.yaml's platforms: (default: platform:)."
+    ),
 ) -> None:
     """Create a bot that follows a timeline."""
     from vibeforge.cli.platform_check import check_account
@@ -46,7 +54,8 @@ def create(
     from vibeforge.store import session_scope
 
     check_name(name, what="bot")
-    settings = state(ctx).settings()
+    # its platform's names, URL and secrets
+    settings = state(ctx).settings().on(platform, what="--platform")
     if account is not None:  # the platform's spelling: an X handle, or a Bluesky domain
         check = check_bluesky_handle if settings.platform.speaks_bluesky else check_handle
         account = check(account)
@@ -55,6 +64,8 @@ def create(
     if account is not None and not no_check:
         note = check_account(settings, account)
     with session_scope(engine) as session:
+        if platform is not None and timeline is not None:
+            _check_timeline_platform(session, timeline, platform, settings.platform)
         bot = q.create_bot(
             session,
             bot=Bot(
@@ -64,6 +75,7 @@ def create(
                 persona=persona,
                 base_model=base_model,
                 posts_per_day=posts_per_day,
+                platform=platform,
             ),
         )
     if note:
@@ -72,6 +84,22 @@ def create(
         print_json(_as_dict(bot))
     else:
         console.print(f"created bot [bold]{bot.name}[/]")
+
+
+def _check_timeline_platform(
+    session: Session, timeline: str, name: str, platform: PlatformSettings
+) -> None:
+    """A bot reads its timeline through its own platform: they must be of one kind."""
+    from vibeforge.errors import ConfigError
+    from vibeforge.store import queries as q
+
+    kind = q.get_timeline(session, name=timeline).platform
+    if kind != platform.registered_kind:
+        raise ConfigError(
+            f"timeline {timeline!r} is read on {kind}, but platform {name!r} is "
+            f"{platform.registered_kind}: add a timeline on it with "
+            f"'vibeforge timeline add NAME --platform {name} ...'"
+        )
 
 
 @app.command("list")

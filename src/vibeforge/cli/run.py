@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from vibeforge.cli.common import console, ensure_home, open_engine, state
+from vibeforge.errors import ConfigError
 
 if TYPE_CHECKING:
     from vibeforge.config import Settings
@@ -38,8 +40,7 @@ def run(
     import threading
     from dataclasses import replace
 
-    from vibeforge.errors import ConfigError
-    from vibeforge.loop.build import RuntimeSpec
+    from vibeforge.loop.build import FleetSpec, RuntimeSpec, shared_base_model
     from vibeforge.loop.cycle import RoundReport
     from vibeforge.loop.executors import make_executor
     from vibeforge.loop.runtime import STOP_FLAG
@@ -61,27 +62,56 @@ def run(
         dry_run=dry_run or settings.loop.dry_run,
         approval=approval or settings.loop.approval,
     )
-    sandbox: RunningSandbox | RemoteSandbox | None = None
-    if settings.platform.kind != "sandbox":
-        _refuse_ignored(ctx, ("world", "speed", "followers"), why="platform.kind is not sandbox")
-    elif settings.platform.base_url:  # served by another process: its own world and clock
+    groups = bots_by_platform(settings, bots)  # a fleet may mix platforms: a runtime for each
+    on = {name: settings.on(name) for name in groups}
+    on_sandbox = {name: group for name, group in on.items() if group.platform.kind == "sandbox"}
+    if not on_sandbox:
+        why = "platform.kind is not sandbox" if len(on) == 1 else "no bot is on the sandbox"
+        _refuse_ignored(ctx, ("world", "speed", "followers"), why=why)
+    elif all(group.platform.base_url for group in on_sandbox.values()):
+        # served by another process: its own world and clock
         _refuse_ignored(ctx, ("world", "speed"), why="an external sandbox keeps its own world")
-        sandbox = connect_sandbox(settings)
-        _sandbox_accounts(sandbox, bots, followers=followers)
-    else:  # served by this process
-        from vibeforge.sandbox import start_sandbox
-
-        sandbox = start_sandbox(home=home, world=world, speed=speed)
-        _sandbox_accounts(sandbox, bots, followers=followers)
-    spec = RuntimeSpec.from_settings(settings, home=home, config=config, sandbox=sandbox)
-    ex = make_executor(executor, spec, settings=settings.executors)
+    # one sandbox per URL (None: served by this process), whose two faces serve every platform
+    # of kind sandbox
+    served: dict[str | None, RunningSandbox | RemoteSandbox] = {}
+    try:
+        for name, group in on_sandbox.items():
+            url = group.platform.base_url
+            if url not in served:
+                served[url] = connect_sandbox(group) if url else _start(home, world, speed)
+            _sandbox_accounts(served[url], groups[name], followers=followers)
+        mixed = len(groups) > 1  # one platform: every bot of the store, as ever
+        # a fleet's runtimes share one bank: one base model for all the bots
+        model = shared_base_model([b.base_model for b in bots]) if mixed else None
+        specs = {
+            name: RuntimeSpec.from_settings(
+                group,
+                home=home,
+                config=config,
+                sandbox=served.get(group.platform.base_url) if name in on_sandbox else None,
+                bots=[b.name for b in groups[name]] if mixed else None,
+                model=model,
+            )
+            for name, group in on.items()
+        }
+        if not mixed:
+            factory: RuntimeSpec | FleetSpec = next(iter(specs.values()))
+        else:
+            factory = FleetSpec(
+                parts=tuple((spec, tuple(b.name for b in groups[n])) for n, spec in specs.items())
+            )
+        ex = make_executor(executor, factory, settings=settings.executors)
+    except BaseException:
+        for sandbox in served.values():
+            sandbox.stop()
+        raise
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
         console.print(f"signal {signum}: stopping after the current step")
         stop.set()
-        if hasattr(ex, "runtime"):
-            ex.runtime.interrupt.set()
+        for rt in getattr(ex, "runtimes", ()):
+            rt.interrupt.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -127,7 +157,7 @@ def run(
         )
     finally:
         ex.close()
-        if sandbox is not None:
+        for sandbox in served.values():
             sandbox.stop()
     if stats.stopped:
         console.print(stats.stopped)
@@ -135,9 +165,38 @@ def run(
     console.print(f"stopped after {done} rounds")
 
 
+def bots_by_platform(settings: Settings, bots: list[Bot]) -> dict[str | None, list[Bot]]:
+    """The bots grouped by the platform each is on (a `platforms:` name; None: `platform:`'s),
+    `platform:`'s first, then by name. A stored bot on a platform vibeforge.yaml no longer
+    defines, or declared there on another platform than it was created on, is a ConfigError."""
+    declared = {b.name: b.platform for b in settings.bots}
+    groups: dict[str | None, list[Bot]] = {}
+    for bot in bots:
+        settings.platform_named(bot.platform, what=f"bot {bot.name!r}")
+        if bot.name in declared and declared[bot.name] != bot.platform:
+            raise ConfigError(
+                f"bots.{bot.name}.platform: vibeforge.yaml puts bot {bot.name!r} on "
+                f"{_section(declared[bot.name])}, but it was created on "
+                f"{_section(bot.platform)}; a "
+                "bot keeps its platform (and account): restore the setting, or delete the bot "
+                "and create it anew ('vibeforge bot delete', then 'vibeforge init')"
+            )
+        groups.setdefault(bot.platform, []).append(bot)
+    return dict(sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or "")))
+
+
+def _section(platform: str | None) -> str:
+    return "platform:" if platform is None else f"platforms.{platform}"
+
+
+def _start(home: Path, world: str, speed: float) -> RunningSandbox:
+    from vibeforge.sandbox import start_sandbox
+
+    return start_sandbox(home=home, world=world, speed=speed)
+
+
 def connect_sandbox(settings: Settings) -> RemoteSandbox:
     """The sandbox at `platform.base_url`, through its admin API."""
-    from vibeforge.errors import ConfigError
     from vibeforge.sandbox.remote import RemoteSandbox
 
     token = settings.secrets.sandbox_admin_token
@@ -152,7 +211,6 @@ def connect_sandbox(settings: Settings) -> RemoteSandbox:
 
 def _refuse_ignored(ctx: typer.Context, names: tuple[str, ...], *, why: str) -> None:
     """Options given on the command line that this run would ignore are an error."""
-    from vibeforge.errors import ConfigError
 
     given = [
         n

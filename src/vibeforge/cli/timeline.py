@@ -30,6 +30,9 @@ def add(
     poll_interval: int = typer.Option(900, "--poll-interval", min=1, help="Seconds between polls."),
     json_out: bool = typer.Option(False, "--json"),
     no_check: bool = typer.Option(False, "--no-check", help="Do not look the list or feed up."),
+    platform: str | None = typer.Option(
+        None, "--platform", help="A platform of vibeforge.yaml's platforms: (default: platform:)."
+    ),
 ) -> None:
     """Add a timeline: exactly one of --list, --feed, --handles or --home. Names are the
     configured platform's: X handles and List ids, or Bluesky handles and at:// URIs."""
@@ -54,7 +57,8 @@ def add(
             "give exactly one of --list ID, --feed AT-URI, --handles a,b,c or --home HANDLE"
         )
     kind, source = given[0]
-    settings = state(ctx).settings()
+    # the names of the platform it is read on
+    settings = state(ctx).settings().on(platform, what="--platform")
     bluesky = settings.platform.speaks_bluesky
     handle = check_bluesky_handle if bluesky else check_handle
     if kind == "handles":

@@ -164,6 +164,8 @@ class BotSpec(_Strict):
     persona: str = ""
     base_model: str = "smollm2-135m"
     posts_per_day: float = Field(default=4.0, gt=0, le=1000)
+    # a key of `platforms:`; None: the `platform:` section (a fleet may mix platforms)
+    platform: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -248,7 +250,9 @@ class Settings(_Strict):
     home: Path = DEFAULT_HOME
     database_url: str | None = None  # None: sqlite:///<home>/vibeforge.db
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    platform: PlatformSettings = PlatformSettings()
+    platform: PlatformSettings = PlatformSettings()  # the bots' that name no other
+    # more platforms by name, for a fleet that mixes them: a bot on one says `platform: NAME`
+    platforms: dict[str, PlatformSettings] = Field(default_factory=dict)
     timelines: tuple[TimelineSpec, ...] = ()
     bots: tuple[BotSpec, ...] = ()
     loop: LoopConfig = Field(default_factory=LoopConfig)
@@ -269,6 +273,35 @@ class Settings(_Strict):
                 "(e.g. postgresql+psycopg://user@localhost/vibeforge)"
             )
         return v
+
+    @field_validator("platforms")
+    @classmethod
+    def _platform_names(cls, v: dict[str, PlatformSettings]) -> dict[str, PlatformSettings]:
+        for name in v:
+            if not NAME_PATTERN.match(name):
+                raise ValueError(f"platform name {name!r}: {NAME_HINT}")
+        return v
+
+    def platform_named(self, name: str | None, *, what: str = "platform") -> PlatformSettings:
+        """The settings of platform `name` (a key of `platforms:`); None: `platform:`'s.
+        ConfigError naming the known ones for any other name."""
+        if name is None:
+            return self.platform
+        try:
+            return self.platforms[name]
+        except KeyError:
+            known = ", ".join(sorted(self.platforms)) or "none defined"
+            raise ConfigError(
+                f"{what}: unknown platform {name!r}; define it under 'platforms:' "
+                f"(known: {known}), or leave it out for the 'platform:' section's"
+            ) from None
+
+    def on(self, name: str | None, *, what: str = "platform") -> Settings:
+        """These settings with platform `name` as `platform:`: what a command reads for a bot
+        or timeline on that platform (names in its spelling, its base URL, its secrets)."""
+        if name is None:
+            return self
+        return self.model_copy(update={"platform": self.platform_named(name, what=what)})
 
     @property
     def db_url(self) -> str:
@@ -381,6 +414,35 @@ def _check_unique(settings: Settings, *, source: str) -> None:
                 f"{source}: bots.{bot.name}.timeline: unknown timeline {bot.timeline!r}; "
                 f"define it under 'timelines:' (known: {', '.join(sorted(names))})"
             )
+        settings.platform_named(bot.platform, what=f"{source}: bots.{bot.name}.platform")
+    timeline_platform(settings, source=source)
+
+
+def timeline_platform(settings: Settings, *, source: str = CONFIG_FILE) -> dict[str, str | None]:
+    """The platform (a `platforms:` name; None: `platform:`) each timeline of the settings is
+    read on: its bots'. A timeline is read through one platform, so bots on two platforms
+    cannot share one; ConfigError naming them."""
+    on: dict[str, str | None] = {}
+    first: dict[str, str] = {}
+    for bot in settings.bots:
+        if not bot.timeline:
+            continue
+        if bot.timeline in on and on[bot.timeline] != bot.platform:
+            other = first[bot.timeline]
+            raise ConfigError(
+                f"{source}: bots.{bot.name}.platform: bot {bot.name!r} is on "
+                f"{_platform_label(bot.platform)} and {other!r} on "
+                f"{_platform_label(on[bot.timeline])}, but both follow timeline "
+                f"{bot.timeline!r}, which is read on one platform; give each platform's bots "
+                "a timeline of their own"
+            )
+        on.setdefault(bot.timeline, bot.platform)
+        first.setdefault(bot.timeline, bot.name)
+    return on
+
+
+def _platform_label(name: str | None) -> str:
+    return "the 'platform:' section's platform" if name is None else f"platform {name!r}"
 
 
 DEFAULT_YAML = """\
@@ -391,6 +453,8 @@ platform:
   kind: sandbox          # sandbox (embedded, offline), x or bluesky (the real networks)
   # face: bluesky        # the sandbox through its AT Protocol face (see docs/bluesky.md)
   # base_url: https://api.x.com
+# platforms:             # more platforms by name, for a fleet that mixes them
+#   sky: {kind: sandbox, face: bluesky}   # a bot on it says `platform: sky`
 # database_url: postgresql+psycopg://user@localhost/vibeforge   # default: SQLite in home
 timelines: []
 #  - name: airlines
@@ -400,4 +464,5 @@ bots: []
 #  - name: skybot
 #    timeline: airlines
 #    persona: "a frequent flyer who jokes about delays"
+#    # platform: sky     # a key of platforms:; none: the platform: section's
 """

@@ -234,8 +234,12 @@ class RuntimeSpec:
         home: Path,
         config: LoopConfig,
         sandbox: ServedSandbox | None = None,
+        bots: Sequence[str] | None = None,
+        model: str | None = None,
     ) -> RuntimeSpec:
-        """Against the configured platform kind; `sandbox`: the one this process serves."""
+        """Against the configured platform kind (`settings.platform`: `settings.on(name)` picks
+        another); `sandbox`: the one this process serves; `bots`: only these bots' accounts
+        (a runtime of a mixed fleet); `model`: the base model (None: the bots')."""
         key = settings_key(settings)
         if sandbox is not None:
             return cls.for_sandbox(
@@ -243,11 +247,13 @@ class RuntimeSpec:
                 face=settings.platform.face,
                 db_url=settings.db_url,
                 home=home,
+                bots=bots,
                 config=config,
                 key=key,
                 retention=settings.retention.adapters,
+                **({} if model is None else {"model": model}),
             )
-        handles, model = _bots(settings.db_url)
+        handles, bots_model = _bots(settings.db_url, bots)
         context = platform_context(settings, home=home, handles=handles)
         return cls(
             db_url=settings.db_url,
@@ -255,7 +261,7 @@ class RuntimeSpec:
             platform=settings.platform.kind,
             context=context,
             config=config,
-            model=model,
+            model=model or bots_model,
             key=key,
             retention=settings.retention.adapters,
         )
@@ -309,3 +315,16 @@ def fleet(specs: Sequence[RuntimeSpec]) -> list[Runtime]:
         rt.bank_factory = runtimes[0].bank
         runtimes.append(rt)
     return runtimes
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    """A fleet that mixes platforms, as `vibeforge run` builds it from settings: each
+    platform's RuntimeSpec with the bots it runs. Calling it builds the runtimes (`fleet`: one
+    bank, one regurgitation index), each paired with its bots."""
+
+    parts: tuple[tuple[RuntimeSpec, tuple[str, ...]], ...]
+
+    def __call__(self) -> list[tuple[Runtime, tuple[str, ...]]]:
+        runtimes = fleet([spec for spec, _ in self.parts])
+        return [(rt, bots) for rt, (_, bots) in zip(runtimes, self.parts, strict=True)]

@@ -11,6 +11,9 @@
             node (a shared file; WAL keeps readers and the writer apart), and a home (adapters,
             regurgitation index) every node sees
 
+A fleet that mixes platforms (`build.FleetSpec`: a runtime per platform, on one store, home
+and bank) runs under the local executor, each runtime with its own bots; ray refuses it.
+
 Executors are looked up by name (`register_executor`), like platforms and reward presets. Each
 declares its options as a model (`Options`); callers pass the settings' `executors:` section
 (options by executor name) and the executor chosen checks its own part of it.
@@ -29,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vibeforge.config.validation import format_validation
 from vibeforge.errors import ConfigError, VibeforgeError
+from vibeforge.loop.build import FleetSpec
 from vibeforge.loop.cycle import ROUND_ERRORS, RoundReport, Stopped, active_bots, run_round
 from vibeforge.loop.runtime import Runtime
 
@@ -58,27 +62,54 @@ class ExecutorKind(Protocol):
     Options: type[ExecutorOptions]
 
     # options: an instance of this kind's own Options (Any: each kind narrows it)
-    def __call__(self, factory: RuntimeFactory, options: Any) -> Executor: ...
+    def __call__(self, factory: RuntimeFactory | FleetSpec, options: Any) -> Executor: ...
 
 
 class LocalExecutor:
+    """Everything in this process. A fleet (`FleetSpec`) runs each platform's runtime on its
+    own bots in turn, and the round's report merges theirs."""
+
     name = "local"
     Options: ClassVar[type[ExecutorOptions]] = ExecutorOptions
 
-    def __init__(self, factory: RuntimeFactory, options: ExecutorOptions | None = None) -> None:
-        self.runtime = factory()
+    def __init__(
+        self, factory: RuntimeFactory | FleetSpec, options: ExecutorOptions | None = None
+    ) -> None:
+        # (runtime, its bots); None: every bot of the store (one platform)
+        self.parts: list[tuple[Runtime, Sequence[str] | None]] = (
+            list(factory()) if isinstance(factory, FleetSpec) else [(factory(), None)]
+        )
+        self.runtime = self.parts[0][0]
+
+    @property
+    def runtimes(self) -> list[Runtime]:
+        return [rt for rt, _ in self.parts]
 
     def run_round(self, names: Sequence[str] | None = None) -> RoundReport:
-        return run_round(self.runtime, names)
+        if len(self.parts) == 1 and self.parts[0][1] is None:
+            return run_round(self.runtime, names)
+        reports: list[RoundReport] = []
+        fatal: Exception | None = None
+        for rt, bots in self.parts:
+            own = [b for b in bots or () if names is None or b in names]
+            try:
+                reports.append(run_round(rt, own))
+            except ROUND_ERRORS as exc:  # one platform's outage: the others still run
+                log.error("bots %s: %s; the other platforms' go on", ", ".join(own), exc)
+                fatal = fatal or exc
+        if fatal is not None:  # ends the round (the supervisor backs off) once all have run
+            raise fatal
+        return merge_reports(reports, into=RoundReport(), side_by_side=False)
 
     def close(self) -> None:
         pass
 
 
-def merge_reports(parts: Iterable[RoundReport], *, into: R) -> R:
+def merge_reports(parts: Iterable[RoundReport], *, into: R, side_by_side: bool = True) -> R:
     """`into`, with the reports of a round's parts (steps, or shards of the bots) added: lists
     joined, per-bot and per-timeline entries gathered (a timeline re-read by several parts
-    counts each part's posts), each step's seconds the longest part's."""
+    counts each part's posts), each step's seconds the longest part's (`side_by_side`), or
+    their sum (parts run one after the other)."""
     merged = into
     for part in parts:
         merged.ingest += part.ingest
@@ -88,8 +119,9 @@ def merge_reports(parts: Iterable[RoundReport], *, into: R) -> R:
         merged.act.update(part.act)
         for timeline, n in part.relabelled.items():
             merged.relabelled[timeline] = merged.relabelled.get(timeline, 0) + n
-        for step, s in part.seconds.items():  # parts run side by side: the slowest one's
-            merged.seconds[step] = max(merged.seconds.get(step, 0.0), s)
+        for step, s in part.seconds.items():  # side by side: the slowest part's
+            before = merged.seconds.get(step, 0.0)
+            merged.seconds[step] = max(before, s) if side_by_side else round(before + s, 3)
     return merged
 
 
@@ -186,8 +218,16 @@ class RayExecutor:
     name = "ray"
     Options: ClassVar[type[ExecutorOptions]] = RayOptions
 
-    def __init__(self, factory: RuntimeFactory, options: RayOptions | None = None) -> None:
+    def __init__(
+        self, factory: RuntimeFactory | FleetSpec, options: RayOptions | None = None
+    ) -> None:
         opts = options or RayOptions()
+        if isinstance(factory, FleetSpec):
+            kinds = ", ".join(spec.platform for spec, _ in factory.parts)
+            raise ConfigError(
+                f"the ray executor runs the bots of one platform, and these are on "
+                f"{len(factory.parts)} ({kinds}): run this fleet with --executor local"
+            )
         try:
             import ray
         except ImportError:
@@ -313,9 +353,13 @@ def executor_options(
 
 
 def make_executor(
-    name: str, factory: RuntimeFactory, *, settings: Mapping[str, Mapping[str, Any]] | None = None
+    name: str,
+    factory: RuntimeFactory | FleetSpec,
+    *,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Executor:
-    """Executor `name` running `factory`'s Runtime, with its options from `settings`."""
+    """Executor `name` running `factory`'s Runtime (a fleet's runtimes), with its options from
+    `settings`."""
     return _executor(name)(factory, executor_options(name, settings))
 
 

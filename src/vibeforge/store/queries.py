@@ -127,6 +127,7 @@ def _bot(row: BotRow) -> Bot:
         posts_per_day=row.posts_per_day,
         created_at=row.created_at,
         parent_elder=row.parent_elder,
+        platform=row.platform,
     )
 
 
@@ -144,6 +145,7 @@ def create_bot(session: Session, *, bot: Bot) -> Bot:
         status=bot.status.value,
         posts_per_day=bot.posts_per_day,
         parent_elder=bot.parent_elder,
+        platform=bot.platform,
     )
     session.add(row)
     session.flush()

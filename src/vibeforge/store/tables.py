@@ -90,6 +90,8 @@ class BotRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     posts_per_day: Mapped[float] = mapped_column(Float, default=4.0)
     parent_elder: Mapped[str | None] = mapped_column(String(63))
+    # a `platforms:` name of vibeforge.yaml; NULL: its `platform:` section
+    platform: Mapped[str | None] = mapped_column(String(63))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
