@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -78,6 +79,10 @@ def _register() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
+    # The loop shares its cores with the sandbox, the dashboard and ingest: OpenMP threads that
+    # spin while waiting starve the others (bench/rl_step.py beside one CPU-bound process:
+    # 0.75x TRL spinning, 2.3x with PASSIVE). Set before torch loads; the user's value wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     _register()
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
