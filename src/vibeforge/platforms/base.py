@@ -68,6 +68,16 @@ class BudgetExceeded(VibeforgeError):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Image:
+    """An image to attach to a post: its bytes, MIME type and alt text (read to screen
+    readers; an empty alt is allowed but discouraged). X and Bluesky both take them."""
+
+    data: bytes
+    mime: str = "image/png"
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Page:
     """One page of a paginated timeline read."""
 

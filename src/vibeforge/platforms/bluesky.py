@@ -60,6 +60,7 @@ from vibeforge.platforms.base import (
     PlatformUnavailable,
     RateLimited,
 )
+from vibeforge.platforms.base import Image as Image  # it lived here first; still importable
 from vibeforge.platforms.ledger import GLOBAL, CallLedger
 from vibeforge.platforms.registry import PlatformContext
 
@@ -82,16 +83,6 @@ AUTH_ERRORS = {
     "AccountDeactivated",
 }
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Image:
-    """An image to attach: its bytes, MIME type and alt text (Bluesky shows alt to screen
-    readers; an empty alt is allowed but discouraged)."""
-
-    data: bytes
-    mime: str = "image/png"
-    alt: str = ""
 
 
 @dataclass(slots=True)

@@ -28,6 +28,10 @@ class Prices:
     user_read: float = 0.010  # USD per user returned
     post_create: float = 0.015  # USD per post created
     post_create_with_url: float = 0.20  # USD per post created that contains a URL
+    # X's price list has no line for uploading media (the post that carries it is priced);
+    # kept as a kind so uploads are counted, and priced if X ever prices them
+    media_upload: float = 0.0  # USD per image uploaded (POST /2/media/upload)
+    media_metadata: float = 0.005  # USD per request ("Media Metadata": alt text)
     # Bluesky charges nothing; its ledger lines count what its rate limits count instead:
     bsky_read: float = 0.0  # USD per record or account read (units: items returned)
     bsky_write: float = 0.0  # USD per rate-limit point (units: create 3, update 2, delete 1)
@@ -38,6 +42,8 @@ class Prices:
             "user_read",
             "post_create",
             "post_create_with_url",
+            "media_upload",
+            "media_metadata",
             "bsky_read",
             "bsky_write",
         ):

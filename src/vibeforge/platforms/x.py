@@ -32,6 +32,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 import threading
@@ -62,6 +63,7 @@ from vibeforge.platforms.auth import BearerAuth, OAuth2UserAuth, TokenFile
 from vibeforge.platforms.base import (
     AuthError,
     Forbidden,
+    Image,
     InvalidRequest,
     NotFound,
     PlatformError,
@@ -86,6 +88,11 @@ _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"@?[A-Za-z0-9_]{1,15}")  # X's usernames
 _ID = re.compile(r"[0-9]{1,19}")  # X's ids: 64-bit numbers in decimal
 SKEW_NOISE_S = 2.0  # a Date header has whole seconds: smaller skews are its resolution
+# X's one-shot upload takes images (JPEG, PNG, GIF, WebP) up to 5 MB; a post carries up to 4
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_IMAGES = 4
+MAX_ALT_TEXT = 1000
 USER_TOKEN_FIX = "this call needs the account's user token: run 'vibeforge auth x {handle}'"
 
 
@@ -891,21 +898,91 @@ class XClient:
             return bool(quoted) and quoted[0].author_id == self.user_id(account)
         return False
 
-    def publish(
-        self, *, account: str, text: str, idempotency_key: str, reply_to: str | None = None
-    ) -> PostRef:
-        """Create a post marked made_with_ai; reconcile before any retry so it exists once."""
+    def _poster(self, account: str) -> str:
+        """The handle of an account this client holds user credentials for."""
         account = _handle(account)
-        if reply_to is not None:
-            _id(reply_to, "post id to reply to")
         if account.lower() not in self._user_auth:
             raise AuthError(f"no user credentials for @{account}: run 'vibeforge auth x' for it")
+        return account
+
+    @staticmethod
+    def _check_image(data: bytes, mime: str, alt: str | None) -> None:
+        if mime not in IMAGE_TYPES:
+            raise InvalidRequest(
+                f"X takes images as {', '.join(sorted(IMAGE_TYPES))}, not {mime!r}"
+            )
+        if not data or len(data) > MAX_IMAGE_BYTES:
+            raise InvalidRequest(
+                f"an image must hold 1 to {MAX_IMAGE_BYTES} bytes (5 MB), not {len(data)}"
+            )
+        if alt is not None and len(alt) > MAX_ALT_TEXT:
+            raise InvalidRequest(f"alt text is {len(alt)} characters; X takes {MAX_ALT_TEXT}")
+
+    def upload_media(self, *, account: str, data: bytes, mime: str, alt: str | None = None) -> str:
+        """Upload an image as `account` (X's one-shot `POST /2/media/upload`, the file
+        base64-encoded in JSON) and give it alt text (`POST /2/media/metadata`) when `alt` is
+        not empty; returns the media id, which the account can attach for 24 hours."""
+        account = self._poster(account)
+        self._check_image(data, mime, alt)
+        answer = self._request(
+            "POST",
+            "/2/media/upload",
+            endpoint="POST /2/media/upload",
+            cost=_Cost("media_upload", 1),
+            json_body={
+                "media": base64.b64encode(data).decode("ascii"),
+                "media_category": "tweet_image",
+            },
+            account=account,
+        )
+        media_id = x_parse.parse_media_id(answer)
+        if alt:
+            self._request(
+                "POST",
+                "/2/media/metadata",
+                endpoint="POST /2/media/metadata",
+                cost=_Cost("media_metadata", 1),
+                json_body={"id": media_id, "metadata": {"alt_text": {"text": alt}}},
+                account=account,
+            )
+        return media_id
+
+    def publish(
+        self,
+        *,
+        account: str,
+        text: str,
+        idempotency_key: str,
+        reply_to: str | None = None,
+        images: Sequence[Image] = (),
+    ) -> PostRef:
+        """Create a post marked made_with_ai, with up to 4 images (each uploaded first); the
+        create is reconciled before any retry, so the post exists once."""
+        account = self._poster(account)
+        if reply_to is not None:
+            _id(reply_to, "post id to reply to")
+        if len(images) > MAX_IMAGES:
+            raise InvalidRequest(
+                f"an X post carries at most {MAX_IMAGES} images, not {len(images)}"
+            )
+        for image in images:  # all checked before anything is sent
+            self._check_image(image.data, image.mime, image.alt)
         if reply_to is not None and not self.may_reply(account=account, reply_to=reply_to):
             raise Forbidden(f"policy: @{account} may reply only to posts that mention or quote it")
         kind = "post_create_with_url" if _URL.search(text) else "post_create"
         body: dict[str, Any] = {"text": text, "made_with_ai": True}
         if reply_to is not None:
             body["reply"] = {"in_reply_to_tweet_id": reply_to}
+        if images:
+            # uploaded once: a retried create reuses these ids (reconciled by text first)
+            body["media"] = {
+                "media_ids": [
+                    self.upload_media(
+                        account=account, data=image.data, mime=image.mime, alt=image.alt
+                    )
+                    for image in images
+                ]
+            }
         started, t0 = self._clock() - timedelta(seconds=30), time.monotonic()
 
         def landed() -> dict[str, Any] | None:

@@ -94,6 +94,15 @@ def parse_post_ref(obj: Any) -> PostRef:
     )
 
 
+def parse_media_id(obj: Any) -> str:
+    """The media id of a `POST /2/media/upload` answer."""
+    data = obj.get("data") if isinstance(obj, dict) else None
+    media_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(media_id, str) or not media_id.isascii() or not media_id.isdigit():
+        raise PlatformError("malformed API JSON: media upload answered without data.id")
+    return media_id
+
+
 def parse_account(obj: Any) -> Account:
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         raise PlatformError("malformed API JSON: a user without a string id")

@@ -66,6 +66,7 @@ class EvaluateBody(_Body):
     texts: list[str] = Field(min_length=1, max_length=1000)
     author_id: int | str
     at: str | None = None
+    has_media: bool = False  # score each text as a post with an image
 
 
 B = TypeVar("B", bound=_Body)
@@ -220,7 +221,13 @@ def add_admin_routes(app: FastAPI, ctx: Ctx) -> None:
         body = await _parse(request, EvaluateBody)
         author = parse_id(str(body.author_id), "author_id")
         at = _time(body.at, "at") if body.at else None
-        results = await _guard(world.evaluate, texts=body.texts, author_id=author, at_ms=at)
+        results = await _guard(
+            world.evaluate,
+            texts=body.texts,
+            author_id=author,
+            at_ms=at,
+            has_media=body.has_media,
+        )
         return 200, {"data": results}
 
     add("/admin/world", "GET", info)

@@ -1,7 +1,7 @@
 """The X API v2 routes (`/2/...`): posting, post and user lookups, timelines and lists here;
 the read side (likers, reposters, quotes, search, mentions, follows) in x_reads.py, likes and
-reposts by accounts in x_actions.py. Each route names the query parameters its operation takes
-in X's spec (2.167); the plumbing is xhttp.py's."""
+reposts by accounts in x_actions.py, images in x_media.py. Each route names the query
+parameters its operation takes in X's spec (2.167); the plumbing is xhttp.py's."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from vibeforge.sandbox.vocab import (
     ask,
 )
 from vibeforge.sandbox.x_actions import add_action_routes
+from vibeforge.sandbox.x_media import add_media_routes, post_media_ids
 from vibeforge.sandbox.x_reads import add_read_routes
 from vibeforge.sandbox.xhttp import (
     MAX_ID,
@@ -71,6 +72,11 @@ def add_x_routes(app: FastAPI, ctx: Ctx) -> None:
                 parameter="text",
                 value=text[:40],
             )
+        media_ids = (
+            post_media_ids(ctx, data["media"], p.user_id)
+            if data.get("media") is not None and p.user_id is not None
+            else []
+        )
         reply = data.get("reply") or {}
         if not isinstance(reply, dict):
             raise invalid("`reply` must be an object with in_reply_to_tweet_id")
@@ -98,6 +104,7 @@ def add_x_routes(app: FastAPI, ctx: Ctx) -> None:
             reply_to=reply_to,
             quote_of=quote_of,
             made_with_ai=bool(data.get("made_with_ai")),
+            media_ids=media_ids,
         )
         return 201, {
             "data": {
@@ -319,6 +326,7 @@ def add_x_routes(app: FastAPI, ctx: Ctx) -> None:
     )
     add_read_routes(app, ctx)
     add_action_routes(app, ctx)
+    add_media_routes(app, ctx)
     add_unknown_route(app)
 
 

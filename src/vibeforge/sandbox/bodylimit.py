@@ -13,6 +13,9 @@ from typing import Any
 from vibeforge.sandbox.problems import PROBLEM_JSON, payload_too_large
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any X request (a post is at most 280 weighted chars)
+# a 5 MB image base64-encoded in JSON is 6.7 MB: the upload's own limit, past which the route
+# answers a 400 naming `media` (X's image limit) rather than this 413
+PATH_LIMITS = {"/2/media/upload": 8 << 20}
 
 Scope = dict[str, Any]
 
@@ -27,9 +30,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = max(self.max_bytes, PATH_LIMITS.get(path, 0))
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send, problem=str(scope.get("path", "")).startswith("/2/"))
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, problem=path.startswith("/2/"), limit=limit)
             return
         seen = 0
 
@@ -38,16 +43,16 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # an ApiError: the route answers it like any other error in X's shape
-                    raise payload_too_large(self.max_bytes)
+                    raise payload_too_large(limit)
             return message
 
         await self.app(scope, counted, send)
 
-    async def _refuse(self, send: Any, *, problem: bool) -> None:
+    async def _refuse(self, send: Any, *, problem: bool, limit: int) -> None:
         """413 at once; as `application/problem+json` on the X face (`/2/...`)."""
-        body = json.dumps(payload_too_large(self.max_bytes).body()).encode()
+        body = json.dumps(payload_too_large(limit).body()).encode()
         kind = PROBLEM_JSON.encode() if problem else b"application/json"
         await send(
             {

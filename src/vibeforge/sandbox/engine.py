@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.sandbox.embed import make_embedder
 from vibeforge.sandbox.ids import API_SEQUENCE_BASE, snowflake
 from vibeforge.sandbox.index import PostIndex
+from vibeforge.sandbox.media import media_of_posts
 from vibeforge.sandbox.model import (
     COLUMNS,
     AudienceParams,
@@ -314,9 +316,11 @@ class World:
         quote_of: int | None = None,
         made_with_ai: bool = False,
         record: AtRecord | None = None,
+        media_ids: Sequence[int] = (),
     ) -> PostRow:
         """A post; with `record` (the XRPC face's), its record key, record and CID too, in the
-        same transaction: `RecordExists` when the author already has that key."""
+        same transaction: `RecordExists` when the author already has that key. `media_ids`
+        (uploaded images, checked by the caller) are attached in that transaction too."""
         with self.lock:
             now = self.now_ms()
             self._api_seq += 1
@@ -328,6 +332,10 @@ class World:
                     "INSERT INTO posts (id, author_id, text, created_ms, reply_to, quote_of, "
                     "made_with_ai) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (post_id, author_id, text, now, reply_to, quote_of, int(made_with_ai)),
+                )
+                c.executemany(
+                    "INSERT INTO x_post_media (post_id, position, media_id) VALUES (?, ?, ?)",
+                    [(post_id, i, m) for i, m in enumerate(media_ids)],
                 )
                 if record is not None:
                     try:
@@ -393,6 +401,7 @@ class World:
         texts: list[str],
         times: list[int],
         vecs: np.ndarray,  # (B, D)
+        media: Sequence[bool] | None = None,  # (B,) the post carries an image; None: none do
     ) -> list[tuple[Outcome, dict[str, Any]]]:
         """Engagement of a batch of posts; one (M, D) x (D, B) product per trend period."""
         audience = self._require()
@@ -413,6 +422,7 @@ class World:
                 style=style(texts[j]),
                 duplicate=bool(max_sim[j] >= self.params.duplicate_threshold),
                 recent_by_author=int(recent[j]),
+                media=bool(media[j]) if media is not None else False,
             )
             out = engage(
                 params=self.params,
@@ -434,6 +444,8 @@ class World:
                 "reach_multiplier": round(out.reach, 4),
                 "rate_multiplier": round(out.rate, 4),
             }
+            if factors.media:  # only then: the truth of a post without media is unchanged
+                info["media"] = True
             results.append((out, info))
         return results
 
@@ -465,8 +477,14 @@ class World:
                 authors, times = [r[1] for r in chunk], [r[3] for r in chunk]
                 # indexed first: later posts of the batch see the earlier ones (strictly earlier)
                 self.index.add(ids, times, authors, vecs)
+                with_media = media_of_posts(self.store, ids)
                 scored = self._outcomes(
-                    ids=ids, authors=authors, texts=[r[2] for r in chunk], times=times, vecs=vecs
+                    ids=ids,
+                    authors=authors,
+                    texts=[r[2] for r in chunk],
+                    times=times,
+                    vecs=vecs,
+                    media=[i in with_media for i in ids],
                 )
                 with self.store.tx() as c:
                     for pid, vec, (out, info) in zip(ids, vecs, scored, strict=True):
@@ -532,9 +550,15 @@ class World:
         }
 
     def evaluate(
-        self, *, texts: list[str], author_id: int, at_ms: int | None = None
+        self,
+        *,
+        texts: list[str],
+        author_id: int,
+        at_ms: int | None = None,
+        has_media: bool = False,
     ) -> list[dict[str, Any]]:
-        """Expected engagement of hypothetical posts (nothing is written)."""
+        """Expected engagement of hypothetical posts, each with an image when `has_media`
+        (nothing is written)."""
         at = self.now_ms() if at_ms is None else at_ms
         self.flush()
         scored = self._outcomes(
@@ -543,6 +567,7 @@ class World:
             texts=texts,
             times=[at] * len(texts),
             vecs=self.embedder().encode(texts),
+            media=[has_media] * len(texts),
         )
         return [
             {

@@ -46,6 +46,8 @@ PUBLISHED_LIMITS: dict[str, tuple[int, int]] = {
     "DELETE /2/users/:id/likes/:tweet_id": (50, 0),
     "POST /2/users/:id/retweets": (50, 0),
     "DELETE /2/users/:id/retweets/:source_tweet_id": (50, 0),
+    "POST /2/media/upload": (500, 0),
+    "POST /2/media/metadata": (500, 0),
 }
 
 

@@ -9,7 +9,8 @@ activity λ_m and follow flag f_m (member follows p's author):
     p_k,m   = min(0.9, b_k · S_k(p) · a_m · Q_p)        k ∈ like, repost, reply, quote, bookmark
     neg_m   = ν (1 − a_m) + η (dup_p + spam_p + tox_p)
 
-R_p (reach) and Q_p (rate) shrink for near-duplicates, spam, toxicity and author fatigue.
+R_p (reach) and Q_p (rate) shrink for near-duplicates, spam, toxicity and author fatigue; Q_p
+grows by `media_boost` for a post with an image.
 Expected counts are the sums over members; realised counts draw each member's view and each
 reaction once, from a generator seeded by (world seed, post id): vectorised over members, so a
 post costs a few (M,) numpy operations, never a loop over impressions. What the API shows at age
@@ -55,6 +56,9 @@ class AudienceParams:
     negative_rate: float = 0.002  # "show less" chance per impression of an unrelated post (ν)
     negative_penalty: float = 0.05  # extra negative chance per duplicate/spam/toxic flag (η)
     accrual_hours: float = 4.0  # τ of the accrual curve 1 − exp(−t/τ)
+    # reaction-rate multiplier of a post that carries an image (X: posts with images draw more
+    # engagement per view); 1.0 turns it off
+    media_boost: float = 1.15
 
     def __post_init__(self) -> None:
         missing = set(KINDS) - set(self.base_rates)
@@ -81,6 +85,8 @@ class AudienceParams:
         for name in ("accrual_hours", "affinity_slope", "reach_exponent", "fatigue_window_h"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} ({getattr(self, name)}) must be > 0")
+        if self.media_boost <= 0:
+            raise ValueError(f"media_boost ({self.media_boost}) must be > 0; use 1.0 for none")
         if self.fatigue < 0:
             raise ValueError(f"fatigue ({self.fatigue}) must be >= 0; use 0 to disable it")
 
@@ -95,6 +101,7 @@ class PostFactors:
     style: Style
     duplicate: bool
     recent_by_author: int  # the author's posts in the fatigue window before this one
+    media: bool = False  # the post carries an image
 
 
 def style_multipliers(s: Style) -> np.ndarray:
@@ -130,6 +137,8 @@ def multipliers(params: AudienceParams, f: PostFactors) -> tuple[float, float]:
     if f.duplicate:
         reach *= params.duplicate_reach
         rate *= params.duplicate_rate
+    if f.media:  # only then: a post without media is scored exactly as before the parameter
+        rate *= params.media_boost
     return reach, rate
 
 

@@ -135,6 +135,7 @@ class Reactions:
                     style=style(row[1]),
                     duplicate=bool(info["duplicate"]),
                     recent_by_author=int(info["recent_by_author"]),
+                    media=bool(info.get("media", False)),
                 ),
                 rng=post_rng(world.seed_value, post_id),
             )

@@ -12,6 +12,7 @@ from typing import Any
 
 from vibeforge.sandbox.clock import iso
 from vibeforge.sandbox.engine import POST_COLUMNS, PostRow, World, post_row
+from vibeforge.sandbox.media import media_object, media_of_posts
 from vibeforge.sandbox.reactions import Reactions, member_of, member_user_id
 from vibeforge.sandbox.text import HASHTAG_RE, MENTION_RE, URL_RE
 from vibeforge.sandbox.vocab import REFERENCE_AUTHOR_EXPANSIONS, REFERENCE_EXPANSIONS, Ask
@@ -63,6 +64,11 @@ def render_posts(
     ids = [p.id for p in posts]
     metrics = world.metrics(ids) if want_metrics else {}
     by_accounts = reactions.account_counts(ids) if want_metrics else {}
+    with_media = (
+        media_of_posts(world.store, ids)
+        if "attachments" in fields or "attachments.media_keys" in ask.expansions
+        else {}
+    )
     parents: dict[int, int] = {}
     if "in_reply_to_user_id" in fields:
         wanted = [p.reply_to for p in posts if p.reply_to]
@@ -97,6 +103,8 @@ def render_posts(
             found = entities(p.text)
             if found:
                 obj["entities"] = found
+        if p.id in with_media:  # asked for by the field or the expansion, as X does
+            obj["attachments"] = {"media_keys": [m.media_key for m in with_media[p.id]]}
         if "possibly_sensitive" in fields:
             obj["possibly_sensitive"] = False
         if "reply_settings" in fields:
@@ -170,7 +178,8 @@ def includes(
     reactions: Reactions,
 ) -> dict[str, Any]:
     """The `includes` of a page of posts: users (`author_id`, `in_reply_to_user_id`, the
-    referenced posts' authors) and the referenced posts themselves."""
+    referenced posts' authors), the referenced posts themselves and the posts' images
+    (`attachments.media_keys`)."""
     exp = ask.expansions
     out: dict[str, Any] = {}
     referenced: list[PostRow] = []
@@ -198,6 +207,11 @@ def includes(
         out[ask.posts_key] = render_posts(
             world, referenced, ask=ask, viewer=viewer, errors=errors, reactions=reactions
         )
+    if "attachments.media_keys" in exp:
+        attached = media_of_posts(world.store, [p.id for p in posts])
+        media = {m.id: m for p in posts for m in attached.get(p.id, [])}
+        if media:
+            out["media"] = [media_object(m, ask.media_fields) for m in media.values()]
     return out
 
 

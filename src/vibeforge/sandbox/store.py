@@ -1,6 +1,7 @@
 """The sandbox's own SQLite database (independent of vibeforge's store): accounts, tokens,
 posts with their embeddings, the hidden engagement truth, lists, follows and trend events, and
-the XRPC face's records (posts made with a chosen record key, profiles) and blobs.
+the XRPC face's records (posts made with a chosen record key, profiles) and blobs, and the X
+face's uploaded images (`x_media`) and which posts carry them (`x_post_media`).
 
 One connection guarded by a lock; WAL journal so readers in other processes never block.
 """
@@ -52,6 +53,13 @@ CREATE TABLE IF NOT EXISTS at_records (
 CREATE TABLE IF NOT EXISTS at_blobs (
     cid TEXT PRIMARY KEY, author_id INTEGER NOT NULL, mime TEXT NOT NULL, size INTEGER NOT NULL,
     data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS x_media (
+    id INTEGER PRIMARY KEY, owner_id INTEGER NOT NULL, mime TEXT NOT NULL, size INTEGER NOT NULL,
+    width INTEGER, height INTEGER, alt_text TEXT, created_ms INTEGER NOT NULL,
+    data BLOB NOT NULL, additional_owners TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS x_post_media (
+    post_id INTEGER NOT NULL, position INTEGER NOT NULL, media_id INTEGER NOT NULL,
+    PRIMARY KEY (post_id, position));
 """
 TABLES = (
     "meta",
@@ -66,6 +74,8 @@ TABLES = (
     "trends",
     "at_records",
     "at_blobs",
+    "x_media",
+    "x_post_media",
 )
 
 

@@ -206,6 +206,7 @@ class Ask:
     post_fields: frozenset[str]
     user_fields: frozenset[str]
     expansions: frozenset[str]
+    media_fields: frozenset[str] = frozenset()
 
     @property
     def posts_key(self) -> str:
@@ -257,7 +258,6 @@ def ask(query: Any, *, returns: str) -> Ask:
     )
     exp = _names(query, "expansions", POST_EXPANSIONS if returns == "posts" else USER_EXPANSIONS)
     for name, allowed in (
-        ("media.fields", MEDIA_FIELDS),
         ("poll.fields", POLL_FIELDS),
         ("place.fields", PLACE_FIELDS),
     ):
@@ -267,4 +267,5 @@ def ask(query: Any, *, returns: str) -> Ask:
         post_fields=post_fields,
         user_fields=_names(query, "user.fields", USER_FIELDS),
         expansions=exp,
+        media_fields=_names(query, "media.fields", MEDIA_FIELDS),
     )

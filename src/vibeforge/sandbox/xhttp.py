@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from vibeforge.sandbox.clock import parse_iso
 from vibeforge.sandbox.engine import World
 from vibeforge.sandbox.limits import Authenticator, Principal, RateLimiter
+from vibeforge.sandbox.media import BASE_URL
 from vibeforge.sandbox.problems import (
     PROBLEM_JSON,
     ApiError,
@@ -53,6 +54,7 @@ def route(
 
     async def run(request: Request) -> Response:
         headers: dict[str, str] = {}
+        BASE_URL.set(str(request.base_url))  # media `url`s point back at this server
         try:
             # who may call comes first: a refused token or role never counts against a limit
             # (an app token that tries to post gets 403 every time, not 403 then 429)
