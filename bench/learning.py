@@ -76,6 +76,9 @@ class LearningConfig:
     humanlike: float = 0.2  # λ of RL's human-likeness critic (loop's rl_humanlike; 0: off)
     kl_coef: float = 0.04  # β of RL's KL to its reference
     kl_reference: str = "sft"  # RL's reference policy: the SFT adapter, or "base"
+    # the agreement monitor pauses RL when this upper confidence bound of its Spearman is below
+    # the floor (loop's rm_monitor_confidence; 0: the point estimate)
+    monitor_confidence: float = 0.0
     group_size: int = 8  # G
     candidates: int = 4  # K candidates per post, the reward model picks one
     max_new_tokens: int = 40
@@ -287,6 +290,7 @@ def run_learning(home: Path, config: LearningConfig | None = None) -> dict[str, 
             rl_humanlike=config.humanlike,
             rl_kl_coef=config.kl_coef,
             rl_kl_reference=config.kl_reference,  # type: ignore[arg-type]
+            rm_monitor_confidence=config.monitor_confidence,
             off_policy_min=4,
             jitter=0.0,
             seed=config.seed,
@@ -537,6 +541,12 @@ def main() -> None:
     )
     parser.add_argument("--kl-coef", type=float, default=defaults.kl_coef)
     parser.add_argument("--kl-reference", choices=("sft", "base"), default=defaults.kl_reference)
+    parser.add_argument(
+        "--monitor-confidence",
+        type=float,
+        default=defaults.monitor_confidence,
+        help="the agreement monitor pauses RL only when this sure (0: point estimate)",
+    )
     parser.add_argument("--world", default=defaults.world)
     parser.add_argument(
         "--model", default=defaults.model, help="base model (tiny-test: a plumbing check only)"

@@ -176,6 +176,45 @@ def test_agreement_monitor_pauses_rl_and_forces_a_refit(rt: Runtime) -> None:
     assert again.reward_model_version is None
 
 
+def test_upper_bound_of_a_spearman_widens_with_few_posts() -> None:
+    assert learn.upper_bound(-0.05, 8, 0.0) == -0.05  # 0: the point estimate
+    assert learn.upper_bound(-0.05, 8, 0.8) == pytest.approx(0.3152, abs=1e-3)
+    assert learn.upper_bound(-0.05, 100, 0.8) == pytest.approx(0.0354, abs=1e-3)
+    assert learn.upper_bound(-0.9, 10, 0.9) < -0.7  # a clear disagreement stays clear
+    assert learn.upper_bound(0.5, 3, 0.9) == 0.5  # n <= 3: no interval
+
+
+@pytest.mark.parametrize(
+    ("flights", "cars", "pauses_at_point", "pauses_when_sure"),
+    [
+        ((2, 30, 3, 31), (2, 30, 3, 31), True, False),  # car talk earns as much: noise
+        ((2, 3, 4, 5), (30, 58, 31, 59), True, True),  # car talk earns far more: clearly wrong
+    ],
+)
+def test_a_monitor_that_must_be_sure_pauses_on_clear_disagreement_only(
+    rt: Runtime,
+    flights: tuple[int, ...],
+    cars: tuple[int, ...],
+    pauses_at_point: bool,
+    pauses_when_sure: bool,
+) -> None:
+    bot = _bot(rt)
+    _save_model(rt, spearman=0.8)  # the model: flight talk earns, car talk does not
+    _publish(rt, [(f"o{i}", _flight(i + 3, 40 + i), n) for i, n in enumerate(flights)])
+    _publish(rt, [(f"o{i + 4}", _car(i + 3, 60 + i), n) for i, n in enumerate(cars)])
+    model = rt.reward_model("sky")
+    assert model is not None
+    verdicts = []
+    for confidence in (0.0, 0.8):
+        rt.config = dataclasses.replace(CONFIG, rm_monitor_confidence=confidence)
+        report = learn.LearnReport()
+        verdicts.append(learn.monitor_agreement(rt, bot, model, report) is not None)
+        assert report.rm_agreement_posts == 8
+        with session_scope(rt.engine) as s:  # each verdict from a clean slate
+            q.set_flag(s, name="rm_agreement:sky", value=None)
+    assert verdicts == [pauses_at_point, pauses_when_sure], report.rm_agreement
+
+
 def test_agreement_history_is_capped(rt: Runtime) -> None:
     for i in range(learn.AGREEMENT_HISTORY + 5):
         learn._update_agreement(rt, "sky", entry={"i": i})

@@ -26,6 +26,10 @@ class LoopConfig:
     rm_pessimism: float = Field(default=1.0, ge=0)  # λ: the RM rewards mean − λ·std of its heads
     rm_min_spearman: float = Field(default=0.1, ge=0, lt=1)  # RL waits while the RM agrees less
     rm_monitor_min_posts: int = Field(default=8, ge=3)  # own posts before realised agreement counts
+    # how sure the agreement monitor must be before it pauses RL: it pauses when the one-sided
+    # upper confidence bound (Fisher z, standard error 1/sqrt(n-3)) of the realised Spearman is
+    # below the floor; 0: when the point estimate is (8 posts leave that estimate ±0.4 wide)
+    rm_monitor_confidence: float = Field(default=0.0, ge=0, lt=1)
     # share of the bot's own posts (chosen by a hash of the post id, so the same ones every
     # time) the reward model never trains on: the agreement monitor judges every version on
     # them (otherwise each refit trains on every labelled post and leaves none to judge by)

@@ -294,6 +294,18 @@ def held_out_gate(model: RewardModel, floor: float) -> str | None:
     return None
 
 
+def upper_bound(rho: float, n: int, confidence: float) -> float:
+    """The one-sided `confidence` upper bound of a Spearman correlation `rho` of `n` pairs
+    (Fisher z, standard error 1/sqrt(n - 3)); `rho` itself for confidence 0 or n <= 3."""
+    import math
+    from statistics import NormalDist
+
+    if confidence <= 0 or n <= 3:
+        return rho
+    z = math.atanh(max(min(rho, 0.999999), -0.999999))
+    return math.tanh(z + NormalDist().inv_cdf(confidence) / math.sqrt(n - 3))
+
+
 def monitor_agreement(rt: Runtime, bot: Bot, model: RewardModel, report: LearnReport) -> str | None:
     """Rank agreement of `model`'s rewards with the realised rewards of the bot's published posts
     it was not trained on; recorded (report and flag). Returns why RL must pause, or None."""
@@ -321,19 +333,22 @@ def monitor_agreement(rt: Runtime, bot: Bot, model: RewardModel, report: LearnRe
             "spearman": None if rho is None else round(rho, 4),
             "posts": len(ids),
         }
+        bound = None if rho is None else upper_bound(rho, len(ids), rt.config.rm_monitor_confidence)
         trips = (
             rho is not None
+            and bound is not None
             and len(ids) >= rt.config.rm_monitor_min_posts
-            and (rho <= 0 or rho < floor)
+            and (bound <= 0 or bound < floor)
             and paused.get("version") != model.info.version
         )
         if trips:
-            assert rho is not None
+            assert rho is not None and bound is not None
+            sure = f" (upper bound {bound:.2f})" if bound != rho else ""
             paused = {
                 "version": model.info.version,
                 "reason": (
                     f"reward model v{model.info.version} agrees with the realised rewards of "
-                    f"{len(ids)} published posts at Spearman {rho:.2f} < floor "
+                    f"{len(ids)} published posts at Spearman {rho:.2f}{sure} < floor "
                     f"{max(floor, 0.0):.2f}; RL paused until it refits"
                 ),
             }
