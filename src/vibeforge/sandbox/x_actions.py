@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 
 from vibeforge.sandbox.limits import Principal
 from vibeforge.sandbox.problems import forbidden, invalid, not_found
-from vibeforge.sandbox.xhttp import Ctx, Handler, body_json, parse_id, route
+from vibeforge.sandbox.xhttp import Ctx, Handler, body_json, parse_id, reject_unknown, route
 
 
 def add_action_routes(app: FastAPI, ctx: Ctx) -> None:
@@ -45,13 +45,7 @@ def add_action_routes(app: FastAPI, ctx: Ctx) -> None:
 
     async def tweet_id(request: Request) -> int:
         data = body_json(await request.body())
-        unknown = sorted(set(data) - {"tweet_id"})
-        if unknown:
-            raise invalid(
-                f"Unknown field in the request body: [{unknown[0][:40]}]",
-                parameter=unknown[0][:40],
-                value=str(data[unknown[0]])[:40],
-            )
+        reject_unknown(data, {"tweet_id"})
         value = data.get("tweet_id")
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise invalid("`tweet_id` must be a post id", parameter="tweet_id", value=value)

@@ -34,7 +34,7 @@ from vibeforge.sandbox.media import (
     sniff,
 )
 from vibeforge.sandbox.problems import PROBLEMS, ApiError, forbidden, invalid
-from vibeforge.sandbox.xhttp import Ctx, Handler, body_json, parse_id, route
+from vibeforge.sandbox.xhttp import Ctx, Handler, body_json, parse_id, reject_unknown, route
 
 CATEGORIES = (
     "tweet_image",
@@ -125,13 +125,7 @@ async def _upload_fields(request: Request) -> tuple[bytes, str, str | None]:
         given: dict[str, Any] = {**text, **({"media": parts["media"]} if "media" in parts else {})}
     else:
         given = body_json(raw)
-    unknown = sorted(set(given) - UPLOAD_FIELDS)
-    if unknown:
-        raise invalid(
-            f"Unknown field in the request body: [{unknown[0][:40]}]",
-            parameter=unknown[0][:40],
-            value=str(given[unknown[0]])[:40],
-        )
+    reject_unknown(given, UPLOAD_FIELDS)
     category = given.get("media_category")
     if category not in CATEGORIES:
         raise invalid(
@@ -227,11 +221,7 @@ def add_media_routes(app: FastAPI, ctx: Ctx) -> None:
 
     async def metadata(request: Request, p: Principal) -> tuple[int, Any]:
         data = body_json(await request.body())
-        unknown = sorted(set(data) - {"id", "metadata"})
-        if unknown:
-            raise invalid(
-                f"Unknown field in the request body: [{unknown[0][:40]}]", parameter=unknown[0][:40]
-            )
+        reject_unknown(data, {"id", "metadata"})
         raw_id = data.get("id")
         if not isinstance(raw_id, str) or not _MEDIA_ID.fullmatch(raw_id):
             raise invalid("`id` must be a media id", parameter="id", value=str(raw_id)[:40])

@@ -159,3 +159,15 @@ def body_json(raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise invalid("Request body must be a JSON object")
     return data
+
+
+def reject_unknown(given: dict[str, Any], allowed: set[str] | frozenset[str]) -> None:
+    """X's 400 for a request body field the endpoint does not take (the first, by name)."""
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        name = unknown[0][:40]
+        raise invalid(
+            f"Unknown field in the request body: [{name}]",
+            parameter=name,
+            value=str(given[unknown[0]])[:40],
+        )
