@@ -197,6 +197,17 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Image:
+    """An image to attach to a post: its bytes, MIME type and alt text (read to screen
+    readers; an empty alt is allowed but discouraged). X and Bluesky both take them; the
+    outbox keeps the one a publication carries (`store.images`)."""
+
+    data: bytes
+    mime: str = "image/png"
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Publication:
     """An outbox entry: written before the platform call, so a crash never double-posts."""
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vibeforge.analytics.images import ImageSource, NoImages, TrendChart
+from vibeforge.analytics.images import (
+    ImageSource,
+    NoImages,
+    TrendChart,
+    image_source_names,
+    make_image_source,
+)
 from vibeforge.analytics.trends import BurstConfig
 from vibeforge.domain import Bot, Post
 
@@ -73,3 +80,30 @@ def test_trend_chart_without_a_burst_gives_no_image() -> None:
 def test_trend_chart_checks_its_size() -> None:
     with pytest.raises(ValueError, match="dpi"):
         TrendChart(posts_for=lambda bot: [], dpi=5)
+
+
+def test_sources_are_made_by_their_registered_name() -> None:
+    assert image_source_names() == ["none", "trend-chart"]
+    assert isinstance(make_image_source("none", posts_for=lambda bot: []), NoImages)
+    chart = make_image_source("trend-chart", posts_for=lambda bot: timeline(burst=True))
+    assert isinstance(chart, TrendChart) and chart.image_for(Bot(name="b"), "x") is not None
+    with pytest.raises(ValueError, match="unknown image source 'pie': use one of none, trend"):
+        make_image_source("pie", posts_for=lambda bot: [])
+
+
+def test_trend_chart_never_names_a_placeholder_or_a_handle() -> None:
+    """The store's texts are scrubbed: a burst of `<person>` (a name taken out) or of `@user`
+    is the scrubber's doing, not news, and the chart names the real term that bursts."""
+    posts = []
+    for p in timeline(burst=True):
+        text = p.text
+        if text.startswith("pilot strike"):
+            text = "<person> <person> and @user on <location> #strike"
+        elif p.created_at >= T0 + timedelta(hours=6) and len(posts) % 3 == 0:
+            text = f"{text} <person> <location> @user"
+        posts.append(replace(p, text=text))
+    image = TrendChart(posts_for=lambda bot: posts).image_for(Bot(name="b"), "text")
+    assert image is not None
+    assert "#strike" in image.alt
+    for placeholder in ("person", "location", "user", "@", "<"):
+        assert placeholder not in image.alt

@@ -156,3 +156,40 @@ def test_0007_gives_bots_a_platform_and_takes_it_away_again(db_url: str) -> None
     assert current_revision(engine) == "0006"
     with engine.connect() as conn:
         assert sorted(conn.execute(text("SELECT name FROM bots")).scalars()) == ["old", "sky"]
+
+
+def test_0008_keeps_publication_images_and_drops_them_with_their_row(db_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from vibeforge.domain import Bot, Image, Publication
+    from vibeforge.store import images as stored_images
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+    from vibeforge.store.engine import MIGRATIONS
+
+    engine = make_engine(db_url)
+    upgrade(engine, revision="0007")
+    assert "publication_images" not in inspect(engine).get_table_names()
+    with session_scope(engine) as s:  # an outbox row from before images
+        q.create_bot(s, bot=Bot(name="sky"))
+        q.enqueue_publication(s, publication=Publication(idempotency_key="k1", bot="sky", text="a"))
+    upgrade(engine)
+    picture = Image(data=b"\x89PNG\r\n\x1a\n" + bytes(range(256)), mime="image/png", alt="chart")
+    with session_scope(engine) as s:
+        assert stored_images.image_of(s, idempotency_key="k1") is None
+        stored_images.save_image(s, idempotency_key="k1", image=picture)
+    with session_scope(engine) as s:
+        assert stored_images.image_of(s, idempotency_key="k1") == picture  # bytes round-trip
+    with engine.begin() as conn:  # the image goes with its outbox row
+        conn.execute(text("DELETE FROM publications WHERE idempotency_key = 'k1'"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM publication_images")).scalar() == 0
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+    assert "publication_images" not in inspect(engine).get_table_names()
+    assert current_revision(engine) == "0007"

@@ -3,9 +3,14 @@ text only) and `TrendChart`, a small PNG of the bot's niche trend.
 
 `TrendChart` reads the posts of the bot's niche (a callable gives them: its timeline as the
 store keeps it), finds the strongest bursting term (`trends.detect_bursts`) and plots that
-term's posts per window against the niche's volume; no burst, no image. Rendered with
-matplotlib's Agg canvas on a `Figure` of its own (no pyplot, no global backend), so it runs
-headless and in threads.
+term's posts per window against the niche's volume; no burst, no image. The store's texts are
+scrubbed: the scrubber's placeholders (`<person>`, `@user`, ...) are taken out before terms are
+counted, and a term that still looks like a handle or a placeholder is never shown, so the
+chart holds counts of ordinary words only. Rendered with matplotlib's Agg canvas on a `Figure`
+of its own (no pyplot, no global backend), so it runs headless and in threads.
+
+Sources are registered by name (`register_image_source`), the way the loop's configuration
+names them (`loop.images`): `none` and `trend-chart`.
 """
 
 from __future__ import annotations
@@ -14,14 +19,16 @@ import io
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from vibeforge.analytics.text import terms
-from vibeforge.analytics.trends import BurstConfig, detect_bursts
-from vibeforge.domain import Bot, Post
-from vibeforge.platforms.base import Image
+from vibeforge.analytics.trends import Burst, BurstConfig, detect_bursts
+from vibeforge.domain import Bot, Image, Post
+from vibeforge.privacy.patterns import postable
+
+PostsFor = Callable[[Bot], Sequence[Post]]  # the niche's recent posts (scrubbed), for a bot
 
 
 @runtime_checkable
@@ -43,7 +50,7 @@ class TrendChart:
     """A line chart of the niche's strongest bursting term (posts per window) beside the
     niche's volume, as a small PNG (`width_in` x `height_in` inches at `dpi`)."""
 
-    posts_for: Callable[[Bot], Sequence[Post]]  # the niche's recent posts, for a bot
+    posts_for: PostsFor
     config: BurstConfig | None = None
     width_in: float = 4.0
     height_in: float = 2.25
@@ -57,11 +64,12 @@ class TrendChart:
             )
 
     def image_for(self, bot: Bot, text: str) -> Image | None:
-        posts = list(self.posts_for(bot))
-        bursts = detect_bursts(posts, config=self.config)
-        if not bursts:
+        # no placeholder becomes a term: "<person>" is a name the scrubber took out, and a
+        # burst of it would put "person" on the chart as if it were news
+        posts = [replace(p, text=postable(p.text)) for p in self.posts_for(bot)]
+        top = next(filter(_showable, detect_bursts(posts, config=self.config)), None)
+        if top is None:
             return None
-        top = bursts[0]
         width = (self.config or BurstConfig()).window_s
         volume: Counter[int] = Counter()
         hits: Counter[int] = Counter()
@@ -108,3 +116,36 @@ class TrendChart:
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         return buf.getvalue()
+
+
+def _showable(burst: Burst) -> bool:
+    """A term the chart may name: nothing of a handle or a placeholder. `postable` took the
+    placeholders out and `terms` drops @mentions; this check still stands if either changes."""
+    return not any(c in burst.term for c in "@<>")
+
+
+ImageSourceFactory = Callable[[PostsFor], ImageSource]  # builds a source from the niche's posts
+_SOURCES: dict[str, ImageSourceFactory] = {}
+
+
+def register_image_source(name: str, factory: ImageSourceFactory) -> None:
+    """Make a source choosable by `name` in the loop's configuration (`loop.images`)."""
+    _SOURCES[name] = factory
+
+
+def image_source_names() -> list[str]:
+    return sorted(_SOURCES)
+
+
+def make_image_source(name: str, *, posts_for: PostsFor) -> ImageSource:
+    """The source registered as `name`; ValueError naming the known ones for any other."""
+    factory = _SOURCES.get(name)
+    if factory is None:
+        raise ValueError(
+            f"unknown image source {name!r}: use one of {', '.join(image_source_names())}"
+        )
+    return factory(posts_for)
+
+
+register_image_source("none", lambda posts_for: NoImages())
+register_image_source("trend-chart", lambda posts_for: TrendChart(posts_for=posts_for))

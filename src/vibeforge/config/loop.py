@@ -7,9 +7,10 @@ checks itself the same way: a bad value raises pydantic's `ValidationError`, a `
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 from pydantic.dataclasses import dataclass
 
 
@@ -85,3 +86,35 @@ class LoopConfig:
     # a check that finds more than this share of at least 20 posts gone removes nothing and
     # says so (a wrong id mapping must not empty the store); 1.0 turns this off
     compliance_max_removed_share: float = Field(default=0.5, gt=0, le=1)
+    # the picture attached to each post a bot publishes, by a source's registered name
+    # (analytics.images; checked when the runtime is built): "none", or "trend-chart" (a chart
+    # of its niche's strongest bursting term); `images_by_bot` maps a bot's name to the source
+    # it uses instead of this fleet default
+    images: str = "none"
+    images_by_bot: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("images")
+    @classmethod
+    def _image_source(cls, v: str) -> str:
+        return _source_name(v)
+
+    @field_validator("images_by_bot")
+    @classmethod
+    def _image_sources(cls, v: dict[str, str]) -> dict[str, str]:
+        for bot, source in v.items():
+            if not _NAME.match(bot):
+                raise ValueError(f"{bot!r} is not a bot name (lowercase letters, digits, - or _)")
+            _source_name(source)
+        return v
+
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _source_name(v: str) -> str:
+    if not _NAME.match(v):
+        raise ValueError(
+            f"image source {v!r}: a source is named in lowercase letters, digits, - or _, "
+            "like 'none' or 'trend-chart'"
+        )
+    return v

@@ -137,6 +137,7 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
                     bot=bot,
                     now=now,
                     policy=rt.policy,
+                    images=rt.image_source(bot),  # loop.images: none unless configured
                 )
                 reports[bot.name].published.extend(pub.confirmed)
                 if pub.stopped:

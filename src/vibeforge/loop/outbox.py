@@ -12,6 +12,14 @@ before sending puts it back to pending and stops this run. The platform's policy
 first (`loop.policy`): nothing goes out through a client that would not mark it AI-made, and a
 reply that needs a person's approval and has none is failed, never sent. Rows held for
 approval wait.
+
+Images: a post (not a reply) is sent with the picture its bot's image source gives
+(`analytics.images`; none by default). It is rendered when a row without one is sent, and
+kept with the row (`store.images`) in the transaction that marks it `sent`, so a row sent again
+after a crash carries the same picture, and the dashboard shows the one the post went out
+with. The upload is part of the platform call: a crash after the upload and before the create
+leaves an uploaded image nobody posted (X lets such media expire after 24 h, Bluesky collects
+unused blobs), and the retry uploads it again; the post itself still exists once.
 """
 
 from __future__ import annotations
@@ -22,11 +30,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from vibeforge.domain import Bot, Post, PostRef, Publication, PublicationStatus
+from vibeforge.analytics.images import ImageSource, NoImages
+from vibeforge.domain import Bot, Image, Post, PostRef, Publication, PublicationStatus
 from vibeforge.loop.policy import ai_label_refusal, reply_refusal
 from vibeforge.loop.provenance import provenance_for
 from vibeforge.platforms.base import BudgetExceeded, Platform, PlatformError, RateLimited
 from vibeforge.platforms.policy import DEFAULT_POLICY, PlatformPolicy
+from vibeforge.store import images as stored_images
 from vibeforge.store import queries as q
 from vibeforge.store import session_scope
 
@@ -122,6 +132,20 @@ def _account(bot: Bot) -> str:
     return bot.account
 
 
+def _picture(engine: Engine, *, bot: Bot, pub: Publication, source: ImageSource) -> Image | None:
+    """The picture a row goes out with: the one kept from an earlier send, else the source's
+    for a post (replies go text only). A source that fails costs the picture, not the post."""
+    with session_scope(engine) as s:
+        kept = stored_images.image_of(s, idempotency_key=pub.idempotency_key)
+    if kept is not None or pub.reply_to is not None:
+        return kept
+    try:
+        return source.image_for(bot, pub.text)
+    except Exception:  # a chart is decoration: a plotting or data error must not stop posting
+        log.exception("bot %s: no image for %s, its source failed", bot.name, pub.idempotency_key)
+        return None
+
+
 def publish_pending(
     engine: Engine,
     *,
@@ -130,8 +154,11 @@ def publish_pending(
     now: datetime,
     limit: int | None = None,
     policy: PlatformPolicy = DEFAULT_POLICY,
+    images: ImageSource | None = None,
 ) -> PublishReport:
-    """Reconcile, then send this bot's pending outbox rows (oldest first) as `policy` allows."""
+    """Reconcile, then send this bot's pending outbox rows (oldest first) as `policy` allows,
+    each post with the picture `images` gives for it (None: text only)."""
+    source = images if images is not None else NoImages()
     report = reconcile(engine, platform=platform, bot=bot, now=now)
     with session_scope(engine) as s:
         pending = q.list_publications(s, bot=bot.name, statuses=[PublicationStatus.PENDING])
@@ -154,7 +181,10 @@ def publish_pending(
             report.failed += 1
             log.warning("bot %s: reply not sent: %s", bot.name, refused)
             continue
+        image = _picture(engine, bot=bot, pub=pub, source=source)
         with session_scope(engine) as s:  # committed before the call: a crash leaves `sent`
+            if image is not None:  # kept with the row: a send after a crash sends the same
+                stored_images.save_image(s, idempotency_key=pub.idempotency_key, image=image)
             q.transition_publication(
                 s, idempotency_key=pub.idempotency_key, status=PublicationStatus.SENT
             )
@@ -164,6 +194,7 @@ def publish_pending(
                 text=pub.text,
                 idempotency_key=pub.idempotency_key,
                 reply_to=pub.reply_to,
+                images=() if image is None else (image,),
             )
         except (BudgetExceeded, RateLimited) as exc:  # refused before anything was sent
             with session_scope(engine) as s:

@@ -4,6 +4,8 @@ The base model and the adapter bank are loaded on first use and shared by every 
 process (one resident base, many adapters). Reward models are cached per bot and reloaded when
 a newer version appears on disk. The guard's fluency reference is cached per timeline and
 recalibrated on the base model when the timeline has grown by half the posts it was built on.
+The image sources the loop configuration names are checked when the runtime is built, and made
+once per name on first use.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from vibeforge.domain import AdapterVersion
+from vibeforge.analytics.images import ImageSource, image_source_names, make_image_source
+from vibeforge.domain import AdapterVersion, Bot, Post
+from vibeforge.errors import ConfigError
 from vibeforge.learn.fluency import FluencyConfig
 from vibeforge.loop.config import LoopConfig
 from vibeforge.paths import Home
@@ -45,6 +49,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STOP_FLAG = "stop"
+# what an image source sees of a bot's niche: its last day of posts (platform time), at most
+# this many; a burst needs the 6 one-hour windows before it as its baseline
+NICHE_LOOKBACK = timedelta(days=1)
+NICHE_POSTS = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,10 @@ class Runtime:
     _critic: HumanCritic | None = None
     _reward_models: dict[str, RewardModel] = field(default_factory=dict)
     _fluency: dict[str, _Calibration] = field(default_factory=dict)
+    _images: dict[str, ImageSource] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._check_image_sources()
 
     def platform_for(self, bot: str) -> Platform:
         """The platform with calls charged to `bot` in the ledger (where it keeps one)."""
@@ -187,6 +199,37 @@ class Runtime:
         if self.embedder is None:
             self.embedder = shared_embedder()
         return self.embedder
+
+    # ------------------------------------------------------------ images
+
+    def _check_image_sources(self) -> None:
+        """Every source the configuration names is registered: a typo fails here, when the
+        runtime is built, not at a bot's first post hours later."""
+        known = image_source_names()
+        named = [("loop.images", self.config.images)]
+        named += [(f"loop.images_by_bot.{b}", n) for b, n in self.config.images_by_bot.items()]
+        for where, name in named:
+            if name not in known:
+                raise ConfigError(
+                    f"{where}: unknown image source {name!r}; use one of {', '.join(known)}"
+                )
+
+    def image_source(self, bot: Bot) -> ImageSource:
+        """Where the pictures of `bot`'s posts come from: its `loop.images_by_bot` entry, else
+        `loop.images` (one source per name, shared by the bots that name it)."""
+        name = self.config.images_by_bot.get(bot.name, self.config.images)
+        if name not in self._images:
+            self._images[name] = make_image_source(name, posts_for=self.niche_posts)
+        return self._images[name]
+
+    def niche_posts(self, bot: Bot) -> list[Post]:
+        """The bot's timeline over the last day of platform time, as the store keeps it
+        (scrubbed, pseudonymous): what an image source such as the trend chart draws from."""
+        if bot.timeline is None:
+            return []
+        since = self.clock() - NICHE_LOOKBACK
+        with session_scope(self.engine) as s:
+            return q.list_posts(s, timeline=bot.timeline, since=since, limit=NICHE_POSTS)
 
     def pii(self) -> Scrubber:
         """The guard's PII re-check: the ingest scrubber (its placeholders are not PII)."""

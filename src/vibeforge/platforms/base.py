@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from vibeforge.domain import Account, Metrics, Post, PostRef, Timeline
+from vibeforge.domain import Image as Image  # a domain object; platforms take it from here too
 from vibeforge.errors import VibeforgeError
 
 
@@ -68,16 +69,6 @@ class BudgetExceeded(VibeforgeError):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Image:
-    """An image to attach to a post: its bytes, MIME type and alt text (read to screen
-    readers; an empty alt is allowed but discouraged). X and Bluesky both take them."""
-
-    data: bytes
-    mime: str = "image/png"
-    alt: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Page:
     """One page of a paginated timeline read."""
 
@@ -99,9 +90,16 @@ class Platform(Protocol):
         ...
 
     def publish(
-        self, *, account: str, text: str, idempotency_key: str, reply_to: str | None = None
+        self,
+        *,
+        account: str,
+        text: str,
+        idempotency_key: str,
+        reply_to: str | None = None,
+        images: Sequence[Image] = (),
     ) -> PostRef:
-        """Publish as `account`; the caller's outbox guarantees at-most-once across crashes."""
+        """Publish as `account`, with `images` attached in order (the platform checks its own
+        limits); the caller's outbox guarantees at-most-once across crashes."""
         ...
 
     def find_published(self, *, account: str, text: str, since: datetime) -> PostRef | None:

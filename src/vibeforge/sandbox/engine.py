@@ -26,7 +26,7 @@ from vibeforge.sandbox.corpus import niche_tweets
 from vibeforge.sandbox.embed import make_embedder
 from vibeforge.sandbox.ids import API_SEQUENCE_BASE, snowflake
 from vibeforge.sandbox.index import PostIndex
-from vibeforge.sandbox.media import media_of_posts
+from vibeforge.sandbox.media import posts_with_media
 from vibeforge.sandbox.model import (
     COLUMNS,
     AudienceParams,
@@ -477,7 +477,7 @@ class World:
                 authors, times = [r[1] for r in chunk], [r[3] for r in chunk]
                 # indexed first: later posts of the batch see the earlier ones (strictly earlier)
                 self.index.add(ids, times, authors, vecs)
-                with_media = media_of_posts(self.store, ids)
+                with_media = posts_with_media(self.store, ids)  # X media or a Bluesky embed
                 scored = self._outcomes(
                     ids=ids,
                     authors=authors,

@@ -135,6 +135,23 @@ def media_of_posts(store: SandboxStore, post_ids: Sequence[int]) -> dict[int, li
     return out
 
 
+def posts_with_media(store: SandboxStore, post_ids: Sequence[int]) -> set[int]:
+    """The posts among `post_ids` that carry an image, on either face: X media attached, or
+    an XRPC record embedding images (both faces' posts are one table: an image is an image to
+    the audience and to `has:media`, whichever API posted it)."""
+    if not post_ids:
+        return set()
+    marks = ",".join("?" * len(post_ids))
+    ids = list(post_ids)
+    rows = store.all(
+        f"SELECT DISTINCT post_id FROM x_post_media WHERE post_id IN ({marks}) "
+        f"UNION SELECT post_id FROM at_records WHERE post_id IN ({marks}) "
+        "AND json_extract(record, '$.embed.\"$type\"') = 'app.bsky.embed.images'",
+        ids + ids,
+    )
+    return {int(r[0]) for r in rows}
+
+
 def media_object(m: StoredMedia, fields: frozenset[str]) -> dict[str, Any]:
     """The spec's Media object: `media_key` and `type` always, the rest when asked."""
     obj: dict[str, Any] = {"media_key": m.media_key, "type": "photo"}

@@ -5,8 +5,10 @@ images|videos|geo`, `lang:`, `conversation_id:`, negation with `-`, `OR` and par
 Keywords match whole tokens, case-insensitively (a keyword of several tokens, `don't`, is a
 phrase of them); terms side by side must all match; `OR` binds looser than that. As on X, a
 query needs one standalone term that is not negated (is:/has:/lang: only narrow), and errors
-are 400s naming the `query` parameter. The sandbox's posts are English and have no media or
-reposts-as-posts: `lang:en` matches all, `has:media` and `is:retweet` none.
+are 400s naming the `query` parameter. The sandbox's posts are English and have no
+reposts-as-posts: `lang:en` matches all, `is:retweet` none. Its media are images (posted with
+X's `media.media_ids` or a Bluesky images embed): `has:media` and `has:images` match the posts
+that carry one, `has:videos` none.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ _TOKEN = re.compile(r"\w+")
 _LEXEME = re.compile(r'\s+|\(|\)|-?"[^"]*"|-?[^\s()"]+')
 _HANDLE = re.compile(r"[A-Za-z0-9_]{1,15}")
 IS_VALUES = frozenset({"retweet", "reply", "quote", "verified", "nullcast"})
+_MEDIA_OPERATORS = frozenset({"has:media", "has:images"})
 HAS_VALUES = frozenset(
     {"links", "mentions", "hashtags", "media", "images", "videos", "geo", "cashtags"}
 )
@@ -41,6 +44,7 @@ class Doc:
     mentions: frozenset[str]  # lowercase, without @
     hashtags: frozenset[str]  # lowercase, without #
     links: bool
+    media: bool = False  # carries an image
 
 
 def doc(
@@ -51,6 +55,7 @@ def doc(
     reply_to: int | None,
     quote_of: int | None,
     post_id: int,
+    media: bool = False,
 ) -> Doc:
     return Doc(
         tokens=tuple(_TOKEN.findall(text.lower())),
@@ -62,6 +67,7 @@ def doc(
         mentions=frozenset(m[1:].lower() for m in MENTION_RE.findall(text)),
         hashtags=frozenset(h[1:].lower() for h in HASHTAG_RE.findall(text)),
         links=URL_RE.search(text) is not None,
+        media=media,
     )
 
 
@@ -71,11 +77,13 @@ Match = Callable[[Doc], bool]
 @dataclass(frozen=True, slots=True)
 class Query:
     """A parsed query: `match(doc)`, and two prefilters: the authors `from:` names if every
-    match needs one of them (else None), and the words every match contains."""
+    match needs one of them (else None), and the words every match contains; `media`: whether
+    it tests for media (only then is each post's media looked up)."""
 
     match: Match
     authors: frozenset[str] | None
     words: frozenset[str]
+    media: bool = False
 
 
 def _error(message: str) -> ApiError:
@@ -127,6 +135,8 @@ def _operator(name: str, value: str, raw: str) -> tuple[Match, bool, frozenset[s
             "links": lambda d: d.links,
             "mentions": lambda d: bool(d.mentions),
             "hashtags": lambda d: bool(d.hashtags),
+            "media": lambda d: d.media,
+            "images": lambda d: d.media,  # the sandbox's media are all images
         }
         return checks.get(value, lambda d: False), False, None
     if name == "lang":
@@ -268,4 +278,5 @@ def parse(query: str) -> Query:
             "the query needs at least one term that is not negated and not only is:, has: "
             "or lang: (they narrow other terms)"
         )
-    return Query(match=term.match, authors=term.authors, words=term.words)
+    media = any(lex.lstrip("-(").lower() in _MEDIA_OPERATORS for lex in merged)
+    return Query(match=term.match, authors=term.authors, words=term.words, media=media)

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 
 from vibeforge.sandbox.engine import POST_COLUMNS, PostRow, post_row
 from vibeforge.sandbox.limits import Principal
+from vibeforge.sandbox.media import posts_with_media
 from vibeforge.sandbox.problems import invalid, resource_missing
 from vibeforge.sandbox.reactions import Reaction, member_of, member_user_id, order_key
 from vibeforge.sandbox.search import doc, parse
@@ -183,6 +184,7 @@ def add_read_routes(app: FastAPI, ctx: Ctx) -> None:
         def keep(rows: list[PostRow]) -> list[PostRow]:
             parents = parents_of(rows)
             names = usernames({r.author_id for r in rows} | set(parents.values()))
+            pictured = posts_with_media(world.store, [r.id for r in rows]) if query.media else set()
             out = []
             for r in rows:
                 parent = parents.get(r.reply_to) if r.reply_to else None
@@ -193,6 +195,7 @@ def add_read_routes(app: FastAPI, ctx: Ctx) -> None:
                     reply_to=r.reply_to,
                     quote_of=r.quote_of,
                     post_id=r.id,
+                    media=r.id in pictured,
                 )
                 if query.match(d):
                     out.append(r)

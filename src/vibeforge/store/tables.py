@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -185,6 +186,24 @@ class PublicationRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PublicationImageRow(Base):
+    """The image an outbox row carries: written with the row's move to `sent`, so a retry
+    sends the same picture and the dashboard shows the one the post went out with. The bytes
+    live in the row (a trend chart is ~20 kB), on every backend alike."""
+
+    __tablename__ = "publication_images"
+
+    idempotency_key: Mapped[str] = mapped_column(
+        String(128),
+        ForeignKey("publications.idempotency_key", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    mime: Mapped[str] = mapped_column(String(64))
+    alt: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RewardRow(Base):

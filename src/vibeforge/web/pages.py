@@ -1,4 +1,5 @@
-"""Read-only pages: overview, bot detail, trends and drift, distillation, approvals, ledger."""
+"""Read-only pages: overview, bot detail, trends and drift, distillation, approvals, ledger;
+and the images bots' posts carried (served from the outbox's store, thumbnails on the bot page)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,24 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from vibeforge.analytics import queries as aq
 from vibeforge.analytics.learning_curve import learning_curve
 from vibeforge.domain import CandidateStatus
+from vibeforge.errors import NotFoundError
 from vibeforge.store import approvals, session_scope
+from vibeforge.store import images as stored_images
 from vibeforge.store import queries as q
 from vibeforge.web import charts
 from vibeforge.web.options import DashboardOptions
 from vibeforge.web.render import render
 
 router = APIRouter()
+# what the dashboard serves as an image: the types X and Bluesky take (never SVG, which can
+# carry script); anything else stored is not shown
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 @contextmanager
@@ -65,6 +71,13 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
         versions = q.list_adapter_versions(session, bot=name)
         posts = q.list_posts(session, bot=name, limit=opts.recent_posts, with_metrics=True)
         provenance = q.provenance_for_posts(session, post_ids=[p.id for p in posts])
+        images = {
+            post_id: image
+            for post_id, image in stored_images.post_images(
+                session, bot=name, post_ids=[p.id for p in posts]
+            ).items()
+            if image.mime in IMAGE_TYPES  # what the image route would refuse is not shown
+        }
         rejections = aq.rejections(session, bot=name)
         growth = aq.growth(session, bot=name)
         candidates = Counter(c.status.value for c in q.list_candidates(session, bot=name))
@@ -81,6 +94,7 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
             "children": _children(versions),
             "posts": posts,
             "provenance": provenance,
+            "images": images,
             "rejections": rejections,
             "growth": growth,
             "candidates": dict(sorted(candidates.items())),
@@ -88,6 +102,19 @@ def bot_detail(request: Request, name: str) -> HTMLResponse:
             "chart": charts.learning_chart(curve),
         },
     )
+
+
+@router.get("/bots/{name}/image")
+def post_image(request: Request, name: str, post: str) -> Response:
+    """The image a bot's post went out with, as the outbox stored it (`?post=` its id: post
+    ids of some platforms hold slashes)."""
+    with _session(request) as session:
+        q.get_bot(session, name=name)  # an unknown bot is its own 404
+        image = stored_images.post_image(session, bot=name, post_id=post)
+    if image is None or image.mime not in IMAGE_TYPES:
+        raise NotFoundError(f"bot {name}'s post {post} carried no image")
+    # a post's image never changes: browsers may keep it
+    return Response(image.data, media_type=image.mime, headers={"Cache-Control": "max-age=86400"})
 
 
 def _platforms(session: Session) -> dict[str, str]:
