@@ -24,6 +24,7 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -50,6 +51,43 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def clone_niche_leaders(home: Path, engine, leader_of: dict[str, str], *, model: str) -> None:
+    """Start each bot as a copy of its niche's leader: the leader's adapter (a `spawn`
+    version with the leader's training window, recorded in the store) and reward model. What
+    a fleet grown from a few trained bots starts from; a warm-up of a thousand SFT runs would
+    take hours on a laptop's CPU."""
+    import shutil
+
+    from vibeforge.errors import AlreadyExistsError
+    from vibeforge.models.adapters import AdapterStore
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+
+    paths = Home(home)
+    store = AdapterStore(paths.adapters)
+    loaded = {}
+    for bot, leader in leader_of.items():
+        if bot == leader:
+            continue
+        if leader not in loaded:
+            loaded[leader] = store.load(leader)
+        source = loaded[leader]
+        v = source.version
+        version = store.save(
+            bot,
+            source.weights,
+            kind="spawn",
+            window_start=v.window_start,
+            window_end=v.window_end,
+            metrics={"cloned_from": leader},
+            base_model=model,
+        )
+        with session_scope(engine) as s, contextlib.suppress(AlreadyExistsError):
+            q.add_adapter_version(s, adapter=version)
+        if paths.reward_models(leader).exists():
+            shutil.copytree(paths.reward_models(leader), paths.reward_models(bot))
+
+
 def run(
     n_bots: int,
     *,
@@ -61,6 +99,7 @@ def run(
     address: str | None = None,
     resident: int = 64,
     sft_max_steps: int = 4,
+    warm_up: str = "sft",
 ) -> dict:
     from vibeforge.domain import Bot, Timeline, TimelineKind
     from vibeforge.loop.build import RuntimeSpec
@@ -116,7 +155,17 @@ def run(
         ex = make_executor(executor, spec, settings=settings)
         try:
             t0 = time.perf_counter()
-            ex.run_round()
+            if warm_up == "clone":  # a round for each niche's first bot; the rest start as it
+                leaders = {niches[i % len(niches)]: f"bot{i}" for i in reversed(range(n_bots))}
+                ex.run_round(sorted(leaders.values()))
+                clone_niche_leaders(
+                    home,
+                    engine,
+                    {f"bot{i}": leaders[niches[i % len(niches)]] for i in range(n_bots)},
+                    model=model,
+                )
+            else:
+                ex.run_round()
             warm = time.perf_counter() - t0
             times = []
             phases: dict[str, float] = {}
@@ -154,6 +203,7 @@ def run(
             "bots": n_bots,
             "executor": executor,
             "model_actors": model_actors,
+            "warm_up": warm_up,
             "warmup_round_s": round(warm, 1),
             "round_s": [round(t, 1) for t in times],
             "cycles_per_hour": round(n_bots * len(times) / sum(times) * 3600, 1),
@@ -184,6 +234,12 @@ def main() -> None:
         "--resident", type=int, default=64, help="adapters kept resident (the rest page in)"
     )
     parser.add_argument("--sft-max-steps", type=int, default=4, help="SFT steps per bot")
+    parser.add_argument(
+        "--warm-up",
+        choices=["sft", "clone"],
+        default="sft",
+        help="sft: every bot's first round; clone: each niche's first bot's, the rest copy it",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # one count in this process
     args = parser.parse_args()
     if args.one is not None:
@@ -200,6 +256,7 @@ def main() -> None:
                 address=args.address,
                 resident=args.resident,
                 sft_max_steps=args.sft_max_steps,
+                warm_up=args.warm_up,
             )
             print(json.dumps(result))
         return
@@ -217,6 +274,7 @@ def main() -> None:
             cmd += ["--model", args.model, "--home", str(args.home)]
             cmd += ["--executor", args.executor, "--actors", str(actors)]
             cmd += ["--resident", str(args.resident), "--sft-max-steps", str(args.sft_max_steps)]
+            cmd += ["--warm-up", args.warm_up]
             cmd += ["--address", args.address] if args.address else []
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             by_actors[actors] = json.loads(done.stdout.strip().splitlines()[-1])

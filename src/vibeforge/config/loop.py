@@ -42,6 +42,10 @@ class LoopConfig:
     # their labels mean what a bot's own reward means; 0: off (on X each read is priced)
     relabel_posts: int = Field(default=100, ge=0)
     rl_steps: int = Field(default=1, ge=0)  # GRPO steps per cycle once an RM exists (0: no RL)
+    # when a bot's RL steps run: "post" in the rounds it is due to post (right before the post
+    # they are for, as often as it posts however often rounds run: a round touches only due
+    # bots), "round" in every round
+    rl_cadence: Literal["post", "round"] = "post"
     rl_group_size: int = Field(default=4, ge=2)  # G: GRPO needs a group to compare within
     rl_learning_rate: float = Field(default=1e-4, gt=0, lt=1)  # AdamW step of the LoRA updates
     rl_kl_coef: float = Field(default=0.04, ge=0)  # β of the KL to the reference policy

@@ -14,21 +14,19 @@ bots at `global_posts_per_day`.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from vibeforge.domain import (
     Bot,
     Candidate,
     CandidateStatus,
-    PublicationStatus,
     SamplingTrace,
 )
 from vibeforge.learn.prompt import bot_prompt
+from vibeforge.loop.due import Posting
 from vibeforge.loop.outbox import publish_pending
 from vibeforge.loop.policy import submit, with_fleet_guard
 from vibeforge.loop.runtime import Runtime
@@ -52,47 +50,15 @@ class ActReport:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-def _jitter(bot: str, n: int, amount: float) -> float:
-    digest = hashlib.sha256(f"{bot}:{n}".encode()).digest()
-    return 1.0 + amount * (2 * digest[0] / 255 - 1)
-
-
-def _posts_today(rt: Runtime, *, bot: str | None, now: datetime) -> int:
-    """Posts on the platform since the start of `now`'s day, plus those on their way there.
-
-    Counted from the posts' platform timestamps: the outbox rows' own stamps are the store's
-    wall clock, which the sandbox's platform clock does not follow.
-    """
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    with session_scope(rt.engine) as s:
-        names = [bot] if bot is not None else [b.name for b in q.list_bots(s)]
-        posted = q.count_posts(s, bots=names, since=start)
-        waiting = q.list_publications(
-            s, bot=bot, statuses=[PublicationStatus.PENDING, PublicationStatus.SENT]
-        )
-    return posted + len(waiting)
-
-
-def due_to_post(rt: Runtime, bot: Bot, *, now: datetime) -> tuple[bool, str | None]:
-    """(due?, why not when a budget stops it)."""
-    with session_scope(rt.engine) as s:
-        own = q.list_posts(s, bot=bot.name, limit=1)
-        pubs = q.list_publications(s, bot=bot.name)
-        queued = q.list_candidates(s, bot=bot.name, status=CandidateStatus.QUEUED)
-    n = len(pubs)
-    waiting = [p for p in pubs if p.status in (PublicationStatus.PENDING, PublicationStatus.SENT)]
-    if waiting or queued:  # publish (or get approval for) what is there before writing more
-        return False, None
-    limit = math.ceil(bot.posts_per_day)
-    if _posts_today(rt, bot=bot.name, now=now) >= limit:
-        return False, f"bot {bot.name} reached its budget of {limit} posts today"
-    cap = rt.config.global_posts_per_day
-    if cap is not None and _posts_today(rt, bot=None, now=now) >= cap:
-        return False, f"all bots reached the global budget of {cap:g} posts today"
-    if not own:
-        return True, None
-    interval = timedelta(days=1) / bot.posts_per_day * _jitter(bot.name, n, rt.config.jitter)
-    return now - own[0].created_at >= interval, None
+def due_to_post(
+    rt: Runtime, bot: Bot, *, now: datetime, posting: Posting | None = None
+) -> tuple[bool, str | None]:
+    """(due?, why not when a budget stops it); `posting`: the fleet's state when the caller
+    has read it (a round reads it once for every bot)."""
+    posting = posting or Posting.read(rt.engine, now=now)
+    return posting.due(
+        bot, now=now, jitter_amount=rt.config.jitter, global_cap=rt.config.global_posts_per_day
+    )
 
 
 def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActReport]:
@@ -103,8 +69,9 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
 
     reports = {b.name: ActReport() for b in bots}
     due: list[Bot] = []
+    posting = Posting.read(rt.engine, now=now)  # the whole fleet's in four queries
     for bot in bots:
-        ok, why = due_to_post(rt, bot, now=now)
+        ok, why = due_to_post(rt, bot, now=now, posting=posting)
         if why:
             reports[bot.name].budget = why
             log.info(why)
@@ -129,8 +96,10 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
             for i, bot in enumerate(chunk):
                 _choose(rt, bot, gens[i * k : (i + 1) * k], reports[bot.name], run_guard, now=now)
     if not rt.config.dry_run:
+        # only bots with something in the outbox (pending, or sent and unsettled by a crash)
+        outbox = Posting.read(rt.engine, now=now)
         for bot in bots:
-            if bot.account:
+            if bot.account and outbox.waiting(bot.name):
                 pub = publish_pending(
                     rt.engine,
                     platform=rt.platform_for(bot.name),

@@ -65,15 +65,26 @@ class ComplianceReport:
 
 
 def due(engine: Engine, *, scope: str, now: datetime, config: LoopConfig) -> bool:
+    return scope in due_scopes(engine, scopes=[scope], now=now, config=config)
+
+
+def due_scopes(
+    engine: Engine, *, scopes: Sequence[str], now: datetime, config: LoopConfig
+) -> set[str]:
+    """The `scopes` whose re-check interval has passed (one query however many)."""
     with session_scope(engine) as s:
-        last = (q.get_flag(s, name=FLAG) or {}).get(scope)
-    if not isinstance(last, str):
-        return True
-    try:
-        then = datetime.fromisoformat(last)
-    except ValueError:
-        return True
-    return now - then >= timedelta(seconds=config.compliance_interval_s)
+        checked = q.get_flag(s, name=FLAG) or {}
+    interval = timedelta(seconds=config.compliance_interval_s)
+    out = set()
+    for scope in scopes:
+        last = checked.get(scope)
+        try:
+            then = datetime.fromisoformat(last) if isinstance(last, str) else None
+        except ValueError:
+            then = None
+        if then is None or now - then >= interval:
+            out.add(scope)
+    return out
 
 
 def check_timeline(

@@ -9,10 +9,14 @@
              up to relabel_posts posts of each followed timeline re-read at the same ages
              (not where the platform policy keeps timeline content out of training)
     learn    per bot: vibe SFT and reward-model refit when enough new data (from the timeline
-             only where the policy or `learn_from_timeline` allows); then RL for every
-             ready bot in mixed-adapter batches of at most `adapters_resident` bots
+             only where the policy or `learn_from_timeline` allows); then RL for the ready
+             bots due to post (`rl_cadence`) in mixed-adapter batches of at most
+             `adapters_resident` bots
     act      every bot due to post: K candidates in mixed batches, guard, choose, outbox,
              publish (unless dry-run or the approval queue is on)
+
+Which bots each step is for is read for the whole fleet with a fixed number of grouped queries
+(loop.due): a bot due for nothing costs the round no query, page-in or platform call of its own.
 
 Every step reads its inputs from the store and commits its outputs, so a round killed at any
 line can simply run again. The kill switch (`vibeforge stop`) is checked between steps.
@@ -22,9 +26,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from sqlalchemy.exc import OperationalError
 
@@ -32,9 +35,10 @@ from vibeforge.domain import Bot, BotStatus
 from vibeforge.errors import StoreUnavailableError, VibeforgeError
 from vibeforge.loop import act as act_step
 from vibeforge.loop import learn as learn_step
-from vibeforge.loop.compliance import ComplianceReport, check_bot, check_timeline
+from vibeforge.loop.compliance import ComplianceReport, check_bot, check_timeline, due_scopes
+from vibeforge.loop.due import Posting
 from vibeforge.loop.ingest import IngestReport, poll_timeline
-from vibeforge.loop.observe import ObserveReport, observe, observe_timeline
+from vibeforge.loop.observe import ObserveReport, fleet_due, observe, observe_timeline
 from vibeforge.loop.policy import learning_view, learns_from_timeline
 from vibeforge.loop.runtime import Runtime
 from vibeforge.platforms.base import AuthError, BudgetExceeded, PlatformUnavailable, RateLimited
@@ -111,43 +115,44 @@ def ingest_all(rt: Runtime, bots: Sequence[Bot]) -> list[IngestReport]:
 
 
 def comply_all(rt: Runtime, bots: Sequence[Bot]) -> list[ComplianceReport]:
-    """The compliance step: each followed timeline once, then each bot's own posts; one
+    """The compliance step: each followed timeline once, then each bot's own posts, for the
+    scopes whose re-check interval has passed (`due_scopes`: one query for the fleet); one
     scope's failure is logged and reported, and the others go on."""
     now = rt.clock()
-    scopes: list[tuple[str, Callable[[], ComplianceReport]]] = [
-        (
-            f"timeline:{t}",
-            partial(
-                check_timeline,
+    timelines = sorted({b.timeline for b in bots if b.timeline})
+    owners = [b for b in bots if b.account]
+    scopes = [f"timeline:{t}" for t in timelines] + [f"bot:{b.name}" for b in owners]
+    due = due_scopes(rt.engine, scopes=scopes, now=now, config=rt.config)
+
+    def check(scope: str) -> ComplianceReport:
+        kind, _, name = scope.partition(":")
+        if kind == "timeline":
+            return check_timeline(
                 rt.engine,
                 platform=rt.platform,  # charged like the timeline's polls
-                timeline=t,
+                timeline=name,
                 now=now,
                 config=rt.config,
                 index=rt.memorization,
-            ),
+                force=True,  # due_scopes said so
+            )
+        bot = next(b for b in owners if b.name == name)
+        return check_bot(
+            rt.engine,
+            platform=rt.platform_for(name),
+            bot=bot,
+            now=now,
+            config=rt.config,
+            force=True,
         )
-        for t in sorted({b.timeline for b in bots if b.timeline})
-    ]
-    scopes += [
-        (
-            f"bot:{b.name}",
-            partial(
-                check_bot,
-                rt.engine,
-                platform=rt.platform_for(b.name),
-                bot=b,
-                now=now,
-                config=rt.config,
-            ),
-        )
-        for b in bots
-        if b.account
-    ]
+
     reports = []
-    for scope, check in scopes:
+    for scope in scopes:
+        if scope not in due:
+            reports.append(ComplianceReport(scope=scope, skipped=True))
+            continue
         try:
-            report = check()
+            report = check(scope)
         except ROUND_ERRORS:
             raise
         except Exception as exc:
@@ -166,6 +171,16 @@ def _describe(exc: Exception) -> str:
 
 
 STEPS = ("ingest", "compliance", "observe", "learn", "act")
+
+
+def rl_due(rt: Runtime, bots: Sequence[Bot]) -> list[Bot]:
+    """The bots whose RL steps run this round: those due to post (`rl_cadence: post`), or
+    all (`round`); `learn.rl` then keeps those whose reward model it can trust."""
+    if rt.config.rl_cadence == "round":
+        return list(bots)
+    now = rt.clock()
+    posting = Posting.read(rt.engine, now=now)
+    return [b for b in bots if act_step.due_to_post(rt, b, now=now, posting=posting)[0]]
 
 
 def run_round(
@@ -198,9 +213,18 @@ def run_round(
         _check_stop(rt)
     if "observe" in steps:
         spec = rt.reward_spec()
+        due = fleet_due(rt.engine, spec=spec, now=rt.clock())  # two queries for the fleet
         for bot in bots:
+            if bot.name not in due:
+                report.observe[bot.name] = ObserveReport()
+                continue
             report.observe[bot.name] = observe(
-                rt.engine, platform=rt.platform_for(bot.name), bot=bot, spec=spec, now=rt.clock()
+                rt.engine,
+                platform=rt.platform_for(bot.name),
+                bot=bot,
+                spec=spec,
+                now=rt.clock(),
+                due=due[bot.name],
             )
         # timeline labels only feed the reward model: not read where it may not learn from them
         relabel = learns_from_timeline(rt)
@@ -215,15 +239,19 @@ def run_round(
             )
         timed("observe")
     if "learn" in steps:
-        for bot in bots:
+        learners = [learning_view(rt, b) for b in bots]  # no timeline where training on it
+        sft_due, refit_due = learn_step.learning_due(rt, learners)  # is against the policy
+        for learner in learners:
+            report.learn[learner.name] = learn_step.LearnReport()
+        for learner in sft_due:
             _check_stop(rt)
-            lr = report.learn.setdefault(bot.name, learn_step.LearnReport())
-            learner = learning_view(rt, bot)  # no timeline where the policy forbids training on it
-            learn_step.sft(rt, learner, lr)
-            learn_step.refit_reward_model(rt, learner, lr)
+            learn_step.sft(rt, learner, report.learn[learner.name])
+        for learner in refit_due:
+            _check_stop(rt)
+            learn_step.refit_reward_model(rt, learner, report.learn[learner.name])
         timed("sft_and_reward_model")
         _check_stop(rt)
-        learn_step.rl(rt, bots, report.learn)
+        learn_step.rl(rt, rl_due(rt, bots), report.learn)
         timed("rl")
     if "act" in steps:
         _check_stop(rt)

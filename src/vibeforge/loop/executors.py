@@ -34,12 +34,14 @@ from vibeforge.config.validation import format_validation
 from vibeforge.errors import ConfigError, VibeforgeError
 from vibeforge.loop.build import FleetSpec
 from vibeforge.loop.cycle import ROUND_ERRORS, RoundReport, Stopped, active_bots, run_round
+from vibeforge.loop.observe import fleet_due
 from vibeforge.loop.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 RuntimeFactory = Callable[[], Runtime]  # must be picklable for the ray executor
 R = TypeVar("R", bound=RoundReport)
+OBSERVE_TASKS = 8  # the most observe tasks a round fans out (each reads the fleet once)
 
 
 class ExecutorOptions(BaseModel):
@@ -264,9 +266,12 @@ class RayExecutor:
         bots = [b.name for b in active_bots(self._local, names)]
         if not bots:
             return ShardedRoundReport()
-        # one ingest task covers every timeline once; observe fans out one task per bot
+        # one ingest task covers every timeline once; observe fans out over the bots with posts
+        # due for a reading (a round's other bots cost it nothing)
         ingest = ray.get(self._task.remote(self.factory, bots, ("ingest", "compliance")))
-        observed = ray.get([self._task.remote(self.factory, [b], ("observe",)) for b in bots])
+        observed = ray.get(
+            [self._task.remote(self.factory, part, ("observe",)) for part in self._observe(bots)]
+        )
         # every actor's shard at once; each is awaited alone, so one failing loses no other
         running = [
             (ModelShard(actor=i, bots=shard), self.workers[i].learn_and_act.remote(shard))
@@ -302,6 +307,19 @@ class RayExecutor:
                 )
             raise fatal
         return report
+
+    def _observe(self, bots: Sequence[str]) -> list[list[str]]:
+        """The observe tasks' bots: those with posts due for a reading (`fleet_due`, read once
+        here) split over at most OBSERVE_TASKS tasks; the first also takes the bots with none
+        due, so every followed timeline is re-read (observe_timeline) by some task."""
+        rt = self._local
+        due = fleet_due(rt.engine, spec=rt.reward_spec(), now=rt.clock())
+        reading = [b for b in bots if b in due]
+        parts = [reading[i::OBSERVE_TASKS] for i in range(min(len(reading), OBSERVE_TASKS))]
+        rest = [b for b in bots if b not in due]
+        if rest:
+            parts = [[*(parts[0] if parts else []), *rest], *parts[1:]]
+        return parts
 
     def resident(self) -> list[list[str]]:
         """Each model actor's resident adapters (by bot), in actor order."""

@@ -49,6 +49,8 @@ OFF_POLICY_FLAG = "offpolicy:{bot}"
 # the flag `rm_agreement:<bot>`: {"history": [...], "paused": {"version", "reason"}}; named
 # where the learning curve reads it (analytics sits below the loop)
 AGREEMENT_HISTORY = 100  # entries kept per bot
+SFT_WINDOW = 2000  # newest timeline posts an SFT round reads
+RM_TIMELINE_LABELS = 3000  # newest timeline posts the reward model is fit on
 
 
 @dataclass
@@ -79,7 +81,7 @@ def sft(rt: Runtime, bot: Bot, report: LearnReport) -> None:
     except NotFoundError:
         pass
     with session_scope(rt.engine) as s:
-        posts = q.list_posts(s, timeline=bot.timeline, limit=2000)
+        posts = q.list_posts(s, timeline=bot.timeline, limit=SFT_WINDOW)
     fresh = [p for p in posts if since is None or p.created_at > since]
     if len(fresh) < rt.config.sft_min_new_posts:
         return
@@ -99,6 +101,41 @@ def sft(rt: Runtime, bot: Bot, report: LearnReport) -> None:
         rt.record_adapter(version)
         report.sft_version = version.version
         log.info("bot %s: SFT → adapter v%d", bot.name, version.version)
+
+
+def learning_due(rt: Runtime, learners: Sequence[Bot]) -> tuple[list[Bot], list[Bot]]:
+    """(the bots that may be due for SFT, those that may be due for a reward-model refit),
+    from one read of the fleet's state (`loop.due.Learning`); `sft` and `refit_reward_model`
+    make the exact checks for these only. `learners`: the bots as learning sees them
+    (`policy.learning_view`)."""
+    from vibeforge.learn.reward_model import RewardModelConfig
+    from vibeforge.loop.due import Learning
+
+    c = rt.config
+    state = Learning.read(
+        rt.engine,
+        timelines=[b.timeline for b in learners if b.timeline],
+        sft_window=SFT_WINDOW,
+        label_limit=RM_TIMELINE_LABELS,
+        flag_prefix=AGREEMENT_FLAG.format(bot=""),
+    )
+    sft_due = [b for b in learners if state.sft_may_be_due(b, min_new=c.sft_min_new_posts)]
+    min_examples = RewardModelConfig().min_examples
+    refit_due = []
+    for bot in learners:
+        current = rt.reward_model(bot.name)
+        flag = state.paused.get(AGREEMENT_FLAG.format(bot=bot.name)) or {}
+        paused = flag.get("paused") or {}
+        if current is not None and paused.get("version") == current.info.version:
+            refit_due.append(bot)  # forced by the agreement monitor
+            continue
+        own = state.own_observed.get(bot.name, set())
+        held = {p for p in own if held_out(p, c.rm_monitor_holdout)}
+        labels = state.labels_at_most(bot, held_out=held)
+        seen = current.info.n_train if current else 0
+        if labels >= min_examples and labels - seen >= c.rm_min_new_labels:
+            refit_due.append(bot)
+    return sft_due, refit_due
 
 
 @dataclass
@@ -142,7 +179,11 @@ def _labelled(rt: Runtime, bot: Bot) -> Labels:
     spec = rt.reward_spec()
     labels = Labels()
     with session_scope(rt.engine) as s:
-        timeline = q.metrics_histories(s, timeline=bot.timeline, limit=3000) if bot.timeline else []
+        timeline = (
+            q.metrics_histories(s, timeline=bot.timeline, limit=RM_TIMELINE_LABELS)
+            if bot.timeline
+            else []
+        )
         mine = q.metrics_histories(s, bot=bot.name)
     newest = [h[-1] for _, h in timeline if h]
     labels.prior = pooled_prior(newest, spec=spec, reach=rt.config.rm_prior_reach)

@@ -15,12 +15,13 @@ platform's ledger like any other (on X they are priced).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from vibeforge.domain import Bot, Reward
+from vibeforge.domain import Bot, Metrics, Post, Reward
 from vibeforge.learn.reward import (
     RatePrior,
     RewardSpec,
@@ -42,6 +43,45 @@ class ObserveReport:
     rewards: int = 0  # new reward rows
 
 
+@dataclass(frozen=True, slots=True)
+class DuePost:
+    """A post whose metrics are due for a reading: at `age` seconds of the reward spec."""
+
+    created_at: datetime
+    age: float
+    platform: str
+
+
+def horizon(spec: RewardSpec, now: datetime) -> datetime:
+    """The oldest creation time a post can have and still be due at one of `spec`'s ages."""
+    return now - timedelta(seconds=max(spec.ages_s) * (1 + spec.tolerance_s))
+
+
+def due_posts(
+    histories: Iterable[tuple[Post, Sequence[Metrics]]], *, spec: RewardSpec, now: datetime
+) -> dict[str, DuePost]:
+    """The posts among `histories` due for a reading now: one per post, its earliest age due."""
+    due: dict[str, DuePost] = {}
+    for post, history in histories:
+        read = ages_read(history, created_at=post.created_at, spec=spec)
+        ages = due_ages(created_at=post.created_at, now=now, spec=spec, read=read)
+        if ages:
+            due[post.id] = DuePost(created_at=post.created_at, age=ages[0], platform=post.platform)
+    return due
+
+
+def fleet_due(engine: Engine, *, spec: RewardSpec, now: datetime) -> dict[str, dict[str, DuePost]]:
+    """Every bot's posts due for a reading now (bots with none are absent): two queries for
+    the whole fleet."""
+    with session_scope(engine) as s:
+        rows = q.own_metrics_histories(s, since=horizon(spec, now))
+    by_bot: dict[str, list[tuple[Post, list[Metrics]]]] = {}
+    for bot, post, history in rows:
+        by_bot.setdefault(bot, []).append((post, history))
+    due = {bot: due_posts(posts, spec=spec, now=now) for bot, posts in by_bot.items()}
+    return {bot: posts for bot, posts in due.items() if posts}
+
+
 def observe(
     engine: Engine,
     *,
@@ -50,19 +90,15 @@ def observe(
     spec: RewardSpec,
     now: datetime,
     followers: int | None = None,
+    due: dict[str, DuePost] | None = None,
 ) -> ObserveReport:
-    """Read due metrics of the bot's posts and store one reward per age read."""
-    horizon = now - timedelta(seconds=max(spec.ages_s) * (1 + spec.tolerance_s))
-    with session_scope(engine) as s:
-        posts = q.list_posts(s, bot=bot.name, since=horizon)
-        due: dict[str, tuple[datetime, float]] = {}
-        platform_of = {post.id: post.platform for post in posts}
-        for post in posts:
-            history = q.metrics_history(s, post_id=post.id, platform=post.platform)
-            read = ages_read(history, created_at=post.created_at, spec=spec)
-            ages = due_ages(created_at=post.created_at, now=now, spec=spec, read=read)
-            if ages:  # one read per post and call: the earliest age due
-                due[post.id] = (post.created_at, ages[0])
+    """Read due metrics of the bot's posts and store one reward per age read (`due`: the
+    bot's due posts when the caller already knows them, as a round does: `fleet_due`)."""
+    if due is None:
+        with session_scope(engine) as s:
+            own = q.metrics_histories(s, bot=bot.name, since=horizon(spec, now))
+        due = due_posts(own, spec=spec, now=now)
+    platform_of = {pid: d.platform for pid, d in due.items()}
     report = ObserveReport()
     if not due:
         return report
@@ -77,7 +113,7 @@ def observe(
             )
         report.read = len(known)
         for pid, metrics in known.items():
-            _, age = due[pid]
+            age = due[pid].age
             scored = score(metrics, spec=spec, followers=followers)
             fresh = q.add_reward(
                 s,
@@ -134,16 +170,12 @@ def observe_timeline(
     (deleted) are skipped."""
     if budget <= 0:
         return 0
-    horizon = now - timedelta(seconds=max(spec.ages_s) * (1 + spec.tolerance_s))
     due: list[tuple[float, str, str]] = []  # (seconds left in the window, platform, post id)
     with session_scope(engine) as s:
-        for post in q.list_posts(s, timeline=timeline, since=horizon):
-            history = q.metrics_history(s, post_id=post.id, platform=post.platform)
-            done = ages_read(history, created_at=post.created_at, spec=spec)
-            ages = due_ages(created_at=post.created_at, now=now, spec=spec, read=done)
-            if ages:
-                closes = ages[0] * (1 + spec.tolerance_s) - (now - post.created_at).total_seconds()
-                due.append((closes, post.platform, post.id))
+        posts = q.metrics_histories(s, timeline=timeline, since=horizon(spec, now))
+    for post, d in due_posts(posts, spec=spec, now=now).items():
+        closes = d.age * (1 + spec.tolerance_s) - (now - d.created_at).total_seconds()
+        due.append((closes, d.platform, post))
     if not due:
         return 0
     due.sort()
