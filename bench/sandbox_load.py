@@ -2,9 +2,11 @@
 
 The server runs in its own process (a tiny world, rate limits scaled up so the load is not
 throttled); the client is a minimal asyncio HTTP/1.1 client with N keep-alive connections.
-Mix: 45% metrics lookups (GET /2/tweets?ids=, 20 ids), 12% list timelines, 8% user
-timelines, 7% single posts, 5% liking users, 3% reposted-by, 5% recent search, 3% mentions,
-2% followers, 3% likes (POST /2/users/:id/likes), 7% writes (POST /2/tweets).
+Mix: 41% metrics lookups (GET /2/tweets?ids=, 20 ids), 12% list timelines, 8% user
+timelines, 7% single posts, 5% liking users, 3% reposted-by, 2% quote posts, 5% recent search,
+3% mentions, 2% followers, 1% following, 3% likes (POST /2/users/:id/likes), 1% image posts
+(POST /2/media/upload, then POST /2/tweets with media.media_ids; one sample, both timed),
+7% writes (POST /2/tweets).
 
     .venv/bin/python bench/sandbox_load.py [--seconds 15] [--concurrency 16]
     .venv/bin/python bench/sandbox_load.py --scoring   # engagement model at scale instead
@@ -34,6 +36,25 @@ print(json.dumps({"base_url": sb.base_url, "app": sb.app_token, "users": tokens,
 sys.stdin.read()
 sb.stop()
 """
+
+
+def _png() -> str:
+    """A small real PNG (64x64, one colour), base64 as the v2 upload's JSON body takes it."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x1d\x9b\xf0" * 64 for _ in range(64))
+    raw = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 0))
+    raw += chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return base64.b64encode(raw).decode()
+
+
+PNG = _png()
 
 
 class Conn:
@@ -99,7 +120,7 @@ async def run(info: dict, *, seconds: float, concurrency: int) -> dict:
         while time.perf_counter() < deadline:
             roll = rng.random()
             t0 = time.perf_counter()
-            if roll < 0.45:
+            if roll < 0.41:
                 kind = "lookup"
                 q = urlencode(
                     {
@@ -108,44 +129,62 @@ async def run(info: dict, *, seconds: float, concurrency: int) -> dict:
                     }
                 )
                 status, _ = await conn.request("GET", f"/2/tweets?{q}", app)
-            elif roll < 0.57:
+            elif roll < 0.53:
                 kind = "list"
                 q = "max_results=20&tweet.fields=public_metrics"
                 status, _ = await conn.request(
                     "GET", f"/2/lists/{rng.choice(lists)}/tweets?{q}", app
                 )
-            elif roll < 0.65:
+            elif roll < 0.61:
                 kind = "user_tl"
                 status, _ = await conn.request(
                     "GET", f"/2/users/{rng.choice(authors)}/tweets?max_results=10", app
                 )
-            elif roll < 0.72:
+            elif roll < 0.68:
                 kind = "single"
                 status, _ = await conn.request("GET", f"/2/tweets/{rng.choice(posts)}", app)
-            elif roll < 0.77:
+            elif roll < 0.73:
                 kind = "liking_users"
                 target = f"/2/tweets/{rng.choice(posts)}/liking_users?max_results=100"
                 status, _ = await conn.request("GET", target, token)
-            elif roll < 0.80:
+            elif roll < 0.76:
                 kind = "retweeted_by"
                 target = f"/2/tweets/{rng.choice(posts)}/retweeted_by"
                 status, _ = await conn.request("GET", target, app)
-            elif roll < 0.85:
+            elif roll < 0.78:
+                kind = "quote_tweets"
+                target = f"/2/tweets/{rng.choice(posts)}/quote_tweets?max_results=10"
+                status, _ = await conn.request("GET", target, app)
+            elif roll < 0.83:
                 kind = "search"
                 q = urlencode({"query": f"{rng.choice(words)} -is:retweet", "max_results": 10})
                 status, _ = await conn.request("GET", f"/2/tweets/search/recent?{q}", app)
-            elif roll < 0.88:
+            elif roll < 0.86:
                 kind = "mentions"
                 target = f"/2/users/{rng.choice(authors)}/mentions?max_results=10"
                 status, _ = await conn.request("GET", target, app)
-            elif roll < 0.90:
+            elif roll < 0.88:
                 kind = "followers"
                 target = f"/2/users/{rng.choice(authors)}/followers?max_results=100"
                 status, _ = await conn.request("GET", target, app)
-            elif roll < 0.93:
+            elif roll < 0.89:
+                kind = "following"
+                target = f"/2/users/{rng.choice(authors)}/following?max_results=100"
+                status, _ = await conn.request("GET", target, app)
+            elif roll < 0.92:
                 kind = "like"
                 body = {"tweet_id": rng.choice(posts)}
                 status, _ = await conn.request("POST", f"/2/users/{me}/likes", token, body)
+            elif roll < 0.93:
+                kind = "media_upload"  # an image: upload, then the post that carries it
+                body = {"media": PNG, "media_category": "tweet_image"}
+                status, raw = await conn.request("POST", "/2/media/upload", token, body)
+                if status == 200:
+                    counter += 1
+                    media = {"media_ids": [json.loads(raw)["data"]["id"]]}
+                    text = f"load test chart {counter} #{w}"
+                    body = {"text": text, "media": media}
+                    status, _ = await conn.request("POST", "/2/tweets", token, body)
             else:
                 counter += 1
                 kind = "write"
