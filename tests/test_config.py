@@ -201,3 +201,30 @@ def test_bots_on_two_platforms_cannot_share_a_timeline(tmp_path: Path) -> None:
     assert "bots.skybot2.platform: bot 'skybot2' is on platform 'sky'" in message
     assert "'xbot' on the 'platform:' section's platform" in message
     assert "both follow timeline 'airlines'" in message
+
+
+def test_loop_config_pickles_by_field_name() -> None:
+    """Specs travel pickled to Ray workers and chaos children; a process on a version of
+    LoopConfig with a field added or removed must not shift the other fields (slot order)."""
+    import pickle
+
+    from vibeforge.config.loop import LoopConfig
+
+    config = LoopConfig(candidates=3, rl_cadence="round", images_by_bot={"skybot": "none"})
+    assert pickle.loads(pickle.dumps(config)) == config
+    rebuild, (values,) = config.__reduce__()
+
+    class Pickled:  # what another version's pickle of the same config holds
+        def __init__(self, values: dict) -> None:
+            self.values = values
+
+        def __reduce__(self):
+            return (rebuild, (self.values,))
+
+    older = {k: v for k, v in values.items() if k != "candidates"}  # a version without it
+    loaded = pickle.loads(pickle.dumps(Pickled(older)))
+    assert loaded.candidates == LoopConfig().candidates  # its default, not a neighbour's value
+    assert loaded.rl_cadence == "round" and loaded.images_by_bot == {"skybot": "none"}
+    newer = {**values, "from_a_newer_version": 1}
+    with pytest.raises(TypeError, match="from_a_newer_version"):
+        pickle.loads(pickle.dumps(Pickled(newer)))

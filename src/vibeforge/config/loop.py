@@ -8,7 +8,8 @@ checks itself the same way: a bad value raises pydantic's `ValidationError`, a `
 from __future__ import annotations
 
 import re
-from typing import Literal
+from dataclasses import fields
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 from pydantic.dataclasses import dataclass
@@ -102,6 +103,14 @@ class LoopConfig:
     def _image_source(cls, v: str) -> str:
         return _source_name(v)
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickled by field name. A slotted dataclass pickles its values in slot order, so a
+        process on a version of this class with a field added or removed (a Ray worker or a
+        chaos child on other code) silently shifted every later field into its neighbour's
+        place; by name, a field the other side lacks takes its default here, and one this side
+        lacks is an error that says so."""
+        return (_rebuild, ({f.name: getattr(self, f.name) for f in fields(self)},))
+
     @field_validator("images_by_bot")
     @classmethod
     def _image_sources(cls, v: dict[str, str]) -> dict[str, str]:
@@ -110,6 +119,17 @@ class LoopConfig:
                 raise ValueError(f"{bot!r} is not a bot name (lowercase letters, digits, - or _)")
             _source_name(source)
         return v
+
+
+def _rebuild(values: dict[str, Any]) -> LoopConfig:
+    """A pickled LoopConfig, by field name (see `LoopConfig.__reduce__`)."""
+    unknown = sorted(set(values) - {f.name for f in fields(LoopConfig)})
+    if unknown:
+        raise TypeError(
+            f"a LoopConfig pickled by another vibeforge version has fields this version lacks: "
+            f"{', '.join(unknown)}; run one vibeforge version on every node"
+        )
+    return LoopConfig(**values)
 
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
