@@ -1036,7 +1036,7 @@ def newest_own_posts(session: Session) -> dict[str, datetime]:
         .where(PostRow.bot.is_not(None))
         .group_by(PostRow.bot)
     )
-    return {bot: when for bot, when in session.execute(query)}
+    return {str(bot): when for bot, when in session.execute(query)}
 
 
 def own_post_counts(session: Session, *, since: datetime) -> dict[str, int]:
@@ -1046,7 +1046,7 @@ def own_post_counts(session: Session, *, since: datetime) -> dict[str, int]:
         .where(PostRow.bot.is_not(None), PostRow.created_at >= since)
         .group_by(PostRow.bot)
     )
-    return {bot: int(n) for bot, n in session.execute(query)}
+    return {str(bot): int(n) for bot, n in session.execute(query)}
 
 
 def publication_counts(session: Session) -> dict[str, dict[PublicationStatus, int]]:
@@ -1100,7 +1100,7 @@ def observed_own_posts(session: Session) -> dict[str, set[str]]:
     )
     out: dict[str, set[str]] = {}
     for bot, post_id in session.execute(query):
-        out.setdefault(bot, set()).add(post_id)
+        out.setdefault(str(bot), set()).add(post_id)
     return out
 
 
