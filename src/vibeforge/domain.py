@@ -111,6 +111,9 @@ class Post:
     # withheld by the platform in some country or for copyright (X's `withheld`): compliance
     # removes it downstream as if deleted
     withheld: bool = False
+    # a repost is a post of its own on X (`RT @author: ...`, referencing the original as
+    # "retweeted"): the reposted post's id. Ingest stores no reposts (loop/ingest.py)
+    repost_of_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,6 +12,17 @@ One bad post never stops its timeline: a post the scrubber refuses (`ScrubInputE
 over `max_chars`), one without an id or an author, or one whose values the database still
 refuses is skipped, counted in `IngestReport.rejected` and logged without its content; the
 rest of the poll is stored and the cursor moves past it.
+
+Reposts are passed over (`IngestReport.reposts`), the cursor moving past them too. On X a
+repost is a post of its own in the reposter's timeline, a List's and a home timeline
+(`Post.repost_of_id`, from `referenced_tweets` type `retweeted`), but its text is someone
+else's words behind `RT @author:`, cut to 140 characters: stored, it would teach the bots to
+write truncated retweets of the original's author as if the timeline's account had written
+them. Resolving it to the original instead would store a post by an author the timeline does
+not follow, and usually twice (the original is often in the same List). The X client asks
+for timelines without reposts where X takes `exclude=retweets` (an account's posts, a home
+timeline), which also saves paying for them; a List timeline cannot, so they are dropped here.
+Bluesky's reposts are feed items, not posts: its client never returns them.
 """
 
 from __future__ import annotations
@@ -52,6 +63,7 @@ class IngestReport:
     stored: int = 0
     skipped: bool = False  # not due yet
     rejected: int = 0  # posts skipped: unscrubbable or unstorable (logged without content)
+    reposts: int = 0  # reposts passed over: someone else's post, not the timeline's own
     error: str | None = None  # why the poll failed (set by cycle.ingest_all, which goes on)
 
 
@@ -83,6 +95,9 @@ def poll_timeline(
     newest = max((p.id for p in normalised if _id_fits(p.id)), key=post_id_key, default=None)
     posts: list[Post] = []
     for post in normalised:
+        if post.repost_of_id is not None:  # someone else's words (see the module docstring)
+            report.reposts += 1
+            continue
         problem = _unstorable(post)
         if problem:
             _reject(report, problem)
@@ -94,11 +109,12 @@ def poll_timeline(
     if index is not None and added:
         index.add([p.text for p in added])
     log.info(
-        "timeline %s: fetched %d, stored %d new%s",
+        "timeline %s: fetched %d, stored %d new%s%s",
         timeline.name,
         report.fetched,
         report.stored,
         f", skipped {report.rejected} bad" if report.rejected else "",
+        f", passed over {report.reposts} reposts" if report.reposts else "",
     )
     return report
 

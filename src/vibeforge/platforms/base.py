@@ -96,10 +96,13 @@ class Platform(Protocol):
         text: str,
         idempotency_key: str,
         reply_to: str | None = None,
+        quote_of: str | None = None,
         images: Sequence[Image] = (),
     ) -> PostRef:
-        """Publish as `account`, with `images` attached in order (the platform checks its own
-        limits); the caller's outbox guarantees at-most-once across crashes."""
+        """Publish as `account`: a reply to `reply_to`, a quote of `quote_of` (the quoted post
+        embedded, the text the quoter's comment), with `images` attached in order (the platform
+        checks its own limits: X and Bluesky take images or a quote, not both); the caller's
+        outbox guarantees at-most-once across crashes."""
         ...
 
     def find_published(self, *, account: str, text: str, since: datetime) -> PostRef | None:

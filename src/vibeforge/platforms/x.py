@@ -695,10 +695,13 @@ class XClient:
         account: str | None = None,
         send_since: bool = True,
         min_results: int = 5,
+        without_reposts: bool = False,
     ) -> list[Post]:
         params: dict[str, Any] = {"max_results": max(min(100, max_posts), min_results)}
         if since_id and send_since:
             params["since_id"] = since_id
+        if without_reposts:  # X charges per post returned: reposts ingest would drop
+            params["exclude"] = "retweets"
         out: list[Post] = []
         for page in self._pages(
             path, endpoint=endpoint, params=params, account=account, max_posts=max_posts
@@ -712,7 +715,11 @@ class XClient:
     def timeline(
         self, *, source: Timeline, since_id: str | None = None, max_posts: int = 800
     ) -> list[Post]:
-        """Raw posts (not yet scrubbed) of a List, a set of accounts or a home timeline."""
+        """Raw posts (not yet scrubbed) of a List, a set of accounts or a home timeline.
+
+        An account's posts and a home timeline are asked without reposts (`exclude=retweets`),
+        which ingest would drop (loop/ingest.py); X's List timeline takes no `exclude`, so its
+        reposts come back, marked by `Post.repost_of_id`."""
         if source.kind is TimelineKind.LIST:
             # X's List timeline takes no since_id: page until we reach the cursor
             posts = self._collect(
@@ -732,6 +739,7 @@ class XClient:
                         endpoint="GET /2/users/:id/tweets",
                         since_id=since_id,
                         max_posts=max_posts,
+                        without_reposts=True,
                     )
                 )
         elif source.kind is TimelineKind.FEED:
@@ -747,6 +755,7 @@ class XClient:
                 max_posts=max_posts,
                 account=handle,
                 min_results=1,
+                without_reposts=True,
             )
         posts.sort(key=lambda p: (p.created_at, post_id_key(p.id)), reverse=True)
         return posts[:max_posts]
@@ -875,6 +884,7 @@ class XClient:
             params={
                 "max_results": 100,
                 "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "exclude": "retweets",  # a repost is never the post being looked for
             },
             max_posts=300,
         ):
@@ -954,13 +964,23 @@ class XClient:
         text: str,
         idempotency_key: str,
         reply_to: str | None = None,
+        quote_of: str | None = None,
         images: Sequence[Image] = (),
     ) -> PostRef:
-        """Create a post marked made_with_ai, with up to 4 images (each uploaded first); the
-        create is reconciled before any retry, so the post exists once."""
+        """Create a post marked made_with_ai: a reply (`reply.in_reply_to_tweet_id`), a quote
+        (`quote_tweet_id`) or neither, with up to 4 images (each uploaded first; X's spec makes
+        `media` and `quote_tweet_id` mutually exclusive, so a quote carries none); the create
+        is reconciled before any retry, so the post exists once."""
         account = self._poster(account)
         if reply_to is not None:
             _id(reply_to, "post id to reply to")
+        if quote_of is not None:
+            _id(quote_of, "post id to quote")
+            if images:
+                raise InvalidRequest(
+                    "an X post carries images or quotes a post, not both (the spec makes "
+                    "media and quote_tweet_id mutually exclusive)"
+                )
         if len(images) > MAX_IMAGES:
             raise InvalidRequest(
                 f"an X post carries at most {MAX_IMAGES} images, not {len(images)}"
@@ -973,6 +993,8 @@ class XClient:
         body: dict[str, Any] = {"text": text, "made_with_ai": True}
         if reply_to is not None:
             body["reply"] = {"in_reply_to_tweet_id": reply_to}
+        if quote_of is not None:
+            body["quote_tweet_id"] = quote_of
         if images:
             # uploaded once: a retried create reuses these ids (reconciled by text first)
             body["media"] = {

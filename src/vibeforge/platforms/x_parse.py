@@ -61,13 +61,15 @@ def parse_post(obj: Any, *, observed_at: datetime) -> Post:
     text = obj.get("text")
     if not isinstance(text, str):
         raise PlatformError(f"malformed API JSON: post {obj['id']} has no text")
-    reply_to = quote_of = None
+    reply_to = quote_of = repost_of = None
     for ref in obj.get("referenced_tweets") or obj.get("referenced_posts") or []:
         if isinstance(ref, dict):
             if ref.get("type") == "replied_to":
                 reply_to = str(ref.get("id"))
             elif ref.get("type") == "quoted":
                 quote_of = str(ref.get("id"))
+            elif ref.get("type") == "retweeted":  # a repost: its text is `RT @author: ...`
+                repost_of = str(ref.get("id"))
     return Post(
         id=obj["id"],
         text=text,
@@ -79,6 +81,7 @@ def parse_post(obj: Any, *, observed_at: datetime) -> Post:
         metrics=parse_metrics(obj, observed_at=observed_at),
         made_with_ai=bool(obj.get("made_with_ai", False)),
         withheld=bool(obj.get("withheld")),  # {"copyright": ..., "country_codes": [...]}
+        repost_of_id=repost_of,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from vibeforge.sandbox import reposts
 from vibeforge.sandbox.limits import Principal
 from vibeforge.sandbox.problems import (
     PROBLEM_JSON,
@@ -88,6 +89,12 @@ def add_x_routes(app: FastAPI, ctx: Ctx) -> None:
                     "You attempted to reply to a Tweet that is deleted or not visible to you."
                 )
         if data.get("quote_tweet_id") is not None:
+            if media_ids:  # the spec: media is "mutually exclusive from Quote Tweet Id"
+                raise invalid(
+                    "`media` and `quote_tweet_id` are mutually exclusive",
+                    parameter="quote_tweet_id",
+                    value=str(data["quote_tweet_id"])[:40],
+                )
             quote_of = parse_id(str(data["quote_tweet_id"]), "quote_tweet_id")
             if not world.store.one("SELECT 1 FROM posts WHERE id = ? AND deleted = 0", (quote_of,)):
                 raise invalid(
@@ -118,6 +125,12 @@ def add_x_routes(app: FastAPI, ctx: Ctx) -> None:
     async def delete_tweet(request: Request, p: Principal) -> tuple[int, Any]:
         pid = parse_id(request.path_params["id"], "id")
         row = world.store.one("SELECT author_id FROM posts WHERE id = ? AND deleted = 0", (pid,))
+        if row is None and (found := reposts.source_of(world.store, pid)) is not None:
+            # deleting one's repost undoes it, as X's statuses/destroy did
+            if found[0] != p.user_id:
+                raise forbidden("You are not allowed to delete a Tweet you did not create.")
+            ctx.reactions.remove(user_id=found[0], post_id=found[1], kind="repost")
+            return 200, {"data": {"deleted": True}}
         if row is None:
             raise not_found(f"Could not find tweet with id: [{pid}].")
         if row[0] != p.user_id:
@@ -331,12 +344,12 @@ def add_x_routes(app: FastAPI, ctx: Ctx) -> None:
 
 
 def exclude(query: Any) -> str:
-    """The SQL condition `exclude=replies,retweets` adds (the sandbox has no reposts as posts)."""
+    """The SQL condition `exclude=replies,retweets` adds to a read of `x_posts`."""
     raw = query.get("exclude")
     if raw is None:
         return ""
     where = ""
-    for item in raw.split(","):
+    for item in dict.fromkeys(raw.split(",")):
         if item not in ("replies", "retweets"):
             raise invalid(
                 f"The `exclude` query parameter value [{item[:40]}] is not one of "
@@ -344,8 +357,7 @@ def exclude(query: Any) -> str:
                 parameter="exclude",
                 value=item[:40],
             )
-        if item == "replies":
-            where = " AND reply_to IS NULL"
+        where += " AND reply_to IS NULL" if item == "replies" else " AND repost_of IS NULL"
     return where
 
 

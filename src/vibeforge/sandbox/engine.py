@@ -109,13 +109,19 @@ class PostRow:
     quote_of: int | None
     made_with_ai: bool
     scored: bool
+    # the X face's reposts are posts of their own there (view `x_posts`): the reposted post
+    repost_of: int | None = None
 
 
 POST_COLUMNS = "id, author_id, text, created_ms, reply_to, quote_of, made_with_ai, scored"
+# the X face reads `x_posts` (posts and reposts) with these
+X_POST_COLUMNS = POST_COLUMNS + ", repost_of"
 
 
 def post_row(r: Any) -> PostRow:
-    return PostRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]))
+    """A row of POST_COLUMNS (from `posts`) or X_POST_COLUMNS (from `x_posts`)."""
+    repost_of = r[8] if len(r) > 8 else None
+    return PostRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]), repost_of)
 
 
 class World:
@@ -323,11 +329,8 @@ class World:
         (uploaded images, checked by the caller) are attached in that transaction too."""
         with self.lock:
             now = self.now_ms()
-            self._api_seq += 1
-            post_id = snowflake(now, API_SEQUENCE_BASE + self._api_seq % API_SEQUENCE_BASE)
             with self.store.tx() as c:
-                while c.execute("SELECT 1 FROM posts WHERE id = ?", (post_id,)).fetchone():
-                    post_id += 1
+                post_id = self.mint_post_id(c, now)
                 c.execute(
                     "INSERT INTO posts (id, author_id, text, created_ms, reply_to, quote_of, "
                     "made_with_ai) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -357,6 +360,19 @@ class World:
                         ) from None
             self.store.set_meta("clock_ms", now)
             return PostRow(post_id, author_id, text, now, reply_to, quote_of, made_with_ai, False)
+
+    def mint_post_id(self, c: sqlite3.Connection, now_ms: int) -> int:
+        """A fresh id for a post or an X repost made now (the caller holds `self.lock` and is
+        inside a transaction): a snowflake of the time in the API's half of the sequence space,
+        taken by no post and no repost, so ids of both kinds grow with time and never meet."""
+        self._api_seq += 1
+        post_id = snowflake(now_ms, API_SEQUENCE_BASE + self._api_seq % API_SEQUENCE_BASE)
+        while c.execute(
+            "SELECT 1 FROM posts WHERE id = ? UNION ALL SELECT 1 FROM x_reposts WHERE id = ?",
+            (post_id, post_id),
+        ).fetchone():
+            post_id += 1
+        return post_id
 
     def recent_duplicate(self, *, author_id: int, text: str) -> bool:
         """X refuses a post identical to one of the author's own recent posts."""

@@ -16,7 +16,8 @@ per post and kind) at the age where floor(n (1 - exp(-t/τ))) reaches i + 1, so 
 listed at any time are as many as the count shown, and an earlier list is a prefix of a later one.
 
 Account reactions live in this module's own table of the sandbox database (`x_reactions`);
-a reseeded world (whose meta is wiped) starts it empty.
+a reseeded world (whose meta is wiped) starts it empty. An account's repost is also a post of
+its own on the X face (reposts.py), written and erased with its reaction row.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from vibeforge.sandbox import reposts
 from vibeforge.sandbox.engine import World
 from vibeforge.sandbox.model import KINDS, PostFactors, Reactors, accrued, post_rng, reactors
 from vibeforge.sandbox.text import style
@@ -214,24 +216,39 @@ class Reactions:
             self._checked = id(self.world.audience)
             return self._any
 
-    def add(self, *, user_id: int, post_id: int, kind: str) -> None:
+    def add(self, *, user_id: int, post_id: int, kind: str) -> int | None:
+        """Record an account's like or repost; a repost is a post of its own on the X face
+        too (reposts.py), written in the same transaction: returns its id (None for a like)."""
         self._table()
-        store = self.world.store
-        with store.lock:
-            store.conn.execute(
+        world, store = self.world, self.world.store
+        if kind != "repost":
+            with store.lock:
+                store.conn.execute(
+                    "INSERT OR IGNORE INTO x_reactions VALUES (?, ?, ?, ?)",
+                    (user_id, post_id, kind, world.now_ms()),
+                )
+                self._any = True
+            return None
+        with world.lock, store.tx() as c:  # the world's lock first, as insert_post takes them
+            now = world.now_ms()
+            c.execute(
                 "INSERT OR IGNORE INTO x_reactions VALUES (?, ?, ?, ?)",
-                (user_id, post_id, kind, self.world.now_ms()),
+                (user_id, post_id, kind, now),
             )
+            repost_id = reposts.record(world, c, user_id=user_id, post_id=post_id, at_ms=now)
             self._any = True
+        return repost_id
 
     def remove(self, *, user_id: int, post_id: int, kind: str) -> None:
+        """Undo an account's like or repost (the repost's post with it)."""
         self._table()
-        store = self.world.store
-        with store.lock:
-            store.conn.execute(
+        with self.world.store.tx() as c:
+            c.execute(
                 "DELETE FROM x_reactions WHERE user_id = ? AND post_id = ? AND kind = ?",
                 (user_id, post_id, kind),
             )
+            if kind == "repost":
+                reposts.erase(c, user_id=user_id, post_id=post_id)
 
     def accounts(self, post_id: int, kind: str, *, now_ms: int) -> list[Reaction]:
         """Accounts' reactions by `now_ms`, oldest first."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from vibeforge.sandbox import reposts
 from vibeforge.sandbox.clock import iso
 from vibeforge.sandbox.engine import POST_COLUMNS, PostRow, World, post_row
 from vibeforge.sandbox.media import media_object, media_of_posts
@@ -25,8 +26,14 @@ _DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def references(p: PostRow) -> list[dict[str, str]]:
+    if p.repost_of:  # a repost refers to what it reposts, nothing else (reposts.py)
+        return [{"type": "retweeted", "id": str(p.repost_of)}]
     refs = [{"type": "replied_to", "id": str(p.reply_to)}] if p.reply_to else []
     return refs + ([{"type": "quoted", "id": str(p.quote_of)}] if p.quote_of else [])
+
+
+# a repost's counts: X counts the engagement on the original
+_NO_ENGAGEMENT = {"impressions": 0, "like": 0, "repost": 0, "reply": 0, "quote": 0, "bookmark": 0}
 
 
 def entities(text: str) -> dict[str, Any]:
@@ -61,8 +68,10 @@ def render_posts(
 ) -> list[dict[str, Any]]:
     fields = ask.post_fields
     want_metrics = bool(fields & {"public_metrics", *PRIVATE_FIELDS})
-    ids = [p.id for p in posts]
+    ids = [p.id for p in posts if not p.repost_of]
     metrics = world.metrics(ids) if want_metrics else {}
+    if want_metrics:
+        metrics.update({p.id: _NO_ENGAGEMENT for p in posts if p.repost_of})
     by_accounts = reactions.account_counts(ids) if want_metrics else {}
     with_media = (
         media_of_posts(world.store, ids)
@@ -184,7 +193,9 @@ def includes(
     out: dict[str, Any] = {}
     referenced: list[PostRow] = []
     if exp & (REFERENCE_EXPANSIONS | REFERENCE_AUTHOR_EXPANSIONS):
-        ref_ids = list(dict.fromkeys(i for p in posts for i in (p.reply_to, p.quote_of) if i))
+        ref_ids = list(
+            dict.fromkeys(i for p in posts for i in (p.reply_to, p.quote_of, p.repost_of) if i)
+        )
         if ref_ids:
             marks = ",".join("?" * len(ref_ids))
             rows = world.store.all(
@@ -269,8 +280,8 @@ def render_users(
 
 
 def user_metrics(world: World, uid: int, *, reactions: Reactions | None = None) -> dict[str, int]:
-    """An account's (or member's) counts: followers, following, posts (`tweet_count`), lists
-    and, with `reactions`, its API likes."""
+    """An account's (or member's) counts: followers, following, posts (`tweet_count`, its
+    reposts included, as X counts them), lists and, with `reactions`, its API likes."""
     count = world.store.count
     m = member_of(uid)
     if m is not None:
@@ -289,7 +300,7 @@ def user_metrics(world: World, uid: int, *, reactions: Reactions | None = None) 
     posts = count(
         "SELECT COUNT(*) FROM posts WHERE author_id = ? AND deleted = 0 AND created_ms <= ?",
         (uid, now),
-    )
+    ) + reposts.count_by(world.store, uid, now_ms=now)
     listed = count("SELECT COUNT(*) FROM list_members WHERE user_id = ?", (uid,))
     likes = len(reactions.liked_by(uid, now_ms=now)) if reactions is not None else 0
     return {

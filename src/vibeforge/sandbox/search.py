@@ -5,8 +5,10 @@ images|videos|geo`, `lang:`, `conversation_id:`, negation with `-`, `OR` and par
 Keywords match whole tokens, case-insensitively (a keyword of several tokens, `don't`, is a
 phrase of them); terms side by side must all match; `OR` binds looser than that. As on X, a
 query needs one standalone term that is not negated (is:/has:/lang: only narrow), and errors
-are 400s naming the `query` parameter. The sandbox's posts are English and have no
-reposts-as-posts: `lang:en` matches all, `is:retweet` none. Its media are images (posted with
+are 400s naming the `query` parameter. The sandbox's posts are English: `lang:en` matches all.
+Reposts are posts of their own, as on X (reposts.py): `is:retweet` matches them,
+`-is:retweet` leaves them out, `retweets_of:user` matches the reposts of that user's posts, and
+their text (`RT @user: ...`) matches keywords as any other. Its media are images (posted with
 X's `media.media_ids` or a Bluesky images embed): `has:media` and `has:images` match the posts
 that carry one, `has:videos` none.
 """
@@ -45,6 +47,8 @@ class Doc:
     hashtags: frozenset[str]  # lowercase, without #
     links: bool
     media: bool = False  # carries an image
+    is_retweet: bool = False  # a repost (a post of its own on X)
+    retweet_of_author: str | None = None  # the reposted post's author, lowercase
 
 
 def doc(
@@ -56,6 +60,8 @@ def doc(
     quote_of: int | None,
     post_id: int,
     media: bool = False,
+    repost_of: int | None = None,
+    repost_of_author: str | None = None,
 ) -> Doc:
     return Doc(
         tokens=tuple(_TOKEN.findall(text.lower())),
@@ -68,6 +74,8 @@ def doc(
         hashtags=frozenset(h[1:].lower() for h in HASHTAG_RE.findall(text)),
         links=URL_RE.search(text) is not None,
         media=media,
+        is_retweet=repost_of is not None,
+        retweet_of_author=repost_of_author.lower() if repost_of_author else None,
     )
 
 
@@ -119,13 +127,14 @@ def _operator(name: str, value: str, raw: str) -> tuple[Match, bool, frozenset[s
             return (lambda d: d.author == who), True, frozenset({who})
         if name == "to":
             return (lambda d: d.reply_to_author == who), True, None
-        return (lambda d: False), True, None
+        return (lambda d: d.retweet_of_author == who), True, None
     if name == "is":
         if value not in IS_VALUES:
             raise _error(f"Reference to invalid operator 'is:{value}'")
         pick: dict[str, Match] = {
             "reply": lambda d: d.is_reply,
             "quote": lambda d: d.is_quote,
+            "retweet": lambda d: d.is_retweet,
         }
         return pick.get(value, lambda d: False), False, None
     if name == "has":

@@ -1,7 +1,11 @@
 """The sandbox's own SQLite database (independent of vibeforge's store): accounts, tokens,
 posts with their embeddings, the hidden engagement truth, lists, follows and trend events, and
 the XRPC face's records (posts made with a chosen record key, profiles) and blobs, and the X
-face's uploaded images (`x_media`) and which posts carry them (`x_post_media`).
+face's uploaded images (`x_media`) and which posts carry them (`x_post_media`), and its reposts
+as posts of their own (`x_reposts`). The X face reads posts and reposts alike through views:
+`x_originals` (the posts, `repost_of` NULL), `x_repost_posts` (the reposts as posts) and
+`x_posts` (both). A page reads the first two apart and merges them (xpages.py): SQLite pushes
+no `IN (subquery)` condition into a compound view, which would scan every post.
 
 One connection guarded by a lock; WAL journal so readers in other processes never block.
 """
@@ -60,6 +64,21 @@ CREATE TABLE IF NOT EXISTS x_media (
 CREATE TABLE IF NOT EXISTS x_post_media (
     post_id INTEGER NOT NULL, position INTEGER NOT NULL, media_id INTEGER NOT NULL,
     PRIMARY KEY (post_id, position));
+CREATE TABLE IF NOT EXISTS x_reposts (
+    id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, post_id INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL, text TEXT NOT NULL, UNIQUE (user_id, post_id));
+CREATE INDEX IF NOT EXISTS x_reposts_user ON x_reposts (user_id, id);
+CREATE INDEX IF NOT EXISTS x_reposts_post ON x_reposts (post_id);
+CREATE VIEW IF NOT EXISTS x_originals AS
+    SELECT id, author_id, text, created_ms, reply_to, quote_of, made_with_ai, scored, deleted,
+        NULL AS repost_of FROM posts;
+CREATE VIEW IF NOT EXISTS x_repost_posts AS
+    SELECT r.id AS id, r.user_id AS author_id, r.text AS text, r.created_ms AS created_ms,
+        NULL AS reply_to, NULL AS quote_of, 0 AS made_with_ai, 1 AS scored,
+        o.deleted AS deleted, r.post_id AS repost_of
+    FROM x_reposts r JOIN posts o ON o.id = r.post_id;
+CREATE VIEW IF NOT EXISTS x_posts AS
+    SELECT * FROM x_originals UNION ALL SELECT * FROM x_repost_posts;
 """
 TABLES = (
     "meta",
@@ -76,6 +95,7 @@ TABLES = (
     "at_blobs",
     "x_media",
     "x_post_media",
+    "x_reposts",
 )
 
 

@@ -1,8 +1,9 @@
 """Likes and reposts by accounts through the API (X API v2, spec 2.167): POST
 /2/users/:id/likes and /retweets with `{"tweet_id"}`, DELETE /2/users/:id/likes/:tweet_id and
 /retweets/:source_tweet_id. Only the authenticated account may act as itself. They count in the
-post's public metrics and lists of likers and reposters (reactions.py); a repost is not a post
-of its own in the sandbox, so it appears in no timeline."""
+post's public metrics and lists of likers and reposters (reactions.py); a repost is also a post
+of its own, in the reposter's timeline and everywhere posts are read (reposts.py). As on X,
+liking or reposting a repost acts on the post it reposts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from vibeforge.sandbox import reposts
 from vibeforge.sandbox.limits import Principal
 from vibeforge.sandbox.problems import forbidden, invalid, not_found
 from vibeforge.sandbox.xhttp import Ctx, Handler, body_json, parse_id, reject_unknown, route
@@ -34,7 +36,13 @@ def add_action_routes(app: FastAPI, ctx: Ctx) -> None:
             )
         return uid
 
+    def source(post_id: int) -> int:
+        """The post an id names: a repost's id names the post it reposts, as on X."""
+        found = reposts.source_of(world.store, post_id)
+        return post_id if found is None else found[1]
+
     def target(post_id: int) -> int:
+        post_id = source(post_id)
         row = world.store.one(
             "SELECT 1 FROM posts WHERE id = ? AND deleted = 0 AND created_ms <= ?",
             (post_id, world.now_ms()),
@@ -55,7 +63,7 @@ def add_action_routes(app: FastAPI, ctx: Ctx) -> None:
         async def handler(request: Request, p: Principal) -> tuple[int, Any]:
             uid = acting(request, p)
             if undo:
-                pid = parse_id(request.path_params["tweet_id"], "tweet_id")
+                pid = source(parse_id(request.path_params["tweet_id"], "tweet_id"))
                 ctx.reactions.remove(user_id=uid, post_id=pid, kind=kind)
                 return 200, {"data": {key: False}}
             pid = target(await tweet_id(request))

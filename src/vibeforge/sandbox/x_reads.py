@@ -129,7 +129,8 @@ def add_read_routes(app: FastAPI, ctx: Ctx) -> None:
         return {int(r[0]): str(r[1]) for r in rows}
 
     def parents_of(rows: list[PostRow]) -> dict[int, int]:
-        wanted = [r.reply_to for r in rows if r.reply_to]
+        """{replied-to or reposted post: its author} of a batch of posts."""
+        wanted = [i for r in rows for i in (r.reply_to, r.repost_of) if i]
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
@@ -188,6 +189,7 @@ def add_read_routes(app: FastAPI, ctx: Ctx) -> None:
             out = []
             for r in rows:
                 parent = parents.get(r.reply_to) if r.reply_to else None
+                source = parents.get(r.repost_of) if r.repost_of else None
                 d = doc(
                     text=r.text,
                     author=names.get(r.author_id, ""),
@@ -196,6 +198,8 @@ def add_read_routes(app: FastAPI, ctx: Ctx) -> None:
                     quote_of=r.quote_of,
                     post_id=r.id,
                     media=r.id in pictured,
+                    repost_of=r.repost_of,
+                    repost_of_author=names.get(source) if source is not None else None,
                 )
                 if query.match(d):
                     out.append(r)

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import Request
 
-from vibeforge.sandbox.engine import POST_COLUMNS, PostRow, post_row
+from vibeforge.sandbox.engine import X_POST_COLUMNS, PostRow, post_row
 from vibeforge.sandbox.limits import Principal
 from vibeforge.sandbox.problems import resource_missing
 from vibeforge.sandbox.reactions import member_of
@@ -60,30 +60,45 @@ def posts_page(
     keep: Callable[[list[PostRow]], list[PostRow]] | None = None,
 ) -> dict[str, Any]:
     """A page of the visible, undeleted posts matching `where` (and, when given, kept by
-    `keep`, which filters a batch), newest first."""
+    `keep`, which filters a batch), newest first. Reposts are posts here, as on X (column
+    `repost_of`; `where` leaves them out with `repost_of IS NULL`)."""
     q = request.query_params
     n = max_results(q, lo=lo, hi=hi, default=default)
     wanted = ask(q, returns="posts")
-    sql = [f"SELECT {POST_COLUMNS} FROM posts WHERE deleted = 0 AND created_ms <= ? AND {where}"]
-    params: list[Any] = [ctx.world.now_ms(), *args]
     more_sql, more_params = window(q)
-    sql += more_sql
-    params += more_params
+    cond = " ".join([f"deleted = 0 AND created_ms <= ? AND {where}", *more_sql])
+    params: list[Any] = [ctx.world.now_ms(), *args, *more_params]
     if keep is None:
-        sql.append("ORDER BY id DESC LIMIT ?")
-        rows = [post_row(r) for r in ctx.world.store.all(" ".join(sql), [*params, n + 1])]
+        rows = _newest(ctx, cond, params, before=MAX_ID, limit=n + 1)
         return posts_body(ctx, principal, rows[:n], ask=wanted, more=len(rows) > n)
     # filtered in Python: read on in batches until a page (and one more) is kept
-    sql.append("AND id < ? ORDER BY id DESC LIMIT ?")
     kept: list[PostRow] = []
     before = MAX_ID  # no id reaches it (X ids are below 2**63 - 1)
     while len(kept) <= n:
-        batch = [post_row(r) for r in ctx.world.store.all(" ".join(sql), [*params, before, _BATCH])]
+        batch = _newest(ctx, cond, params, before=before, limit=_BATCH)
         kept += keep(batch)
         if len(batch) < _BATCH:
             break
         before = batch[-1].id
     return posts_body(ctx, principal, kept[:n], ask=wanted, more=len(kept) > n)
+
+
+def _newest(ctx: Ctx, cond: str, params: list[Any], *, before: int, limit: int) -> list[PostRow]:
+    """The `limit` newest posts and reposts below id `before` that meet `cond`.
+
+    Each kind is read apart, newest first from its own index (`x_originals`,
+    `x_repost_posts`), and the two merged: SQLite pushes no `IN (subquery)` condition (a
+    List's members, a home's followees) into a compound view such as `x_posts`, which would
+    scan every post for each page."""
+    originals, reposts = (
+        f"SELECT {X_POST_COLUMNS} FROM {view} WHERE {cond} AND id < ? ORDER BY id DESC LIMIT ?"
+        for view in ("x_originals", "x_repost_posts")
+    )
+    sql = (
+        f"SELECT * FROM ({originals}) UNION ALL SELECT * FROM ({reposts}) ORDER BY id DESC LIMIT ?"
+    )
+    each = [*params, before, limit]
+    return [post_row(r) for r in ctx.world.store.all(sql, [*each, *each, limit])]
 
 
 def posts_body(
@@ -131,11 +146,12 @@ def posts_body(
 def lookup_posts(
     ctx: Ctx, request: Request, principal: Principal, ids: list[int]
 ) -> dict[str, Any]:
-    """Posts by id in the order asked; unknown, deleted or future ones as partial errors."""
+    """Posts (reposts too) by id in the order asked; unknown, deleted or future ones as
+    partial errors."""
     wanted = ask(request.query_params, returns="posts")
     marks = ",".join("?" * len(ids))
     rows = ctx.world.store.all(
-        f"SELECT {POST_COLUMNS} FROM posts WHERE id IN ({marks}) AND "
+        f"SELECT {X_POST_COLUMNS} FROM x_posts WHERE id IN ({marks}) AND "
         "deleted = 0 AND created_ms <= ?",
         [*ids, ctx.world.now_ms()],
     )
