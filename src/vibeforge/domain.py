@@ -220,6 +220,7 @@ class Publication:
     status: PublicationStatus = PublicationStatus.PENDING
     candidate_id: int | None = None
     reply_to: str | None = None
+    quote_of: str | None = None  # the post it quotes (its id on the platform)
     platform_post_id: str | None = None
     attempts: int = 0
     error: str | None = None

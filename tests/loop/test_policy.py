@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from vibeforge.domain import (
     Bot,
     Candidate,
     CandidateStatus,
+    Image,
     Post,
     Publication,
     PublicationStatus,
@@ -25,7 +27,7 @@ from vibeforge.loop.act import act
 from vibeforge.loop.config import LoopConfig
 from vibeforge.loop.cycle import run_round
 from vibeforge.loop.learn import labelled_posts
-from vibeforge.loop.outbox import publish_pending
+from vibeforge.loop.outbox import PublishReport, publish_pending
 from vibeforge.loop.platform_kinds import sandbox_client
 from vibeforge.loop.policy import FLEET_DUPLICATE, learning_view, submit
 from vibeforge.loop.runtime import Runtime
@@ -40,7 +42,7 @@ from vibeforge.sandbox.embed import HashingEmbedder
 from vibeforge.store import approvals, make_engine, session_scope, upgrade
 from vibeforge.store import queries as q
 
-from .conftest import FAST, make_eco
+from .conftest import FAST, Eco, make_eco
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 DELAY = "Gate 12 again, third delay this week and nobody says why."
@@ -224,6 +226,141 @@ def test_unapproved_replies_never_reach_x_and_other_platforms_need_no_approval(
             assert row.status is PublicationStatus.PENDING and row.reply_to == "3"
     finally:
         eco.sandbox.stop()
+
+
+# ------------------------------------------------------------ quotes on X
+
+
+class _CountingImages:
+    """An image source that would attach a picture to every post, and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def image_for(self, bot: Bot, text: str) -> Image | None:
+        self.calls += 1
+        return Image(data=b"\x89PNG\r\n\x1a\n", alt="chart")
+
+
+def _fan_post(eco: Eco, text: str) -> str:
+    """The id of a post by another account of the sandbox (not a bot's)."""
+    sb: Any = eco.sandbox
+    token = sb.create_account("fan", niche="airlines")
+    fan = sandbox_client(
+        dataclasses.replace(eco.spec.context, user_tokens={"fan": token}, handles=("fan",))
+    )
+    return fan.publish(account="fan", text=text, idempotency_key="fan:1").id
+
+
+def _quotes_by(sb: Any, handle: str) -> list[tuple[str, int | None, int | None]]:
+    uid = sb.world.store.one("SELECT id FROM users WHERE username = ?", (handle,))[0]
+    rows = sb.world.store.all(
+        "SELECT text, quote_of, reply_to FROM posts WHERE author_id = ?", (uid,)
+    )
+    return [(str(r[0]), r[1], r[2]) for r in rows]
+
+
+def test_a_quote_on_x_waits_for_approval_then_goes_out_as_a_quote(tmp_path: Path) -> None:
+    eco = make_eco(tmp_path)
+    sb: Any = eco.sandbox
+    try:
+        target = _fan_post(eco, "Lisbon finally got its second runway.")
+        rt = eco.spec()
+        rt.policy = X_POLICY  # the sandbox speaks X API v2: X's rules on the same client
+        images = _CountingImages()
+        with session_scope(rt.engine) as s:
+            bot = q.get_bot(s, name="skybot")
+            [quote] = q.add_candidates(
+                s, candidates=[Candidate(bot="skybot", text="Only took them twenty years.")]
+            )
+            assert quote.id is not None
+            assert submit(s, policy=rt.policy, candidate=quote, quote_of=target)
+            [queued] = approvals.queued(s, bot="skybot")
+            [row] = q.list_publications(s, bot="skybot")
+            assert queued.id == quote.id
+            assert row.status is PublicationStatus.HELD
+            assert row.quote_of == target and row.reply_to is None
+
+        def send() -> PublishReport:
+            return publish_pending(
+                rt.engine,
+                platform=rt.platform_for("skybot"),
+                bot=bot,
+                now=rt.clock(),
+                policy=rt.policy,
+                images=images,
+            )
+
+        assert send().confirmed == []  # held: nothing goes out
+        assert _quotes_by(sb, "skybot") == []
+        with session_scope(rt.engine) as s:
+            approvals.approve(s, candidate_id=quote.id)
+
+        report = send()
+
+        assert len(report.confirmed) == 1 and report.failed == 0
+        [(text, quote_of, reply_to)] = _quotes_by(sb, "skybot")
+        assert text == quote.text and str(quote_of) == target and reply_to is None
+        assert images.calls == 0  # a quote goes text only (X refuses media with a quote)
+        with session_scope(rt.engine) as s:
+            [stored] = q.list_posts(s, bot="skybot")
+            assert stored.id == report.confirmed[0]
+            assert stored.quote_of_id == target and stored.in_reply_to_id is None
+    finally:
+        sb.stop()
+
+
+def test_an_unapproved_quote_never_reaches_x(tmp_path: Path) -> None:
+    eco = make_eco(tmp_path)
+    sb: Any = eco.sandbox
+    try:
+        target = _fan_post(eco, "Lisbon finally got its second runway.")
+        rt = eco.spec()
+        with session_scope(rt.engine) as s:
+            bot = q.get_bot(s, name="skybot")
+            # written straight to the outbox, past the approval queue: the outbox refuses it
+            q.enqueue_publication(
+                s,
+                publication=Publication(
+                    idempotency_key="skybot:direct",
+                    bot="skybot",
+                    text="about time",
+                    quote_of=target,
+                ),
+            )
+        report = publish_pending(
+            rt.engine, platform=rt.platform_for("skybot"), bot=bot, now=rt.clock(), policy=X_POLICY
+        )
+        assert report.failed == 1 and report.confirmed == []
+        assert _quotes_by(sb, "skybot") == []
+        with session_scope(rt.engine) as s:
+            [row] = q.list_publications(s, bot="skybot")
+            assert row.status is PublicationStatus.FAILED and row.quote_of == target
+            assert "approval" in (row.error or "")
+    finally:
+        sb.stop()
+
+
+def test_the_sandbox_policy_sends_a_quote_at_once(tmp_path: Path) -> None:
+    eco = make_eco(tmp_path)
+    sb: Any = eco.sandbox
+    try:
+        target = _fan_post(eco, "Lisbon finally got its second runway.")
+        rt = eco.spec()
+        assert rt.policy.name == "sandbox"
+        with session_scope(rt.engine) as s:
+            bot = q.get_bot(s, name="skybot")
+            [quote] = q.add_candidates(s, candidates=[Candidate(bot="skybot", text="About time.")])
+            assert not submit(s, policy=rt.policy, candidate=quote, quote_of=target)
+            [row] = q.list_publications(s, bot="skybot")
+            assert row.status is PublicationStatus.PENDING and row.quote_of == target
+        report = publish_pending(
+            rt.engine, platform=rt.platform_for("skybot"), bot=bot, now=rt.clock(), policy=rt.policy
+        )
+        assert len(report.confirmed) == 1
+        assert _quotes_by(sb, "skybot") == [(quote.text, int(target), None)]
+    finally:
+        sb.stop()
 
 
 def test_nothing_is_published_through_a_client_that_marks_no_post_ai_made(tmp_path) -> None:  # type: ignore[no-untyped-def]

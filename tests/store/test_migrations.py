@@ -77,6 +77,19 @@ def _old_bot(session: Session) -> None:
     )
 
 
+def _old_publication(session: Session, *, key: str) -> None:
+    """A pending outbox row of bot 'old' as an older schema stores it (the current
+    PublicationRow has columns it lacks)."""
+    session.execute(
+        text(
+            "INSERT INTO publications (idempotency_key, bot, text, status, attempts, created_at, "
+            "updated_at) VALUES (:key, 'old', 'a', 'pending', 0, CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP)"
+        ),
+        {"key": key},
+    )
+
+
 def test_0006_adds_provenance_to_a_0005_database_and_removes_it_again(db_url: str) -> None:
     from datetime import UTC, datetime
 
@@ -162,9 +175,8 @@ def test_0008_keeps_publication_images_and_drops_them_with_their_row(db_url: str
     from alembic import command
     from alembic.config import Config
 
-    from vibeforge.domain import Bot, Image, Publication
+    from vibeforge.domain import Image
     from vibeforge.store import images as stored_images
-    from vibeforge.store import queries as q
     from vibeforge.store import session_scope
     from vibeforge.store.engine import MIGRATIONS
 
@@ -172,8 +184,8 @@ def test_0008_keeps_publication_images_and_drops_them_with_their_row(db_url: str
     upgrade(engine, revision="0007")
     assert "publication_images" not in inspect(engine).get_table_names()
     with session_scope(engine) as s:  # an outbox row from before images
-        q.create_bot(s, bot=Bot(name="sky"))
-        q.enqueue_publication(s, publication=Publication(idempotency_key="k1", bot="sky", text="a"))
+        _old_bot(s)
+        _old_publication(s, key="k1")
     upgrade(engine)
     picture = Image(data=b"\x89PNG\r\n\x1a\n" + bytes(range(256)), mime="image/png", alt="chart")
     with session_scope(engine) as s:
@@ -193,3 +205,39 @@ def test_0008_keeps_publication_images_and_drops_them_with_their_row(db_url: str
         command.downgrade(cfg, "0007")
     assert "publication_images" not in inspect(engine).get_table_names()
     assert current_revision(engine) == "0007"
+
+
+def test_0009_gives_publications_a_quote_target_and_takes_it_away_again(db_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from vibeforge.domain import Publication
+    from vibeforge.store import queries as q
+    from vibeforge.store import session_scope
+    from vibeforge.store.engine import MIGRATIONS
+
+    engine = make_engine(db_url)
+    upgrade(engine, revision="0008")
+    assert "quote_of" not in {c["name"] for c in inspect(engine).get_columns("publications")}
+    with session_scope(engine) as s:  # an outbox row from before quotes
+        _old_bot(s)
+        _old_publication(s, key="k1")
+    upgrade(engine)
+    with session_scope(engine) as s:
+        q.enqueue_publication(
+            s, publication=Publication(idempotency_key="k2", bot="old", text="b", quote_of="42")
+        )
+    with session_scope(engine) as s:
+        rows = {p.idempotency_key: p.quote_of for p in q.list_publications(s)}
+    assert rows == {"k1": None, "k2": "42"}
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+    assert "quote_of" not in {c["name"] for c in inspect(engine).get_columns("publications")}
+    assert current_revision(engine) == "0008"
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT idempotency_key FROM publications")).scalars()
+        assert sorted(keys) == ["k1", "k2"]

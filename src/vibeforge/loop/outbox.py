@@ -10,16 +10,17 @@ Confirming a row stores the post and its provenance (`loop.provenance`) in the s
 transaction. A definite refusal (4xx, policy) marks the row failed; a budget or rate limit hit
 before sending puts it back to pending and stops this run. The platform's policy is checked
 first (`loop.policy`): nothing goes out through a client that would not mark it AI-made, and a
-reply that needs a person's approval and has none is failed, never sent. Rows held for
+reply or quote that needs a person's approval and has none is failed, never sent. Rows held for
 approval wait.
 
-Images: a post (not a reply) is sent with the picture its bot's image source gives
-(`analytics.images`; none by default). It is rendered when a row without one is sent, and
-kept with the row (`store.images`) in the transaction that marks it `sent`, so a row sent again
-after a crash carries the same picture, and the dashboard shows the one the post went out
-with. The upload is part of the platform call: a crash after the upload and before the create
-leaves an uploaded image nobody posted (X lets such media expire after 24 h, Bluesky collects
-unused blobs), and the retry uploads it again; the post itself still exists once.
+Images: a post (not a reply, nor a quote: X refuses media with a quote) is sent with the
+picture its bot's image source gives (`analytics.images`; none by default). It is rendered when
+a row without one is sent, and kept with the row (`store.images`) in the transaction that marks
+it `sent`, so a row sent again after a crash carries the same picture, and the dashboard shows
+the one the post went out with. The upload is part of the platform call: a crash after the
+upload and before the create leaves an uploaded image nobody posted (X lets such media expire
+after 24 h, Bluesky collects unused blobs), and the retry uploads it again; the post itself
+still exists once.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from sqlalchemy import Engine
 
 from vibeforge.analytics.images import ImageSource, NoImages
 from vibeforge.domain import Bot, Image, Post, PostRef, Publication, PublicationStatus
-from vibeforge.loop.policy import ai_label_refusal, reply_refusal
+from vibeforge.loop.policy import ai_label_refusal, engagement_refusal
 from vibeforge.loop.provenance import provenance_for
 from vibeforge.platforms.base import BudgetExceeded, Platform, PlatformError, RateLimited
 from vibeforge.platforms.policy import DEFAULT_POLICY, PlatformPolicy
@@ -76,6 +77,7 @@ def _confirm(
                     created_at=published_at,
                     made_with_ai=True,
                     in_reply_to_id=pub.reply_to,
+                    quote_of_id=pub.quote_of,
                     platform=platform.name,  # its metrics are read back under the same name
                 )
             ],
@@ -134,10 +136,11 @@ def _account(bot: Bot) -> str:
 
 def _picture(engine: Engine, *, bot: Bot, pub: Publication, source: ImageSource) -> Image | None:
     """The picture a row goes out with: the one kept from an earlier send, else the source's
-    for a post (replies go text only). A source that fails costs the picture, not the post."""
+    for a post (replies and quotes go text only: X takes media or a quote, not both). A source
+    that fails costs the picture, not the post."""
     with session_scope(engine) as s:
         kept = stored_images.image_of(s, idempotency_key=pub.idempotency_key)
-    if kept is not None or pub.reply_to is not None:
+    if kept is not None or pub.reply_to is not None or pub.quote_of is not None:
         return kept
     try:
         return source.image_for(bot, pub.text)
@@ -169,8 +172,8 @@ def publish_pending(
         return report
     for pub in pending[:limit]:
         with session_scope(engine) as s:
-            refused = reply_refusal(s, policy=policy, pub=pub)
-            if refused:  # never sent: a person did not approve this reply
+            refused = engagement_refusal(s, policy=policy, pub=pub)
+            if refused:  # never sent: a person did not approve this reply or quote
                 q.transition_publication(
                     s,
                     idempotency_key=pub.idempotency_key,
@@ -179,7 +182,7 @@ def publish_pending(
                 )
         if refused:
             report.failed += 1
-            log.warning("bot %s: reply not sent: %s", bot.name, refused)
+            log.warning("bot %s: reply or quote not sent: %s", bot.name, refused)
             continue
         image = _picture(engine, bot=bot, pub=pub, source=source)
         with session_scope(engine) as s:  # committed before the call: a crash leaves `sent`
@@ -194,6 +197,7 @@ def publish_pending(
                 text=pub.text,
                 idempotency_key=pub.idempotency_key,
                 reply_to=pub.reply_to,
+                quote_of=pub.quote_of,
                 images=() if image is None else (image,),
             )
         except (BudgetExceeded, RateLimited) as exc:  # refused before anything was sent

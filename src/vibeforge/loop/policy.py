@@ -6,8 +6,9 @@ fleet duplicate   act drops a candidate whose embedding cosine with anything any
                   fleet posted in the last N days (confirmed posts; outbox rows on their
                   way or held; candidates waiting for approval) exceeds the threshold,
                   as guard check "fleet_duplicate", and takes the next best candidate
-replies           a reply to someone else's post goes to the approval queue (its outbox row
-                  held) where the policy says so; the outbox refuses an unapproved one
+replies, quotes   a reply to or quote of someone else's post goes to the approval queue
+                  (its outbox row held) where the policy says so; the outbox refuses an
+                  unapproved one
 timeline learning SFT and the reward model see the bot without its timeline where the
                   policy forbids training on the platform's content, unless the loop
                   config opts in (`learn_from_timeline: true`)
@@ -126,18 +127,26 @@ def with_fleet_guard(
     return out
 
 
-# ------------------------------------------------------------ replies and approval
+# ------------------------------------------------------------ replies, quotes and approval
 
 
 def _own_post(session: Session, *, bot: str, post_id: str) -> bool:
     return any(p.id == post_id for p in q.list_posts(session, bot=bot))
 
 
-def needs_approval(session: Session, *, policy: PlatformPolicy, bot: str, reply_to: str) -> bool:
-    """A reply to (or quote of) someone else's post, under a policy that wants a person's
-    approval for those (X: AI-generated replies only with approval); a bot's own thread is not
-    someone else's."""
-    return policy.replies_need_approval and not _own_post(session, bot=bot, post_id=reply_to)
+def needs_approval(session: Session, *, policy: PlatformPolicy, bot: str, target: str) -> bool:
+    """Whether a reply to or quote of the post `target` waits for a person: it is someone
+    else's post, under a policy that wants a person's approval for those (X: AI-generated
+    replies only with approval); a bot's own post is not someone else's."""
+    return policy.replies_need_approval and not _own_post(session, bot=bot, post_id=target)
+
+
+def _targets_need_approval(
+    session: Session, *, policy: PlatformPolicy, bot: str, targets: Sequence[str | None]
+) -> bool:
+    return any(
+        t is not None and needs_approval(session, policy=policy, bot=bot, target=t) for t in targets
+    )
 
 
 def submit(
@@ -146,23 +155,24 @@ def submit(
     policy: PlatformPolicy,
     candidate: Candidate,
     reply_to: str | None = None,
+    quote_of: str | None = None,
     approval: bool = False,
 ) -> bool:
     """Send a stored, chosen candidate on its way: the outbox, or the approval queue when the
-    loop config asks for it (`approval`) or the policy does for this reply. Every publication
-    the loop makes goes through here. Returns True when it waits for a person.
+    loop config asks for it (`approval`) or the policy does for this reply or quote. Every
+    publication the loop makes goes through here. Returns True when it waits for a person.
 
-    A queued reply's outbox row is written held (it keeps what it replies to; approving it
-    makes it pending); a queued top-level post gets its row when it is approved.
+    A queued reply's or quote's outbox row is written held (it keeps what it replies to and
+    quotes; approving it makes it pending); a queued top-level post gets its row when it is
+    approved.
     """
     assert candidate.id is not None, "submit a stored candidate"
-    queued = approval or (
-        reply_to is not None
-        and needs_approval(session, policy=policy, bot=candidate.bot, reply_to=reply_to)
+    queued = approval or _targets_need_approval(
+        session, policy=policy, bot=candidate.bot, targets=(reply_to, quote_of)
     )
     status = CandidateStatus.QUEUED if queued else CandidateStatus.CHOSEN
     q.set_candidate_status(session, candidate_id=candidate.id, status=status)
-    if queued and reply_to is None:
+    if queued and reply_to is None and quote_of is None:
         return True
     q.enqueue_publication(
         session,
@@ -172,17 +182,19 @@ def submit(
             text=candidate.text,
             candidate_id=candidate.id,
             reply_to=reply_to,
+            quote_of=quote_of,
             status=PublicationStatus.HELD if queued else PublicationStatus.PENDING,
         ),
     )
     return queued
 
 
-def reply_refusal(session: Session, *, policy: PlatformPolicy, pub: Publication) -> str | None:
-    """Why the outbox must not send this row (None: it may): a reply the policy lets out only
-    with approval, that no person approved (its candidate is not chosen, or it has none)."""
-    if pub.reply_to is None or not needs_approval(
-        session, policy=policy, bot=pub.bot, reply_to=pub.reply_to
+def engagement_refusal(session: Session, *, policy: PlatformPolicy, pub: Publication) -> str | None:
+    """Why the outbox must not send this row (None: it may): a reply or quote the policy lets
+    out only with approval, that no person approved (its candidate is not chosen, or it has
+    none)."""
+    if not _targets_need_approval(
+        session, policy=policy, bot=pub.bot, targets=(pub.reply_to, pub.quote_of)
     ):
         return None
     if pub.candidate_id is not None:
@@ -190,8 +202,8 @@ def reply_refusal(session: Session, *, policy: PlatformPolicy, pub: Publication)
         if any(c.id == pub.candidate_id for c in chosen):
             return None
     return (
-        f"policy ({policy.name}): a reply to another account's post needs a person's approval "
-        "('vibeforge approvals'); this one has none"
+        f"policy ({policy.name}): a reply to or quote of another account's post needs a "
+        "person's approval ('vibeforge approvals'); this one has none"
     )
 
 

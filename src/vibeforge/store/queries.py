@@ -539,6 +539,7 @@ def _publication(row: PublicationRow) -> Publication:
         status=PublicationStatus(row.status),
         candidate_id=row.candidate_id,
         reply_to=row.reply_to,
+        quote_of=row.quote_of,
         platform_post_id=row.platform_post_id,
         attempts=row.attempts,
         error=row.error,
@@ -562,6 +563,7 @@ def enqueue_publication(session: Session, *, publication: Publication) -> Public
         candidate_id=publication.candidate_id,
         text=publication.text,
         reply_to=publication.reply_to,
+        quote_of=publication.quote_of,
         status=(
             PublicationStatus.HELD
             if publication.status is PublicationStatus.HELD

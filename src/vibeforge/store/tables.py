@@ -180,6 +180,7 @@ class PublicationRow(Base):
     )
     text: Mapped[str] = mapped_column(Text)
     reply_to: Mapped[str | None] = mapped_column(String(64))
+    quote_of: Mapped[str | None] = mapped_column(String(64))  # the post it quotes
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     platform_post_id: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
