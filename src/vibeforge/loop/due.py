@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from vibeforge.domain import Bot, CandidateStatus, PublicationStatus
+from vibeforge.store import fleet, session_scope
 from vibeforge.store import queries as q
-from vibeforge.store import session_scope
 
 WAITING = (PublicationStatus.PENDING, PublicationStatus.SENT)
 
@@ -64,10 +64,10 @@ class Posting:
         with session_scope(engine) as s:
             return cls(
                 day=day,
-                newest=q.newest_own_posts(s),
-                publications=q.publication_counts(s),
-                queued=q.candidate_counts(s, status=CandidateStatus.QUEUED),
-                today=q.own_post_counts(s, since=day),
+                newest=fleet.newest_own_posts(s),
+                publications=fleet.publication_counts(s),
+                queued=fleet.candidate_counts(s, status=CandidateStatus.QUEUED),
+                today=fleet.own_post_counts(s, since=day),
             )
 
     def waiting(self, bot: str) -> int:
@@ -123,14 +123,14 @@ class Learning:
     ) -> Learning:
         with session_scope(engine) as s:
             return cls(
-                adapters={b: v.window_end for b, v in q.latest_adapter_versions(s).items()},
+                adapters={b: v.window_end for b, v in fleet.latest_adapter_versions(s).items()},
                 fresh_since={
                     t: [p.created_at for p in q.list_posts(s, timeline=t, limit=sft_window)]
                     for t in sorted(set(timelines))
                 },
-                timeline_labels=q.labelled_timeline_counts(s, limit=label_limit),
-                own_observed=q.observed_own_posts(s),
-                paused=q.flags_named(s, prefix=flag_prefix),
+                timeline_labels=fleet.labelled_timeline_counts(s, limit=label_limit),
+                own_observed=fleet.observed_own_posts(s),
+                paused=fleet.flags_named(s, prefix=flag_prefix),
             )
 
     def sft_may_be_due(self, bot: Bot, *, min_new: int) -> bool:

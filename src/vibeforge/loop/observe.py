@@ -31,8 +31,8 @@ from vibeforge.learn.reward import (
     score,
 )
 from vibeforge.platforms.base import Platform
+from vibeforge.store import fleet, session_scope
 from vibeforge.store import queries as q
-from vibeforge.store import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def fleet_due(engine: Engine, *, spec: RewardSpec, now: datetime) -> dict[str, d
     """Every bot's posts due for a reading now (bots with none are absent): two queries for
     the whole fleet."""
     with session_scope(engine) as s:
-        rows = q.own_metrics_histories(s, since=horizon(spec, now))
+        rows = fleet.own_metrics_histories(s, since=horizon(spec, now))
     by_bot: dict[str, list[tuple[Post, list[Metrics]]]] = {}
     for bot, post, history in rows:
         by_bot.setdefault(bot, []).append((post, history))
