@@ -69,6 +69,7 @@ def test_spawn_from_the_nearest_elder_end_to_end(tmp_path, embedder) -> None:
             timeline="airlines",
             bank=bank,
             embedder=embedder,
+            platform="sky-bluesky",  # a name of vibeforge.yaml's platforms:, kept on the bot
             config=SpawnConfig(warm_examples=12, max_new_tokens=16, sft_max_steps=3),
         )
         assert result.choice.elder.name in {o.subset for o in outcomes}
@@ -82,6 +83,7 @@ def test_spawn_from_the_nearest_elder_end_to_end(tmp_path, embedder) -> None:
             spawned = q.get_bot(s, name="skybot2")
             [version] = q.list_adapter_versions(s, bot="skybot2")
         assert spawned.parent_elder == result.choice.elder.name and spawned.timeline == "airlines"
+        assert spawned.platform == "sky-bluesky"
         assert version.kind == "spawn"
         lineage = version.metrics["lineage"]
         assert lineage["elder"] == result.choice.elder.name and lineage["warm_kept"] == result.kept
@@ -153,6 +155,8 @@ def test_distill_cli_plan_run_status_and_spawn(cli, tmp_path) -> None:
         "--warm", "8", "--json",
     )  # fmt: skip
     assert code == 0, err
+    code, _, err = cli("bot", "spawn", "sky3", "--timeline", "airlines", "--platform", "nope")
+    assert code != 0 and "nope" in err  # an unknown platform fails before any model work
     spawned = json.loads(out)
     assert spawned["elder"] == "elder-airlines" and spawned["niches"][0] == "airlines"
     shown = json.loads(cli("bot", "show", "sky2", "--json")[1])

@@ -215,14 +215,23 @@ def spawn(
     account: str | None = typer.Option(None, "--account", help="Its handle (default: NAME)."),
     base_model: str = typer.Option("smollm2-135m", "--base-model", help="The bot's base model."),
     warm: int = typer.Option(48, "--warm", min=4, help="Warm-start posts the elder writes."),
+    platform: str | None = typer.Option(
+        None, "--platform", help="A platform of vibeforge.yaml's platforms: (default: platform:)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Create a bot warm-started from the nearest elder, then hand it to the loop."""
+    from vibeforge.config import check_bluesky_handle, check_handle
     from vibeforge.distill.spawn import SpawnConfig, spawn_bot
     from vibeforge.loop.build import make_bank
 
     config = _config(ctx)
-    home = ensure_home(state(ctx).settings().home)
+    settings = state(ctx).settings().on(platform, what="--platform")  # an unknown name fails
+    handle = name  # the default, as before: the bot's own name
+    if account is not None:  # the platform's spelling, checked before any model work
+        check = check_bluesky_handle if settings.platform.speaks_bluesky else check_handle
+        handle = check(account)
+    home = ensure_home(settings.home)
     engine = open_engine(ctx)
     bank = make_bank(model=base_model, home=home)
     with _progress("starting") as progress:
@@ -235,7 +244,8 @@ def spawn(
             embedder=_embedder(config),
             elder=from_,
             persona=persona,
-            account=account or name,
+            account=handle,
+            platform=platform,
             base_model=base_model,
             config=SpawnConfig(warm_examples=warm, seed=config.seed),
             progress=progress,

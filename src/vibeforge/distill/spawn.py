@@ -237,13 +237,15 @@ def spawn_bot(
     elder: str = "auto",
     persona: str | None = None,
     account: str | None = None,
+    platform: str | None = None,
     base_model: str | None = None,
     config: SpawnConfig | None = None,
     memorization: Any = None,
     pii: Any = None,
     progress: Progress | None = None,
 ) -> SpawnResult:
-    """Create bot `name` on `timeline`, warm-started from an elder (see the module docstring)."""
+    """Create bot `name` on `timeline`, warm-started from an elder (see the module docstring);
+    `platform`: a name of vibeforge.yaml's `platforms:` (None: `platform:`'s), as for any bot."""
     from vibeforge.distill.pipeline import elder_records
     from vibeforge.learn.vibe import VibeConfig, train_vibe
 
@@ -340,6 +342,7 @@ def spawn_bot(
         persona=persona,
         base_model=base_model or bank.base.name,
         parent_elder=record.name,
+        platform=platform,
     )
     with session_scope(engine) as s:
         bot = q.create_bot(s, bot=bot)
