@@ -26,13 +26,13 @@ from vibeforge.domain import (
     SamplingTrace,
 )
 from vibeforge.learn.prompt import bot_prompt
-from vibeforge.loop.due import Posting
+from vibeforge.loop.due import WAITING, Posting
 from vibeforge.loop.outbox import publish_pending
 from vibeforge.loop.policy import submit, with_fleet_guard
 from vibeforge.loop.runtime import Runtime
 from vibeforge.privacy.patterns import postable
+from vibeforge.store import fleet, session_scope
 from vibeforge.store import queries as q
-from vibeforge.store import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +97,10 @@ def act(rt: Runtime, bots: Sequence[Bot], *, now: datetime) -> dict[str, ActRepo
                 _choose(rt, bot, gens[i * k : (i + 1) * k], reports[bot.name], run_guard, now=now)
     if not rt.config.dry_run:
         # only bots with something in the outbox (pending, or sent and unsettled by a crash)
-        outbox = Posting.read(rt.engine, now=now)
+        with session_scope(rt.engine) as s:
+            counts = fleet.publication_counts(s)  # one query for the fleet
         for bot in bots:
-            if bot.account and outbox.waiting(bot.name):
+            if bot.account and any(counts.get(bot.name, {}).get(st) for st in WAITING):
                 pub = publish_pending(
                     rt.engine,
                     platform=rt.platform_for(bot.name),
